@@ -1,0 +1,108 @@
+//! Run-time choice of compute backend and floating-point precision.
+//!
+//! burn 0.22 erased the backend type parameter: a model runs wherever its tensors
+//! live, so swapping backends means passing another [`Device`]. These two enums
+//! name the choices the project tests and benchmarks, for CLIs and config files.
+
+use burn::tensor::{DType, Device};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A CPU backend compiled into this build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// burn-ndarray, the classic CPU backend (deprecated in burn 0.22, kept as a reference).
+    Ndarray,
+    /// burn-flex, burn 0.22's newer CPU backend.
+    Flex,
+}
+
+impl Backend {
+    /// Every backend compiled into this build, in a stable order.
+    pub const ALL: [Backend; 2] = [Backend::Ndarray, Backend::Flex];
+
+    /// The plain (non-autodiff) burn device for this backend.
+    pub fn device(self) -> Device {
+        match self {
+            // burn-ndarray is deprecated in favour of flex, but it is one of the two
+            // backends this project compares, so it stays.
+            #[allow(deprecated)]
+            Backend::Ndarray => Device::ndarray(),
+            Backend::Flex => Device::flex(),
+        }
+    }
+
+    /// The lower-case name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Ndarray => "ndarray",
+            Backend::Flex => "flex",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Floating-point precision of a network's parameters and data.
+///
+/// The precision is carried by each tensor (not configured on the device), so f32
+/// and f64 networks can live side by side in one process on the same device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// IEEE single precision.
+    F32,
+    /// IEEE double precision; use it whenever gradients are being verified.
+    F64,
+}
+
+impl Precision {
+    /// Both precisions, in a stable order.
+    pub const ALL: [Precision; 2] = [Precision::F32, Precision::F64];
+
+    /// The burn dtype of tensors in this precision.
+    pub fn dtype(self) -> DType {
+        match self {
+            Precision::F32 => DType::F32,
+            Precision::F64 => DType::F64,
+        }
+    }
+
+    /// Unit roundoff u = 2^-p (half the machine epsilon): the relative error of one
+    /// correctly rounded operation. Tolerances in the verification module are
+    /// multiples of it.
+    pub fn unit_roundoff(self) -> f64 {
+        match self {
+            Precision::F32 => f64::from(f32::EPSILON) / 2.0,
+            Precision::F64 => f64::EPSILON / 2.0,
+        }
+    }
+
+    /// The precision of a burn dtype, if it is one this crate supports.
+    pub fn from_dtype(dtype: DType) -> Option<Precision> {
+        match dtype {
+            DType::F32 => Some(Precision::F32),
+            DType::F64 => Some(Precision::F64),
+            _ => None,
+        }
+    }
+
+    /// The lower-case name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::F64 => "f64",
+        }
+    }
+}
+
+impl fmt::Display for Precision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

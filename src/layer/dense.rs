@@ -1,0 +1,169 @@
+//! The fully connected layer of the reference network: `A' = f(A · W + b)`.
+
+use crate::activation::Activation;
+use crate::backend::Precision;
+use crate::layer::Layer;
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::Rng;
+use rand_distr::{Distribution, Normal};
+
+/// Configuration to create a [`Dense`] layer with [`DenseConfig::init`].
+#[derive(Config, Debug)]
+pub struct DenseConfig {
+    /// Units in the layer below, s_l.
+    pub d_input: usize,
+    /// Units in this layer, s_{l+1}.
+    pub d_output: usize,
+    /// The non-linearity f of this layer.
+    #[config(default = "Activation::Sigmoid")]
+    pub activation: Activation,
+    /// Standard deviation ε of the N(0, ε²) initialisation of weights and biases.
+    #[config(default = 0.01)]
+    pub init_std: f64,
+}
+
+/// A fully connected layer with a separate bias and an element-wise activation.
+///
+/// SPEC.md, "Forward pass" (examples as rows):
+///
+/// ```text
+/// Z = A · weight + bias        A: [m, s_l]   weight: [s_l, s_{l+1}]   bias: [s_{l+1}]
+/// A' = f(Z)                    Z, A': [m, s_{l+1}]
+/// ```
+///
+/// `weight` is the reference's W^(l) transposed, so that `weight[i][j]` connects
+/// input unit i to output unit j and a batch is one matrix product.
+#[derive(Module, Debug)]
+pub struct Dense {
+    /// (W^(l))ᵀ, shape `[s_l, s_{l+1}]`.
+    pub weight: Param<Tensor<2>>,
+    /// b^(l), shape `[s_{l+1}]`; a parameter of its own, never folded into the weight.
+    pub bias: Param<Tensor<1>>,
+    /// The non-linearity f.
+    #[module(skip)]
+    pub activation: Activation,
+}
+
+/// What [`Dense::forward`] keeps for [`Dense::backward`].
+#[derive(Debug, Clone)]
+pub struct DenseCache {
+    /// The layer's input A_l, `[m, s_l]`.
+    pub input: Tensor<2>,
+    /// The layer's output A_{l+1} = f(Z_{l+1}), `[m, s_{l+1}]`; f′ is computed from it.
+    pub output: Tensor<2>,
+}
+
+/// Gradients of a scalar objective with respect to a [`Dense`] layer's parameters.
+#[derive(Debug, Clone)]
+pub struct DenseGrads {
+    /// ∂J/∂weight, `[s_l, s_{l+1}]`.
+    pub weight: Tensor<2>,
+    /// ∂J/∂bias, `[s_{l+1}]`.
+    pub bias: Tensor<1>,
+}
+
+impl DenseConfig {
+    /// Creates the layer with weights and biases drawn from N(0, ε²) by `rng`
+    /// (SPEC.md, "Initialisation"), in the given precision.
+    pub fn init<R: Rng + ?Sized>(
+        &self,
+        device: &Device,
+        precision: Precision,
+        rng: &mut R,
+    ) -> Dense {
+        // `init_std` is validated by the network config; a raw DenseConfig with a
+        // negative or NaN std falls back to |ε| / 0, which still gives a usable layer.
+        let normal = Normal::new(0.0, self.init_std.abs())
+            .unwrap_or_else(|_| Normal::new(0.0, 0.0).expect("N(0, 0) is a valid distribution"));
+        let weight: Vec<f64> = (0..self.d_input * self.d_output)
+            .map(|_| normal.sample(rng))
+            .collect();
+        let bias: Vec<f64> = (0..self.d_output).map(|_| normal.sample(rng)).collect();
+        Dense::from_values(
+            weight,
+            bias,
+            [self.d_input, self.d_output],
+            self.activation,
+            device,
+            precision,
+        )
+    }
+}
+
+impl Dense {
+    /// A layer with the given row-major `weight` (`[d_input, d_output]`) and `bias`.
+    ///
+    /// # Panics
+    ///
+    /// If the lengths do not match the shape; callers with untrusted input
+    /// validate first (see [`crate::tensor::matrix`]).
+    pub fn from_values(
+        weight: Vec<f64>,
+        bias: Vec<f64>,
+        [d_input, d_output]: [usize; 2],
+        activation: Activation,
+        device: &Device,
+        precision: Precision,
+    ) -> Dense {
+        let dtype = precision.dtype();
+        let weight = Tensor::from_data(
+            TensorData::new(weight, [d_input, d_output]),
+            (device, dtype),
+        );
+        let bias = Tensor::from_data(TensorData::new(bias, [d_output]), (device, dtype));
+        Dense {
+            weight: Param::from_tensor(weight),
+            bias: Param::from_tensor(bias),
+            activation,
+        }
+    }
+
+    /// `[d_input, d_output]`.
+    pub fn dims(&self) -> [usize; 2] {
+        self.weight.dims()
+    }
+}
+
+impl Layer for Dense {
+    type Cache = DenseCache;
+    type Grads = DenseGrads;
+
+    /// SPEC.md, "Forward pass": `Z_{l+1} = A_l · weight_l + bias_l`, `A_{l+1} = f(Z_{l+1})`.
+    fn forward(&self, input: Tensor<2>) -> (Tensor<2>, DenseCache) {
+        let z = input.clone().matmul(self.weight.val()) + self.bias.val().unsqueeze::<2>();
+        let output = self.activation.forward(z);
+        let cache = DenseCache {
+            input,
+            output: output.clone(),
+        };
+        (output, cache)
+    }
+
+    /// SPEC.md, "Backpropagation", batched with examples as rows:
+    ///
+    /// ```text
+    /// delta        = grad_output ∘ f′(A_{l+1})       δ, the error of this layer's units
+    /// grad weight  = A_lᵀ · delta                    ∇_W = δ aᵀ, summed over the batch
+    /// grad bias    = column sums of delta            ∇_b = δ, summed over the batch
+    /// grad input   = delta · weightᵀ                 Wᵀ δ, passed to the layer below
+    /// ```
+    ///
+    /// `grad_output` is ∂J/∂A_{l+1} of the whole cost, so it already carries the
+    /// cost's 1/m; `delta` here is SPEC's Δ_{l+1} / m. The decay term λW is not a
+    /// property of the layer and is added by the network's cost.
+    fn backward(&self, cache: DenseCache, grad_output: Tensor<2>) -> (Tensor<2>, DenseGrads) {
+        let delta = grad_output * self.activation.derivative_from_output(cache.output);
+        let weight = cache.input.transpose().matmul(delta.clone());
+        let bias = delta.clone().sum_dim(0).squeeze_dim::<1>(0);
+        let grad_input = delta.matmul(self.weight.val().transpose());
+        (grad_input, DenseGrads { weight, bias })
+    }
+
+    fn register_grads(&self, grads: DenseGrads, into: &mut GradientsParams) {
+        into.register(self.weight.id, grads.weight);
+        into.register(self.bias.id, grads.bias);
+    }
+}

@@ -1,0 +1,17 @@
+#![doc = include_str!("../README.md")]
+
+pub mod activation;
+pub mod backend;
+pub mod cost;
+pub mod error;
+pub mod layer;
+pub mod network;
+pub mod tensor;
+pub mod training;
+pub mod verification;
+
+pub use activation::Activation;
+pub use backend::{Backend, Precision};
+pub use error::{Error, Result};
+pub use layer::{Dense, DenseConfig, DenseGrads, Layer};
+pub use network::{Gradients, Network, NetworkConfig};

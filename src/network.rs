@@ -1,0 +1,444 @@
+//! The feed-forward network: a stack of [`Dense`] layers, its cost and its
+//! hand-written gradients.
+
+use crate::activation::Activation;
+use crate::backend::Precision;
+use crate::cost;
+use crate::error::{Error, Result};
+use crate::layer::{Dense, DenseCache, DenseConfig, DenseGrads, Layer};
+use crate::tensor;
+use burn::config::Config;
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Tensor};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+/// Configuration to create a [`Network`] with [`NetworkConfig::init`].
+#[derive(Config, Debug)]
+pub struct NetworkConfig {
+    /// Units per layer s_1 … s_{n_l}, input layer first and output layer last
+    /// (bias units not counted), e.g. `[64, 25, 10]`.
+    pub sizes: Vec<usize>,
+    /// The activation f of every layer, unless `layer_activations` overrides it.
+    #[config(default = "Activation::Sigmoid")]
+    pub activation: Activation,
+    /// One activation per non-input layer (`sizes.len() − 1` entries), for mixed nets.
+    pub layer_activations: Option<Vec<Activation>>,
+    /// ε of the N(0, ε²) initialisation of every weight and bias (SPEC.md, "Initialisation").
+    #[config(default = 0.01)]
+    pub init_std: f64,
+    /// Seed of the initialisation; the same seed gives the same network on every backend.
+    #[config(default = 0)]
+    pub seed: u64,
+}
+
+impl NetworkConfig {
+    /// Checks sizes, per-layer activations and ε before any tensor is made.
+    pub fn validate(&self) -> Result<()> {
+        if self.sizes.len() < 2 {
+            return Err(Error::InvalidParameter {
+                name: "sizes",
+                value: format!("{:?}", self.sizes),
+                reason: "a network needs at least an input and an output layer, e.g. [2, 3, 1]"
+                    .into(),
+            });
+        }
+        if let Some(l) = self.sizes.iter().position(|&s| s == 0) {
+            return Err(Error::InvalidParameter {
+                name: "sizes",
+                value: format!("{:?}", self.sizes),
+                reason: format!("layer {l} has zero units; every layer needs at least one"),
+            });
+        }
+        if let Some(acts) = &self.layer_activations
+            && acts.len() != self.sizes.len() - 1
+        {
+            return Err(Error::InvalidParameter {
+                name: "layer_activations",
+                value: format!("{} entries", acts.len()),
+                reason: format!(
+                    "need one activation per non-input layer: {} for sizes {:?}",
+                    self.sizes.len() - 1,
+                    self.sizes
+                ),
+            });
+        }
+        if !(self.init_std.is_finite() && self.init_std >= 0.0) {
+            return Err(Error::InvalidParameter {
+                name: "init_std",
+                value: self.init_std.to_string(),
+                reason:
+                    "the initialisation standard deviation ε must be finite and ≥ 0 (default 0.01)"
+                        .into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The activation of layer `l` (0 = first hidden layer).
+    pub fn activation_of(&self, l: usize) -> Activation {
+        self.layer_activations
+            .as_ref()
+            .and_then(|acts| acts.get(l).copied())
+            .unwrap_or(self.activation)
+    }
+
+    /// Creates the network with N(0, ε²) weights and biases drawn from a generator
+    /// seeded with `seed`, so the same config gives bit-identical starting values
+    /// on every backend and in every thread.
+    pub fn init(&self, device: &Device, precision: Precision) -> Result<Network> {
+        self.validate()?;
+        let mut rng = StdRng::seed_from_u64(self.seed);
+        let layers = self
+            .sizes
+            .windows(2)
+            .enumerate()
+            .map(|(l, pair)| {
+                DenseConfig::new(pair[0], pair[1])
+                    .with_activation(self.activation_of(l))
+                    .with_init_std(self.init_std)
+                    .init(device, precision, &mut rng)
+            })
+            .collect();
+        Ok(Network { layers })
+    }
+
+    /// Creates the network with every weight and bias equal to `value`.
+    ///
+    /// This is the initialisation the reference warns against: every hidden unit
+    /// of a layer then computes the same function of the input, and gradient
+    /// descent keeps them identical forever. It exists to demonstrate that.
+    pub fn init_constant(
+        &self,
+        device: &Device,
+        precision: Precision,
+        value: f64,
+    ) -> Result<Network> {
+        self.validate()?;
+        tensor::check_finite("constant initial value", &[value])?;
+        let layers = self
+            .sizes
+            .windows(2)
+            .enumerate()
+            .map(|(l, pair)| {
+                let [d_input, d_output] = [pair[0], pair[1]];
+                Dense::from_values(
+                    vec![value; d_input * d_output],
+                    vec![value; d_output],
+                    [d_input, d_output],
+                    self.activation_of(l),
+                    device,
+                    precision,
+                )
+            })
+            .collect();
+        Ok(Network { layers })
+    }
+}
+
+/// A feed-forward network h_{W,b} whose gradients are computed by hand.
+///
+/// `layers[l]` maps layer l+1 of the reference (1-based, input = layer 1) to
+/// layer l+2, so `n_l = layers.len() + 1`. A burn [`Module`]: it runs on any
+/// [`Device`], and `network.clone().train()` gives the same network on autodiff.
+#[derive(Module, Debug)]
+pub struct Network {
+    /// The layers, input side first.
+    pub layers: Vec<Dense>,
+}
+
+/// The cost J(W, b) of a batch and the gradient of every parameter.
+#[derive(Debug, Clone)]
+pub struct Gradients {
+    /// J(W, b), including the decay term.
+    pub cost: f64,
+    /// ∂J/∂weight and ∂J/∂bias per layer, in the parameters' shapes.
+    pub layers: Vec<DenseGrads>,
+}
+
+impl Network {
+    /// Units per layer, s_1 … s_{n_l}.
+    pub fn sizes(&self) -> Vec<usize> {
+        let mut sizes = vec![self.layers[0].dims()[0]];
+        sizes.extend(self.layers.iter().map(|layer| layer.dims()[1]));
+        sizes
+    }
+
+    /// The precision of the network's parameters.
+    pub fn precision(&self) -> Result<Precision> {
+        tensor::precision_of("the network's weights", &self.layers[0].weight.val())
+    }
+
+    /// The device the network's parameters live on.
+    pub fn device(&self) -> Device {
+        self.layers[0].weight.device()
+    }
+
+    /// The module paths of the parameters, in the order of [`Gradients::layers`]
+    /// (`layers.0.weight`, `layers.0.bias`, …), the names burn's records use.
+    pub fn param_paths(&self) -> Vec<String> {
+        (0..self.layers.len())
+            .flat_map(|l| [format!("layers.{l}.weight"), format!("layers.{l}.bias")])
+            .collect()
+    }
+
+    /// Every parameter's values, row-major, in the order of [`Network::param_paths`].
+    pub fn param_values(&self) -> Result<Vec<Vec<f64>>> {
+        let mut values = Vec::with_capacity(2 * self.layers.len());
+        for layer in &self.layers {
+            values.push(tensor::to_vec(&layer.weight.val())?);
+            values.push(tensor::to_vec(&layer.bias.val())?);
+        }
+        Ok(values)
+    }
+
+    /// The same network (same parameter ids, device and precision) with new
+    /// parameter values, given in the order and shapes of [`Network::param_values`].
+    pub fn with_param_values(&self, values: Vec<Vec<f64>>) -> Result<Network> {
+        let paths = self.param_paths();
+        if values.len() != paths.len() {
+            return Err(Error::Shape {
+                what: "parameter values".into(),
+                expected: format!("{} tensors ({})", paths.len(), paths.join(", ")),
+                got: format!("{} tensors", values.len()),
+            });
+        }
+        let (device, precision) = (self.device(), self.precision()?);
+        let mut values = values.into_iter().zip(paths);
+        let mut layers = Vec::with_capacity(self.layers.len());
+        for layer in &self.layers {
+            let [d_in, d_out] = layer.dims();
+            let (w, w_path) = values.next().expect("length checked above");
+            let (b, b_path) = values.next().expect("length checked above");
+            let weight = tensor::matrix(&w_path, w, [d_in, d_out], &device, precision)?;
+            let bias = tensor::matrix(&b_path, b, [1, d_out], &device, precision)?.reshape([d_out]);
+            layers.push(Dense {
+                weight: layer.weight.clone().map(|_| weight),
+                bias: layer.bias.clone().map(|_| bias),
+                activation: layer.activation,
+            });
+        }
+        Ok(Network { layers })
+    }
+
+    /// The hypothesis h_{W,b}(x) = a^(n_l) for a batch `x`: `[m, s_1]` → `[m, s_{n_l}]`.
+    pub fn hypothesis(&self, x: Tensor<2>) -> Tensor<2> {
+        self.layers
+            .iter()
+            .fold(x, |a, layer| Layer::forward(layer, a).0)
+    }
+
+    /// The cost J(W, b) as a tensor, with no validation: the one definition of J
+    /// that both the manual and the autodiff path evaluate.
+    pub fn cost_tensor(&self, x: Tensor<2>, y: Tensor<2>, weight_decay: f64) -> Tensor<1> {
+        self.cost_of_hypothesis(self.hypothesis(x), y, weight_decay)
+    }
+
+    /// J(W, b) given the hypothesis `h` already computed for the batch.
+    fn cost_of_hypothesis(&self, h: Tensor<2>, y: Tensor<2>, weight_decay: f64) -> Tensor<1> {
+        self.layers
+            .iter()
+            .fold(cost::squared_error(h, y), |j, layer| {
+                j + cost::weight_decay(layer.weight.val(), weight_decay)
+            })
+    }
+
+    /// The cost J(W, b) of a batch.
+    pub fn cost(&self, x: Tensor<2>, y: Tensor<2>, weight_decay: f64) -> Result<f64> {
+        self.check_batch(&x, &y, weight_decay)?;
+        tensor::scalar(self.cost_tensor(x, y, weight_decay))
+    }
+
+    /// The cost and the hand-written gradients of a batch, in matrix form
+    /// (SPEC.md, "Backpropagation", batched):
+    ///
+    /// ```text
+    /// Δ_out          = (A_out − Y) ∘ f′             (cost::squared_error_grad, then Dense::backward)
+    /// Δ_l            = (Δ_{l+1} · weight_lᵀ) ∘ f′(A_l)
+    /// grad weight_l  = A_lᵀ · Δ_{l+1} / m + λ weight_l
+    /// grad bias_l    = column sums of Δ_{l+1} / m
+    /// ```
+    pub fn gradients(&self, x: Tensor<2>, y: Tensor<2>, weight_decay: f64) -> Result<Gradients> {
+        self.check_batch(&x, &y, weight_decay)?;
+        let (h, caches) = Layer::forward(self, x);
+        let cost = self.cost_of_hypothesis(h.clone(), y.clone(), weight_decay);
+        let (_, layers) = Layer::backward(self, caches, cost::squared_error_grad(h, y));
+        Ok(Gradients {
+            cost: tensor::scalar(cost)?,
+            layers: self.add_weight_decay(layers, weight_decay),
+        })
+    }
+
+    /// The same cost and gradients by the reference's literal loop over examples
+    /// (SPEC.md, "Batch gradient descent", steps 1–2): ΔW, Δb accumulate the
+    /// per-example gradients of J(x^(i), y^(i)) = ½‖h(x^(i)) − y^(i)‖², then
+    /// ∂J/∂W = (1/m) ΔW + λW and ∂J/∂b = (1/m) Δb.
+    ///
+    /// m times slower than [`Network::gradients`]; it exists so that tests can
+    /// show the batched matrix form computes the same numbers.
+    pub fn gradients_per_example(
+        &self,
+        x: Tensor<2>,
+        y: Tensor<2>,
+        weight_decay: f64,
+    ) -> Result<Gradients> {
+        self.check_batch(&x, &y, weight_decay)?;
+        let [m, n_in] = x.dims();
+        let n_out = y.dims()[1];
+        let mut data_cost = 0.0;
+        let mut sums: Option<Vec<DenseGrads>> = None;
+        for i in 0..m {
+            let x_i = x.clone().slice([i..i + 1, 0..n_in]);
+            let y_i = y.clone().slice([i..i + 1, 0..n_out]);
+            let (h_i, caches) = Layer::forward(self, x_i);
+            data_cost += tensor::scalar(cost::squared_error(h_i.clone(), y_i.clone()))?;
+            // With a batch of one, squared_error_grad is ∇_h ½‖h − y‖² = h − y.
+            let (_, example) = Layer::backward(self, caches, cost::squared_error_grad(h_i, y_i));
+            sums = Some(match sums {
+                None => example,
+                Some(sums) => sums
+                    .into_iter()
+                    .zip(example)
+                    .map(|(sum, g)| DenseGrads {
+                        weight: sum.weight + g.weight,
+                        bias: sum.bias + g.bias,
+                    })
+                    .collect(),
+            });
+        }
+        let inv_m = 1.0 / m as f64;
+        let mean = sums
+            .unwrap_or_default()
+            .into_iter()
+            .map(|sum| DenseGrads {
+                weight: sum.weight.mul_scalar(inv_m),
+                bias: sum.bias.mul_scalar(inv_m),
+            })
+            .collect();
+        let mut cost = data_cost * inv_m;
+        for layer in &self.layers {
+            cost += tensor::scalar(cost::weight_decay(layer.weight.val(), weight_decay))?;
+        }
+        Ok(Gradients {
+            cost,
+            layers: self.add_weight_decay(mean, weight_decay),
+        })
+    }
+
+    /// Adds λW to each weight gradient; biases are never decayed.
+    fn add_weight_decay(&self, grads: Vec<DenseGrads>, weight_decay: f64) -> Vec<DenseGrads> {
+        grads
+            .into_iter()
+            .zip(&self.layers)
+            .map(|(g, layer)| DenseGrads {
+                weight: g.weight + cost::weight_decay_grad(layer.weight.val(), weight_decay),
+                bias: g.bias,
+            })
+            .collect()
+    }
+
+    /// The gradients as burn's [`GradientsParams`], keyed by this network's
+    /// parameter ids, ready for a burn optimizer or a key-by-key comparison with
+    /// `GradientsParams::from_grads` of an autodiff run.
+    pub fn to_gradients_params(&self, grads: &Gradients) -> GradientsParams {
+        let mut params = GradientsParams::new();
+        self.register_grads(grads.layers.clone(), &mut params);
+        params
+    }
+
+    /// Checks that `x` and `y` are a batch this network can take, and that λ is sane.
+    pub fn check_batch(&self, x: &Tensor<2>, y: &Tensor<2>, weight_decay: f64) -> Result<()> {
+        let sizes = self.sizes();
+        let (n_in, n_out) = (sizes[0], sizes[sizes.len() - 1]);
+        let [m, x_cols] = x.dims();
+        let [y_rows, y_cols] = y.dims();
+        if m == 0 {
+            return Err(Error::Shape {
+                what: "x".into(),
+                expected: "at least one example (row)".into(),
+                got: "0 rows".into(),
+            });
+        }
+        if x_cols != n_in {
+            return Err(Error::Shape {
+                what: "x".into(),
+                expected: format!("[m, {n_in}] (the network's input layer has {n_in} units)"),
+                got: format!("[{m}, {x_cols}]"),
+            });
+        }
+        if [y_rows, y_cols] != [m, n_out] {
+            return Err(Error::Shape {
+                what: "y".into(),
+                expected: format!(
+                    "[{m}, {n_out}] (one row per example of x, one column per output unit)"
+                ),
+                got: format!("[{y_rows}, {y_cols}]"),
+            });
+        }
+        let precision = self.precision()?;
+        for (what, t) in [("x", x.dtype()), ("y", y.dtype())] {
+            if Precision::from_dtype(t) != Some(precision) {
+                return Err(Error::InvalidParameter {
+                    name: "dtype",
+                    value: format!("{t:?}"),
+                    reason: format!("{what} must have the network's precision, {precision}"),
+                });
+            }
+        }
+        check_weight_decay(weight_decay)
+    }
+}
+
+/// λ must be a finite, non-negative number.
+pub fn check_weight_decay(weight_decay: f64) -> Result<()> {
+    if weight_decay.is_finite() && weight_decay >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::InvalidParameter {
+            name: "weight_decay",
+            value: weight_decay.to_string(),
+            reason: "λ must be finite and ≥ 0 (0 disables weight decay)".into(),
+        })
+    }
+}
+
+/// The network is itself a layer: its backward is backpropagation through the
+/// stack, SPEC.md "Backpropagation" step 3, from the output layer down.
+impl Layer for Network {
+    type Cache = Vec<DenseCache>;
+    type Grads = Vec<DenseGrads>;
+
+    fn forward(&self, input: Tensor<2>) -> (Tensor<2>, Vec<DenseCache>) {
+        let mut caches = Vec::with_capacity(self.layers.len());
+        let mut a = input;
+        for layer in &self.layers {
+            let (next, cache) = Layer::forward(layer, a);
+            caches.push(cache);
+            a = next;
+        }
+        (a, caches)
+    }
+
+    fn backward(
+        &self,
+        caches: Vec<DenseCache>,
+        grad_output: Tensor<2>,
+    ) -> (Tensor<2>, Vec<DenseGrads>) {
+        let mut grads = Vec::with_capacity(self.layers.len());
+        let mut grad = grad_output;
+        for (layer, cache) in self.layers.iter().zip(caches).rev() {
+            let (grad_input, layer_grads) = layer.backward(cache, grad);
+            grads.push(layer_grads);
+            grad = grad_input;
+        }
+        grads.reverse();
+        (grad, grads)
+    }
+
+    fn register_grads(&self, grads: Vec<DenseGrads>, into: &mut GradientsParams) {
+        for (layer, g) in self.layers.iter().zip(grads) {
+            layer.register_grads(g, into);
+        }
+    }
+}

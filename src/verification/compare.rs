@@ -1,0 +1,312 @@
+//! Element-by-element comparison of two sets of gradients, keyed by parameter.
+
+use crate::backend::Precision;
+use crate::error::Result;
+use crate::tensor;
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::GradientsParams;
+use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// When two gradient entries a, b count as equal:
+///
+/// ```text
+/// |a − b| ≤ relative · max(|a|, |b|)  +  floor · scale
+/// ```
+///
+/// where `scale` is the largest magnitude in that parameter's gradient (either
+/// side). The floor admits entries that are tiny compared with the rest of the
+/// tensor — saturated units, near-cancelling sums — whose rounding error is
+/// set by the size of the terms that were summed, not by the result.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Tolerance {
+    /// Allowed relative difference of an entry.
+    pub relative: f64,
+    /// Allowed absolute difference, as a fraction of the tensor's largest entry.
+    pub floor: f64,
+}
+
+impl Tolerance {
+    /// The tolerance for comparing two exact-gradient computations (manual vs
+    /// autodiff) carried out in `precision`.
+    ///
+    /// Both sides compute the same derivative with the same forward values; they
+    /// differ only in the order and grouping of the backward arithmetic. For the
+    /// networks tested here each entry is a sum of at most a few hundred rounded
+    /// products, so its error is bounded by about n·u·Σ|terms| with unit
+    /// roundoff u (f64: 1.1e-16, f32: 6.0e-8). Taking n·u ≤ 1e3·u gives the f64
+    /// bound 1e-13 relative, which the 1e-10 used here covers a thousandfold —
+    /// any real mistake in a backward pass (a wrong factor, a missing term) is
+    /// off by O(1), so the margin costs no power. For f32 the same argument
+    /// gives 1e3·u = 6e-5; we use 1e-4, again with the floor set equal, since
+    /// f32 cancellation makes small entries lose relative precision quickly.
+    pub fn exact(precision: Precision) -> Tolerance {
+        match precision {
+            Precision::F64 => Tolerance {
+                relative: 1e-10,
+                floor: 1e-10,
+            },
+            Precision::F32 => Tolerance {
+                relative: 1e-4,
+                floor: 1e-4,
+            },
+        }
+    }
+
+    /// How far `|a − b|` is from the allowed difference: ≤ 1 passes.
+    fn violation(&self, a: f64, b: f64, scale: f64) -> f64 {
+        let diff = (a - b).abs();
+        if diff == 0.0 {
+            return 0.0;
+        }
+        if !diff.is_finite() {
+            return f64::INFINITY;
+        }
+        let allowed = self.relative * a.abs().max(b.abs()) + self.floor * scale;
+        if allowed == 0.0 {
+            f64::INFINITY
+        } else {
+            diff / allowed
+        }
+    }
+}
+
+/// The comparison of one parameter tensor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TensorReport {
+    /// Module path, e.g. `layers.1.weight`.
+    pub path: String,
+    /// The tensor's shape.
+    pub shape: Vec<usize>,
+    /// max |a − b| over the entries.
+    pub max_abs_diff: f64,
+    /// max |a − b| / max(|a|, |b|) over the entries (0 where both are 0).
+    pub max_rel_diff: f64,
+    /// ‖a − b‖ / ‖a + b‖ (0 when both are zero), the usual gradient-check summary.
+    pub relative_difference: f64,
+    /// The largest |entry| of either side, which sets the absolute floor.
+    pub scale: f64,
+    /// Index of the entry closest to (or furthest past) the tolerance.
+    pub worst_index: Vec<usize>,
+    /// That entry on side a.
+    pub worst_a: f64,
+    /// That entry on side b.
+    pub worst_b: f64,
+    /// Whether every entry is within tolerance.
+    pub passed: bool,
+}
+
+/// The comparison of two complete sets of gradients.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Names of the two sides, e.g. `("manual", "autodiff")`.
+    pub labels: (String, String),
+    /// The tolerance every entry was held to.
+    pub tolerance: Tolerance,
+    /// One report per parameter tensor, in module order.
+    pub tensors: Vec<TensorReport>,
+    /// Parameters that one side had no gradient for.
+    pub missing: Vec<String>,
+    /// Whether everything matched: no missing gradient and every tensor passed.
+    pub passed: bool,
+}
+
+impl Comparison {
+    /// The report of the tensor with the largest violation, if any tensor was compared.
+    pub fn worst(&self) -> Option<&TensorReport> {
+        self.tensors.iter().max_by(|p, q| {
+            let v = |t: &TensorReport| self.tolerance.violation(t.worst_a, t.worst_b, t.scale);
+            v(p).total_cmp(&v(q))
+        })
+    }
+
+    /// The largest element-wise relative difference over all tensors.
+    pub fn max_rel_diff(&self) -> f64 {
+        self.tensors
+            .iter()
+            .map(|t| t.max_rel_diff)
+            .fold(0.0, f64::max)
+    }
+
+    /// The largest ‖a − b‖ / ‖a + b‖ over all tensors.
+    pub fn max_relative_difference(&self) -> f64 {
+        self.tensors
+            .iter()
+            .map(|t| t.relative_difference)
+            .fold(0.0, f64::max)
+    }
+}
+
+/// Compares two gradient sets for every float parameter of `module`, keyed by
+/// `ParamId` (as burn optimizers and `GradientsParams::from_grads` key them).
+pub fn compare<M: Module>(
+    module: &M,
+    labels: (&str, &str),
+    a: &GradientsParams,
+    b: &GradientsParams,
+    tolerance: Tolerance,
+) -> Result<Comparison> {
+    let mut visitor = CompareVisitor {
+        a,
+        b,
+        tolerance,
+        path: Vec::new(),
+        tensors: Vec::new(),
+        missing: Vec::new(),
+        error: None,
+    };
+    module.visit(&mut visitor);
+    if let Some(e) = visitor.error {
+        return Err(e);
+    }
+    let passed = visitor.missing.is_empty() && visitor.tensors.iter().all(|t| t.passed);
+    Ok(Comparison {
+        labels: (labels.0.to_string(), labels.1.to_string()),
+        tolerance,
+        tensors: visitor.tensors,
+        missing: visitor.missing,
+        passed,
+    })
+}
+
+/// Compares two row-major tensors of the given shape entry by entry.
+pub fn compare_values(
+    path: &str,
+    shape: &[usize],
+    a: &[f64],
+    b: &[f64],
+    tolerance: Tolerance,
+) -> TensorReport {
+    let scale = a.iter().chain(b).fold(0.0_f64, |s, v| s.max(v.abs()));
+    let (mut max_abs, mut max_rel) = (0.0_f64, 0.0_f64);
+    let (mut worst, mut worst_violation) = (0, -1.0_f64);
+    for (i, (&x, &y)) in a.iter().zip(b).enumerate() {
+        let diff = (x - y).abs();
+        max_abs = max_abs.max(diff);
+        let magnitude = x.abs().max(y.abs());
+        if diff > 0.0 {
+            max_rel = max_rel.max(if magnitude > 0.0 {
+                diff / magnitude
+            } else {
+                f64::INFINITY
+            });
+        }
+        let v = tolerance.violation(x, y, scale);
+        // NaN compares false: make a NaN entry the worst one.
+        if v > worst_violation || v.is_nan() || diff.is_nan() {
+            (worst, worst_violation) = (i, if diff.is_nan() { f64::INFINITY } else { v });
+        }
+    }
+    let passed = a.len() == b.len() && worst_violation <= 1.0 && max_abs.is_finite();
+    TensorReport {
+        path: path.to_string(),
+        shape: shape.to_vec(),
+        max_abs_diff: max_abs,
+        max_rel_diff: max_rel,
+        relative_difference: relative_difference(a, b),
+        scale,
+        worst_index: unravel(worst, shape),
+        worst_a: a.get(worst).copied().unwrap_or(f64::NAN),
+        worst_b: b.get(worst).copied().unwrap_or(f64::NAN),
+        passed,
+    }
+}
+
+/// ‖a − b‖ / ‖a + b‖, the reference course's gradient-check summary (0 when both are 0).
+pub fn relative_difference(a: &[f64], b: &[f64]) -> f64 {
+    let norm = |f: &dyn Fn(f64, f64) -> f64| {
+        a.iter()
+            .zip(b)
+            .map(|(&x, &y)| f(x, y).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    };
+    let (diff, sum) = (norm(&|x, y| x - y), norm(&|x, y| x + y));
+    if diff == 0.0 { 0.0 } else { diff / sum }
+}
+
+/// The multi-index of flat position `flat` in a row-major tensor of `shape`.
+fn unravel(mut flat: usize, shape: &[usize]) -> Vec<usize> {
+    let mut index = vec![0; shape.len()];
+    for (slot, &dim) in index.iter_mut().zip(shape).rev() {
+        if dim > 0 {
+            *slot = flat % dim;
+            flat /= dim;
+        }
+    }
+    index
+}
+
+struct CompareVisitor<'a> {
+    a: &'a GradientsParams,
+    b: &'a GradientsParams,
+    tolerance: Tolerance,
+    path: Vec<String>,
+    tensors: Vec<TensorReport>,
+    missing: Vec<String>,
+    error: Option<crate::Error>,
+}
+
+impl ModuleVisitor for CompareVisitor<'_> {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let path = self.path.join(".");
+        let (Some(a), Some(b)) = (self.a.get::<D>(param.id), self.b.get::<D>(param.id)) else {
+            self.missing.push(path);
+            return;
+        };
+        let shape = param.val().dims().to_vec();
+        match (tensor::to_vec(&a), tensor::to_vec(&b)) {
+            (Ok(a), Ok(b)) => {
+                self.tensors
+                    .push(compare_values(&path, &shape, &a, &b, self.tolerance));
+            }
+            (Err(e), _) | (_, Err(e)) => self.error = Some(e),
+        }
+    }
+}
+
+impl fmt::Display for Comparison {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (la, lb) = (&self.labels.0, &self.labels.1);
+        writeln!(
+            f,
+            "{la} vs {lb}: {} (|a−b| ≤ {:.0e}·max(|a|,|b|) + {:.0e}·scale)",
+            if self.passed { "PASS" } else { "FAIL" },
+            self.tolerance.relative,
+            self.tolerance.floor
+        )?;
+        writeln!(
+            f,
+            "{:<18} {:>10} {:>10} {:>10} {:>10}  {:<10} {:>24} {:>24}  ok",
+            "parameter", "max|a−b|", "max rel", "‖a−b‖/‖a+b‖", "scale", "worst at", la, lb
+        )?;
+        for t in &self.tensors {
+            writeln!(
+                f,
+                "{:<18} {:>10.3e} {:>10.3e} {:>10.3e} {:>10.3e}  {:<10} {:>24.16e} {:>24.16e}  {}",
+                t.path,
+                t.max_abs_diff,
+                t.max_rel_diff,
+                t.relative_difference,
+                t.scale,
+                format!("{:?}", t.worst_index),
+                t.worst_a,
+                t.worst_b,
+                if t.passed { "yes" } else { "NO" }
+            )?;
+        }
+        for path in &self.missing {
+            writeln!(f, "{path:<18} missing on one side")?;
+        }
+        Ok(())
+    }
+}
