@@ -19,4 +19,4 @@ mod numeric;
 
 pub use autodiff::{autodiff_gradients, layer_vjp_autodiff, layer_vjp_manual};
 pub use compare::{Comparison, TensorReport, Tolerance, compare, relative_difference};
-pub use numeric::{central_differences, numeric_gradients};
+pub use numeric::{FiniteDifference, Stencil, central_differences, numeric_gradients};
