@@ -43,6 +43,55 @@ pub enum Error {
     /// Reading values back from a tensor failed (unexpected dtype or backend error).
     #[error("could not read tensor data: {0}")]
     TensorRead(String),
+    /// A file could not be read or written.
+    #[error("could not {action} {}: {source}", path.display())]
+    Io {
+        /// What was being done: "read", "write", "create directory", …
+        action: &'static str,
+        /// The file concerned.
+        path: std::path::PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// A data, model or config file is malformed.
+    #[error("{source_name}: {position}: {message}")]
+    Parse {
+        /// The file (or built-in data set) being read.
+        source_name: String,
+        /// Where in it: a line and field, a byte offset, a JSON path.
+        position: String,
+        /// What was found and what was expected.
+        message: String,
+    },
+    /// Data that must be fetched before use is not there.
+    #[error("{what} not found: {hint}")]
+    MissingData {
+        /// What is missing.
+        what: String,
+        /// How to obtain it.
+        hint: String,
+    },
+    /// A saved model could not be encoded or decoded.
+    #[error("model record {}: {message}", path.display())]
+    Record {
+        /// The model file.
+        path: std::path::PathBuf,
+        /// burn's description of the problem.
+        message: String,
+    },
+    /// Training produced a non-finite cost.
+    #[error(
+        "training diverged at epoch {epoch}: the cost became {cost}; the step size α = {learning_rate} \
+         is probably too large (try α / 10); the model from the last finite epoch was kept"
+    )]
+    Diverged {
+        /// The first epoch whose cost was not finite (1-based).
+        epoch: usize,
+        /// The non-finite cost.
+        cost: f64,
+        /// The step size in use.
+        learning_rate: f64,
+    },
 }
 
 /// The crate's result type.

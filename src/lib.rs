@@ -3,9 +3,13 @@
 pub mod activation;
 pub mod backend;
 pub mod cost;
+pub mod data;
 pub mod error;
 pub mod layer;
 pub mod network;
+pub mod persist;
+pub mod plot;
+pub mod run;
 pub mod tensor;
 pub mod training;
 pub mod verification;

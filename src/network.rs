@@ -222,6 +222,45 @@ impl Network {
         Ok(Network { layers })
     }
 
+    /// How many units of `layers[layer]` are distinct: units whose incoming
+    /// weights and bias all agree within `tolerance` (relative to the layer's
+    /// largest |value|) count as one. With all-equal initial values this stays
+    /// 1 however long the network trains (SPEC.md, "Initialisation").
+    pub fn distinct_units(&self, layer: usize, tolerance: f64) -> Result<usize> {
+        let dense = self
+            .layers
+            .get(layer)
+            .ok_or_else(|| Error::InvalidParameter {
+                name: "layer",
+                value: layer.to_string(),
+                reason: format!("the network has {} layers", self.layers.len()),
+            })?;
+        let [d_in, d_out] = dense.dims();
+        let w = tensor::to_vec(&dense.weight.val())?;
+        let b = tensor::to_vec(&dense.bias.val())?;
+        // Unit j is described by column j of the weight and its bias.
+        let units: Vec<Vec<f64>> = (0..d_out)
+            .map(|j| (0..d_in).map(|i| w[i * d_out + j]).chain([b[j]]).collect())
+            .collect();
+        let scale = w
+            .iter()
+            .chain(&b)
+            .fold(0.0_f64, |a, v| a.max(v.abs()))
+            .max(f64::MIN_POSITIVE);
+        let mut representatives: Vec<&Vec<f64>> = Vec::new();
+        for unit in &units {
+            let same = |r: &&Vec<f64>| {
+                r.iter()
+                    .zip(unit)
+                    .all(|(a, b)| (a - b).abs() <= tolerance * scale)
+            };
+            if !representatives.iter().any(same) {
+                representatives.push(unit);
+            }
+        }
+        Ok(representatives.len())
+    }
+
     /// The hypothesis h_{W,b}(x) = a^(n_l) for a batch `x`: `[m, s_1]` → `[m, s_{n_l}]`.
     pub fn hypothesis(&self, x: Tensor<2>) -> Tensor<2> {
         self.layers
@@ -236,7 +275,7 @@ impl Network {
     }
 
     /// J(W, b) given the hypothesis `h` already computed for the batch.
-    fn cost_of_hypothesis(&self, h: Tensor<2>, y: Tensor<2>, weight_decay: f64) -> Tensor<1> {
+    pub fn cost_of_hypothesis(&self, h: Tensor<2>, y: Tensor<2>, weight_decay: f64) -> Tensor<1> {
         self.layers
             .iter()
             .fold(cost::squared_error(h, y), |j, layer| {

@@ -1,8 +1,27 @@
-//! Batch gradient descent on the hand-written gradients.
+//! Batch gradient descent on the hand-written gradients (SPEC.md, "Batch
+//! gradient descent"), with a per-epoch history and divergence detection.
+//!
+//! Nothing here goes through autodiff: gradients come from
+//! [`Network::gradients`] and updates are plain tensor arithmetic.
 
+mod metrics;
+
+pub use metrics::{Metrics, evaluate};
+
+use crate::backend::Precision;
+use crate::data::Dataset;
+use crate::data::preprocess::Preprocessing;
 use crate::error::{Error, Result};
 use crate::layer::Dense;
 use crate::network::{Gradients, Network};
+use crate::tensor;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
+use std::time::Instant;
 
 /// One update of SPEC.md "Batch gradient descent", step 3:
 ///
@@ -19,13 +38,7 @@ pub fn gradient_descent_step(
     grads: &Gradients,
     learning_rate: f64,
 ) -> Result<Network> {
-    if !(learning_rate.is_finite() && learning_rate > 0.0) {
-        return Err(Error::InvalidParameter {
-            name: "learning_rate",
-            value: learning_rate.to_string(),
-            reason: "the step size α must be finite and > 0".into(),
-        });
-    }
+    check_learning_rate(learning_rate)?;
     if grads.layers.len() != network.layers.len() {
         return Err(Error::Shape {
             what: "gradients".into(),
@@ -48,4 +61,242 @@ pub fn gradient_descent_step(
         })
         .collect();
     Ok(Network { layers })
+}
+
+fn check_learning_rate(learning_rate: f64) -> Result<()> {
+    if learning_rate.is_finite() && learning_rate > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::InvalidParameter {
+            name: "learning_rate",
+            value: learning_rate.to_string(),
+            reason: "the step size α must be finite and > 0".into(),
+        })
+    }
+}
+
+/// Hyper-parameters of gradient descent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Step size α.
+    pub learning_rate: f64,
+    /// Weight decay λ (0 disables it).
+    pub weight_decay: f64,
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Examples per update; `None` is full-batch gradient descent, as in the reference.
+    pub batch_size: Option<usize>,
+    /// Seed of the per-epoch shuffle of mini-batches.
+    pub seed: u64,
+}
+
+impl TrainConfig {
+    /// Rejects nonsense before any work starts; `m` is the training set's size.
+    pub fn validate(&self, m: usize) -> Result<()> {
+        check_learning_rate(self.learning_rate)?;
+        crate::network::check_weight_decay(self.weight_decay)?;
+        if self.epochs == 0 {
+            return Err(Error::InvalidParameter {
+                name: "epochs",
+                value: "0".into(),
+                reason: "train for at least one epoch".into(),
+            });
+        }
+        if let Some(b) = self.batch_size
+            && (b == 0 || b > m)
+        {
+            return Err(Error::InvalidParameter {
+                name: "batch_size",
+                value: b.to_string(),
+                reason: format!(
+                    "must be between 1 and the {m} training examples (omit it for full batch)"
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A data set turned into tensors for one network.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The raw data set (labels and targets for metrics).
+    pub data: Dataset,
+    /// Transformed inputs `[m, s_1]`.
+    pub x: Tensor<2>,
+    /// Encoded targets `[m, s_{n_l}]`.
+    pub y: Tensor<2>,
+}
+
+impl Prepared {
+    /// Applies `preprocessing` to `data` and moves it to `device` in `precision`.
+    pub fn new(
+        data: &Dataset,
+        preprocessing: &Preprocessing,
+        device: &Device,
+        precision: Precision,
+    ) -> Result<Prepared> {
+        data.validate()?;
+        let m = data.len();
+        let x = preprocessing.inputs(data)?;
+        let y = preprocessing.outputs(data)?;
+        Ok(Prepared {
+            data: data.clone(),
+            x: tensor::matrix(
+                &format!("{} inputs", data.name),
+                x,
+                [m, preprocessing.n_features()],
+                device,
+                precision,
+            )?,
+            y: tensor::matrix(
+                &format!("{} targets", data.name),
+                y,
+                [m, preprocessing.n_outputs()],
+                device,
+                precision,
+            )?,
+        })
+    }
+}
+
+/// What happened in one epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Metrics on the training set after the epoch's updates.
+    pub train: Metrics,
+    /// Metrics on the validation set, when there is one.
+    pub validation: Option<Metrics>,
+    /// Wall time of the epoch's updates (evaluation excluded), in milliseconds.
+    pub millis: f64,
+}
+
+/// Why training ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Stop {
+    /// All epochs ran.
+    Completed,
+    /// The cost became NaN or infinite in this epoch; the model is from the epoch before.
+    Diverged {
+        /// The first non-finite epoch (1-based).
+        epoch: usize,
+        /// The cost it reached.
+        cost: f64,
+    },
+    /// The caller asked to stop (e.g. Ctrl-C) after this many completed epochs.
+    Interrupted {
+        /// Completed epochs.
+        epochs: usize,
+    },
+}
+
+/// The trained network, its history and why training stopped.
+#[derive(Debug, Clone)]
+pub struct TrainOutcome {
+    /// The last network whose cost was finite.
+    pub network: Network,
+    /// One record per completed epoch.
+    pub history: Vec<EpochRecord>,
+    /// Why training ended.
+    pub stop: Stop,
+}
+
+impl TrainOutcome {
+    /// The divergence as an error, for callers that treat it as one.
+    pub fn diverged(&self, config: &TrainConfig) -> Option<Error> {
+        match self.stop {
+            Stop::Diverged { epoch, cost } => Some(Error::Diverged {
+                epoch,
+                cost,
+                learning_rate: config.learning_rate,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Trains `network` by gradient descent on the manual gradients.
+///
+/// After each epoch the training (and validation) metrics are computed and
+/// `on_epoch` is called; returning `ControlFlow::Break` stops training after
+/// that epoch. A non-finite cost stops training and keeps the previous epoch's
+/// network (see [`TrainOutcome::diverged`]).
+pub fn train(
+    mut network: Network,
+    train_set: &Prepared,
+    validation: Option<&Prepared>,
+    preprocessing: &Preprocessing,
+    config: &TrainConfig,
+    mut on_epoch: impl FnMut(&EpochRecord) -> ControlFlow<()>,
+) -> Result<TrainOutcome> {
+    let m = train_set.data.len();
+    config.validate(m)?;
+    network.check_batch(&train_set.x, &train_set.y, config.weight_decay)?;
+    let mut history = Vec::with_capacity(config.epochs);
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    let device = network.device();
+    for epoch in 1..=config.epochs {
+        let started = Instant::now();
+        let previous = network.clone();
+        match config.batch_size {
+            None => {
+                let grads = network.gradients(
+                    train_set.x.clone(),
+                    train_set.y.clone(),
+                    config.weight_decay,
+                )?;
+                network = gradient_descent_step(network, &grads, config.learning_rate)?;
+            }
+            Some(batch_size) => {
+                let mut order: Vec<usize> = (0..m).collect();
+                order.shuffle(&mut rng);
+                for chunk in order.chunks(batch_size) {
+                    let rows: Vec<i64> = chunk.iter().map(|&i| i as i64).collect();
+                    let rows =
+                        Tensor::<1, Int>::from_data(TensorData::new(rows, [chunk.len()]), &device);
+                    let x = train_set.x.clone().select(0, rows.clone());
+                    let y = train_set.y.clone().select(0, rows);
+                    let grads = network.gradients(x, y, config.weight_decay)?;
+                    network = gradient_descent_step(network, &grads, config.learning_rate)?;
+                }
+            }
+        }
+        let millis = started.elapsed().as_secs_f64() * 1e3;
+        let train_metrics = evaluate(&network, train_set, preprocessing, config.weight_decay)?;
+        if !train_metrics.cost.is_finite() {
+            return Ok(TrainOutcome {
+                network: previous,
+                history,
+                stop: Stop::Diverged {
+                    epoch,
+                    cost: train_metrics.cost,
+                },
+            });
+        }
+        let validation_metrics = validation
+            .map(|v| evaluate(&network, v, preprocessing, config.weight_decay))
+            .transpose()?;
+        let record = EpochRecord {
+            epoch,
+            train: train_metrics,
+            validation: validation_metrics,
+            millis,
+        };
+        let flow = on_epoch(&record);
+        history.push(record);
+        if flow.is_break() && epoch < config.epochs {
+            return Ok(TrainOutcome {
+                network,
+                history,
+                stop: Stop::Interrupted { epochs: epoch },
+            });
+        }
+    }
+    Ok(TrainOutcome {
+        network,
+        history,
+        stop: Stop::Completed,
+    })
 }

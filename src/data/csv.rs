@@ -1,0 +1,146 @@
+//! Any numeric CSV table: some columns are features, the named ones targets.
+
+use super::{Dataset, Targets};
+use crate::error::{Error, Result};
+use std::path::Path;
+
+/// How to read a CSV table.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CsvOptions {
+    /// Target columns, by header name or 0-based index; every other column is a feature.
+    pub target_columns: Vec<String>,
+    /// Treat the (single) target column as class labels 0, 1, … instead of real values.
+    pub classification: bool,
+}
+
+/// Reads a CSV file; see [`parse`].
+pub fn load(path: &Path, options: &CsvOptions) -> Result<Dataset> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        action: "read",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let name = path
+        .file_stem()
+        .map_or("csv".into(), |s| s.to_string_lossy().into_owned());
+    parse(&text, &path.display().to_string(), &name, options)
+}
+
+/// Parses CSV text. A first row with any non-numeric cell is taken as a header.
+pub fn parse(text: &str, source_name: &str, name: &str, options: &CsvOptions) -> Result<Dataset> {
+    let err = |position: String, message: String| Error::Parse {
+        source_name: source_name.into(),
+        position,
+        message,
+    };
+    let mut reader = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(::csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let mut rows: Vec<::csv::StringRecord> = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        rows.push(record.map_err(|e| err(format!("record {}", i + 1), e.to_string()))?);
+    }
+    let has_header = rows
+        .first()
+        .is_some_and(|r| r.iter().any(|cell| cell.parse::<f64>().is_err()));
+    let header: Vec<String> = if has_header {
+        rows.remove(0).iter().map(str::to_string).collect()
+    } else {
+        Vec::new()
+    };
+    let line_of = |row: usize| row + 1 + usize::from(has_header);
+    let width = rows.first().map(|r| r.len()).unwrap_or(header.len());
+    if rows.is_empty() {
+        return Err(err("line 1".into(), "no data rows".into()));
+    }
+    if options.target_columns.is_empty() {
+        return Err(err(
+            "header".into(),
+            "no target column given (use --target-columns NAME or INDEX)".into(),
+        ));
+    }
+    let mut targets = Vec::new();
+    for column in &options.target_columns {
+        let index = header
+            .iter()
+            .position(|h| h == column)
+            .or_else(|| column.parse::<usize>().ok().filter(|&i| i < width))
+            .ok_or_else(|| {
+                err(
+                    "header".into(),
+                    format!("target column {column:?} is neither a header name nor an index below {width}"),
+                )
+            })?;
+        targets.push(index);
+    }
+    if targets.len() >= width {
+        return Err(err(
+            "header".into(),
+            format!("all {width} columns are targets; no features left"),
+        ));
+    }
+    if options.classification && targets.len() != 1 {
+        return Err(err(
+            "header".into(),
+            "class labels need exactly one target column".into(),
+        ));
+    }
+    let (mut features, mut values) = (Vec::new(), Vec::new());
+    for (r, row) in rows.iter().enumerate() {
+        if row.len() != width {
+            return Err(err(
+                format!("line {}", line_of(r)),
+                format!("{} fields, expected {width} like the first row", row.len()),
+            ));
+        }
+        for (c, cell) in row.iter().enumerate() {
+            let v: f64 = cell.parse().map_err(|_| {
+                err(
+                    format!("line {}, field {}", line_of(r), c + 1),
+                    format!("{cell:?} is not a number"),
+                )
+            })?;
+            if !v.is_finite() {
+                return Err(err(
+                    format!("line {}, field {}", line_of(r), c + 1),
+                    format!("{cell} is not a finite number"),
+                ));
+            }
+            if targets.contains(&c) {
+                values.push(v);
+            } else {
+                features.push(v);
+            }
+        }
+    }
+    let target_values = if options.classification {
+        let mut labels = Vec::with_capacity(values.len());
+        for (r, v) in values.iter().enumerate() {
+            if v.fract() != 0.0 || *v < 0.0 || *v > 1e6 {
+                return Err(err(
+                    format!("line {}, field {}", line_of(r), targets[0] + 1),
+                    format!("class label {v} is not a non-negative integer"),
+                ));
+            }
+            labels.push(*v as usize);
+        }
+        let n_classes = labels.iter().max().map_or(0, |&l| l + 1);
+        Targets::Classes { labels, n_classes }
+    } else {
+        Targets::Values {
+            values,
+            n_targets: targets.len(),
+        }
+    };
+    let dataset = Dataset {
+        name: name.into(),
+        features,
+        n_features: width - targets.len(),
+        targets: target_values,
+        image_shape: None,
+    };
+    dataset.validate()?;
+    Ok(dataset)
+}

@@ -1,0 +1,365 @@
+//! The end-to-end training job behind `backprop train`: data → preprocessing →
+//! network → gradient descent → saved model, history and pictures.
+//!
+//! [`TrainOptions`] is also the schema of `--config FILE.json`.
+
+use crate::activation::Activation;
+use crate::backend::{Backend, Precision};
+use crate::data::preprocess::{FeatureScaling, Preprocessing};
+use crate::data::{self, Dataset, Split};
+use crate::error::{Error, Result};
+use crate::network::NetworkConfig;
+use crate::persist::{self, ModelMeta};
+use crate::training::{self, EpochRecord, Metrics, Prepared, TrainConfig, TrainOutcome};
+use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+/// Which data set to train on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DatasetKind {
+    /// UCI handwritten digits, 8×8, 1797 examples (embedded).
+    Digits,
+    /// MNIST, 28×28, 60k + 10k examples (fetch with scripts/fetch-mnist.sh).
+    Mnist,
+    /// The four XOR points.
+    Xor,
+    /// 200 points of sin(x) on [−π, π] (regression).
+    Sine,
+    /// A CSV file given with `data` and `target_columns`.
+    Csv,
+}
+
+/// Every option of a training run, with the defaults of `backprop train`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainOptions {
+    /// The data set.
+    pub dataset: DatasetKind,
+    /// The CSV file, for `dataset = csv`.
+    pub data: Option<PathBuf>,
+    /// CSV target columns (names or 0-based indices).
+    pub target_columns: Vec<String>,
+    /// Treat the CSV target as class labels.
+    pub classify: bool,
+    /// Where the MNIST IDX files are.
+    pub mnist_dir: PathBuf,
+    /// Hidden layer sizes.
+    pub hidden: Vec<usize>,
+    /// Activation of every layer.
+    pub activation: Activation,
+    /// Weight decay λ.
+    pub lambda: f64,
+    /// Step size α.
+    pub alpha: f64,
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Mini-batch size; absent for full-batch gradient descent.
+    pub batch_size: Option<usize>,
+    /// ε of the N(0, ε²) initialisation.
+    pub init_std: f64,
+    /// Seed of initialisation, split and shuffling.
+    pub seed: u64,
+    /// Compute backend.
+    pub backend: Backend,
+    /// Precision.
+    pub dtype: Precision,
+    /// Feature scaling; absent for the data set's natural choice (images: max-abs, else standardise).
+    pub scaling: Option<FeatureScaling>,
+    /// Fraction of the data held out for validation.
+    pub validation: f64,
+    /// Fraction of the data held out for the final test (ignored for MNIST, which has its own).
+    pub test: f64,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            dataset: DatasetKind::Digits,
+            data: None,
+            target_columns: Vec::new(),
+            classify: false,
+            mnist_dir: PathBuf::from("data/mnist"),
+            hidden: vec![30],
+            activation: Activation::Sigmoid,
+            lambda: 1e-4,
+            alpha: 2.0,
+            epochs: 2000,
+            batch_size: None,
+            init_std: 0.01,
+            seed: 1,
+            backend: Backend::Flex,
+            dtype: Precision::F32,
+            scaling: None,
+            validation: 0.15,
+            test: 0.15,
+        }
+    }
+}
+
+impl TrainOptions {
+    /// Reads options from a JSON file; absent fields keep their defaults.
+    pub fn from_json_file(path: &Path) -> Result<TrainOptions> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            action: "read",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|e| Error::Parse {
+            source_name: path.display().to_string(),
+            position: format!("line {}, column {}", e.line(), e.column()),
+            message: e.to_string(),
+        })
+    }
+
+    /// Loads and splits the chosen data set.
+    pub fn load_data(&self) -> Result<Split> {
+        let seed = self.seed;
+        match self.dataset {
+            DatasetKind::Digits => data::digits::load()?.split(self.validation, self.test, seed),
+            DatasetKind::Mnist => {
+                let (train, test) = data::idx::load_mnist(&self.mnist_dir)?;
+                let split = train.split(self.validation, 0.0, seed)?;
+                Ok(Split {
+                    train: split.train,
+                    validation: split.validation,
+                    test,
+                })
+            }
+            // Four points cannot be split: XOR is learned and judged on all of them.
+            DatasetKind::Xor => {
+                let xor = data::synthetic::xor();
+                Ok(Split {
+                    train: xor.clone(),
+                    validation: xor.clone(),
+                    test: xor,
+                })
+            }
+            DatasetKind::Sine => data::synthetic::sine(200).split(self.validation, self.test, seed),
+            DatasetKind::Csv => {
+                let path = self.data.as_ref().ok_or_else(|| Error::InvalidParameter {
+                    name: "data",
+                    value: "(none)".into(),
+                    reason: "--dataset csv needs --data FILE.csv and --target-columns".into(),
+                })?;
+                let options = data::csv::CsvOptions {
+                    target_columns: self.target_columns.clone(),
+                    classification: self.classify,
+                };
+                data::csv::load(path, &options)?.split(self.validation, self.test, seed)
+            }
+        }
+    }
+
+    /// The network architecture for data with `n_features` inputs and `n_outputs` outputs.
+    pub fn network_config(&self, n_features: usize, n_outputs: usize) -> NetworkConfig {
+        let mut sizes = vec![n_features];
+        sizes.extend(&self.hidden);
+        sizes.push(n_outputs);
+        NetworkConfig::new(sizes)
+            .with_activation(self.activation)
+            .with_init_std(self.init_std)
+            .with_seed(self.seed)
+    }
+
+    /// The gradient-descent settings.
+    pub fn train_config(&self) -> TrainConfig {
+        TrainConfig {
+            learning_rate: self.alpha,
+            weight_decay: self.lambda,
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            seed: self.seed,
+        }
+    }
+
+    /// Checks every option that can be checked before loading data.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(h) = self.hidden.iter().position(|&h| h == 0) {
+            return Err(Error::InvalidParameter {
+                name: "hidden",
+                value: format!("{:?}", self.hidden),
+                reason: format!("hidden layer {h} has zero units"),
+            });
+        }
+        if !(self.init_std.is_finite() && self.init_std > 0.0) {
+            return Err(Error::InvalidParameter {
+                name: "init_std",
+                value: self.init_std.to_string(),
+                reason: "ε must be finite and > 0 (0 makes every unit identical; see `backprop symmetry`)".into(),
+            });
+        }
+        self.train_config().validate(usize::MAX)
+    }
+}
+
+/// Final metrics of a run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Summary {
+    /// Training set.
+    pub train: Metrics,
+    /// Validation set.
+    pub validation: Metrics,
+    /// Test set.
+    pub test: Metrics,
+    /// Epochs completed.
+    pub epochs: usize,
+    /// Total wall time of the updates, seconds.
+    pub train_seconds: f64,
+    /// Mean wall time of one epoch's updates, milliseconds.
+    pub millis_per_epoch: f64,
+    /// Why training stopped.
+    pub stop: training::Stop,
+}
+
+/// A finished run: the outcome, the summary and what is needed to save it.
+pub struct Trained {
+    /// The network and history.
+    pub outcome: TrainOutcome,
+    /// Final metrics.
+    pub summary: Summary,
+    /// What to store beside the weights.
+    pub meta: ModelMeta,
+}
+
+/// Trains as `options` say, calling `on_epoch` after every epoch (for progress
+/// bars and Ctrl-C).
+pub fn train(
+    options: &TrainOptions,
+    on_epoch: impl FnMut(&EpochRecord) -> ControlFlow<()>,
+) -> Result<Trained> {
+    options.validate()?;
+    let split = options.load_data()?;
+    train_on(options, &split, on_epoch)
+}
+
+/// [`train`] on data already loaded.
+pub fn train_on(
+    options: &TrainOptions,
+    split: &Split,
+    on_epoch: impl FnMut(&EpochRecord) -> ControlFlow<()>,
+) -> Result<Trained> {
+    let device = options.backend.device();
+    train_with_network(
+        options,
+        split,
+        |config| config.init(&device, options.dtype),
+        on_epoch,
+    )
+}
+
+/// [`train_on`] with the initial network made by `init` from the run's
+/// architecture (e.g. [`NetworkConfig::init_constant`] to show symmetry).
+pub fn train_with_network(
+    options: &TrainOptions,
+    split: &Split,
+    init: impl FnOnce(&NetworkConfig) -> Result<crate::network::Network>,
+    on_epoch: impl FnMut(&EpochRecord) -> ControlFlow<()>,
+) -> Result<Trained> {
+    options.validate()?;
+    let device = options.backend.device();
+    let scaling = options
+        .scaling
+        .unwrap_or(if split.train.image_shape.is_some() {
+            FeatureScaling::MaxAbs
+        } else {
+            FeatureScaling::Standardize
+        });
+    let preprocessing = Preprocessing::fit(&split.train, scaling, options.activation)?;
+    let prepare = |d: &Dataset| Prepared::new(d, &preprocessing, &device, options.dtype);
+    let (train_set, validation, test) = (
+        prepare(&split.train)?,
+        prepare(&split.validation)?,
+        prepare(&split.test)?,
+    );
+    let config = options.network_config(preprocessing.n_features(), preprocessing.n_outputs());
+    let network = init(&config)?;
+    let train_config = options.train_config();
+    let outcome = training::train(
+        network,
+        &train_set,
+        Some(&validation),
+        &preprocessing,
+        &train_config,
+        on_epoch,
+    )?;
+    let evaluate =
+        |p: &Prepared| training::evaluate(&outcome.network, p, &preprocessing, options.lambda);
+    let train_seconds = outcome.history.iter().map(|r| r.millis).sum::<f64>() / 1e3;
+    let summary = Summary {
+        train: evaluate(&train_set)?,
+        validation: evaluate(&validation)?,
+        test: evaluate(&test)?,
+        epochs: outcome.history.len(),
+        train_seconds,
+        millis_per_epoch: 1e3 * train_seconds / outcome.history.len().max(1) as f64,
+        stop: outcome.stop.clone(),
+    };
+    let meta = ModelMeta {
+        network: config,
+        precision: options.dtype,
+        preprocessing,
+        dataset: split.train.name.clone(),
+        image_shape: split.train.image_shape,
+    };
+    Ok(Trained {
+        outcome,
+        summary,
+        meta,
+    })
+}
+
+/// Writes a run's artefacts into `dir`: the model (`model.bpk`, `model.json`),
+/// `options.json`, `history.csv`, `history.json`, `summary.json`,
+/// `learning_curve.svg` and, for image data, `weights.png`.
+pub fn save_run(dir: &Path, options: &TrainOptions, trained: &Trained) -> Result<Vec<PathBuf>> {
+    persist::save(dir, &trained.outcome.network, &trained.meta)?;
+    let history = &trained.outcome.history;
+    persist::write_json(&dir.join("options.json"), options)?;
+    persist::write_json(&dir.join("history.json"), history)?;
+    persist::write_json(&dir.join("summary.json"), &trained.summary)?;
+    let mut csv = String::from(
+        "epoch,cost,data_cost,train_accuracy,train_mse,train_r2,validation_cost,validation_accuracy,validation_mse,validation_r2,millis\n",
+    );
+    let cell = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+    for r in history {
+        let v = r.validation.as_ref();
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{}\n",
+            r.epoch,
+            r.train.cost,
+            r.train.data_cost,
+            cell(r.train.accuracy),
+            cell(r.train.mse),
+            cell(r.train.r2),
+            cell(v.map(|v| v.cost)),
+            cell(v.and_then(|v| v.accuracy)),
+            cell(v.and_then(|v| v.mse)),
+            cell(v.and_then(|v| v.r2)),
+            r.millis
+        ));
+    }
+    persist::write_atomic(&dir.join("history.csv"), csv.as_bytes())?;
+    let mut written = vec![
+        dir.join(persist::WEIGHTS_FILE),
+        dir.join(persist::META_FILE),
+        dir.join("options.json"),
+        dir.join("history.csv"),
+        dir.join("history.json"),
+        dir.join("summary.json"),
+    ];
+    if !history.is_empty() {
+        let curve = dir.join("learning_curve.svg");
+        crate::plot::learning_curve(&curve, history)?;
+        written.push(curve);
+    }
+    if let Some(shape) = trained.meta.image_shape {
+        let layer = &trained.outcome.network.layers[0];
+        let weight = crate::tensor::to_vec(&layer.weight.val())?;
+        let tiles = dir.join("weights.png");
+        crate::plot::weight_tiles(&tiles, &weight, layer.dims()[1], shape)?;
+        written.push(tiles);
+    }
+    Ok(written)
+}

@@ -1,0 +1,406 @@
+//! Gradient descent, data loading, preprocessing and saved models.
+
+mod common;
+
+use manual_backprop::data::csv::{CsvOptions, parse as parse_csv};
+use manual_backprop::data::preprocess::{FeatureScaling, Predictions, Preprocessing};
+use manual_backprop::data::{Targets, digits, idx, synthetic};
+use manual_backprop::run::{self, DatasetKind, TrainOptions};
+use manual_backprop::training::{self, Prepared, Stop, TrainConfig, gradient_descent_step};
+use manual_backprop::{Activation, Backend, Error, NetworkConfig, Precision, persist, tensor};
+use std::ops::ControlFlow;
+
+fn keep_going(_: &training::EpochRecord) -> ControlFlow<()> {
+    ControlFlow::Continue(())
+}
+
+#[test]
+fn small_steps_decrease_the_cost_monotonically_on_a_fixed_batch() {
+    // For α below 2/L (L the Lipschitz constant of ∇J) every step of gradient
+    // descent lowers J; α = 0.05 is far below that for this small net.
+    let case = &common::cases()[3];
+    for backend in Backend::ALL {
+        let (mut net, x, y) = case.build(&backend.device(), Precision::F64, 17);
+        let mut previous = f64::INFINITY;
+        for step in 0..200 {
+            let grads = net
+                .gradients(x.clone(), y.clone(), case.weight_decay)
+                .unwrap();
+            assert!(
+                grads.cost < previous,
+                "{backend}: step {step} raised J from {previous} to {}",
+                grads.cost
+            );
+            previous = grads.cost;
+            net = gradient_descent_step(net, &grads, 0.05).unwrap();
+        }
+    }
+}
+
+#[test]
+fn xor_is_learned() {
+    let options = TrainOptions {
+        dataset: DatasetKind::Xor,
+        hidden: vec![4],
+        alpha: 5.0,
+        lambda: 0.0,
+        epochs: 3000,
+        init_std: 1.0,
+        dtype: Precision::F64,
+        ..TrainOptions::default()
+    };
+    let trained = run::train(&options, keep_going).unwrap();
+    assert_eq!(trained.summary.stop, Stop::Completed);
+    assert_eq!(
+        trained.summary.train.accuracy,
+        Some(1.0),
+        "{:?}",
+        trained.summary.train
+    );
+    assert!(
+        trained.summary.train.data_cost < 0.01,
+        "{:?}",
+        trained.summary.train
+    );
+}
+
+#[test]
+fn sine_regression_fits_and_predictions_come_back_in_target_units() {
+    let options = TrainOptions {
+        dataset: DatasetKind::Sine,
+        hidden: vec![10],
+        activation: Activation::Tanh,
+        alpha: 0.5,
+        lambda: 0.0,
+        epochs: 2000,
+        init_std: 0.5,
+        batch_size: Some(16),
+        dtype: Precision::F64,
+        ..TrainOptions::default()
+    };
+    let trained = run::train(&options, keep_going).unwrap();
+    let test = &trained.summary.test;
+    assert!(test.r2.unwrap() > 0.99, "{test:?}");
+    assert!(test.mse.unwrap() < 0.01, "{test:?}");
+}
+
+#[test]
+fn divergence_stops_training_and_keeps_the_last_finite_model() {
+    let options = TrainOptions {
+        dataset: DatasetKind::Xor,
+        hidden: vec![4],
+        alpha: 1e300,
+        lambda: 1.0,
+        epochs: 50,
+        init_std: 1.0,
+        ..TrainOptions::default()
+    };
+    let trained = run::train(&options, keep_going).unwrap();
+    let Stop::Diverged { epoch, cost } = trained.summary.stop else {
+        panic!("expected divergence, got {:?}", trained.summary.stop)
+    };
+    assert!(!cost.is_finite());
+    assert_eq!(trained.outcome.history.len(), epoch - 1);
+    let values = trained.outcome.network.param_values().unwrap().concat();
+    assert!(
+        values.iter().all(|v| v.is_finite()),
+        "the kept model must be finite"
+    );
+    let message = trained
+        .outcome
+        .diverged(&options.train_config())
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains(&format!("epoch {epoch}")) && message.contains("α"),
+        "{message}"
+    );
+}
+
+#[test]
+fn nonsense_hyper_parameters_are_rejected_before_training() {
+    let bad = [
+        TrainOptions {
+            alpha: 0.0,
+            ..TrainOptions::default()
+        },
+        TrainOptions {
+            alpha: f64::NAN,
+            ..TrainOptions::default()
+        },
+        TrainOptions {
+            lambda: -1.0,
+            ..TrainOptions::default()
+        },
+        TrainOptions {
+            hidden: vec![0],
+            ..TrainOptions::default()
+        },
+        TrainOptions {
+            epochs: 0,
+            ..TrainOptions::default()
+        },
+        TrainOptions {
+            init_std: 0.0,
+            ..TrainOptions::default()
+        },
+        TrainOptions {
+            batch_size: Some(0),
+            ..TrainOptions::default()
+        },
+    ];
+    for options in bad {
+        let err = options.validate().unwrap_err();
+        assert!(matches!(err, Error::InvalidParameter { .. }), "{err}");
+    }
+    let too_big = TrainOptions {
+        dataset: DatasetKind::Xor,
+        batch_size: Some(5),
+        ..TrainOptions::default()
+    };
+    let err = run::train(&too_big, keep_going)
+        .err()
+        .expect("batch of 5 from 4 examples");
+    assert!(err.to_string().contains("batch_size"), "{err}");
+}
+
+#[test]
+fn saved_model_predicts_identically_and_loads_on_the_other_backend() {
+    let options = TrainOptions {
+        epochs: 20,
+        hidden: vec![12],
+        dtype: Precision::F64,
+        backend: Backend::Flex,
+        ..TrainOptions::default()
+    };
+    let trained = run::train(&options, keep_going).unwrap();
+    let dir = std::env::temp_dir().join(format!("mb-save-{}", std::process::id()));
+    let files = run::save_run(&dir, &options, &trained).unwrap();
+    for f in &files {
+        assert!(f.is_file(), "{} written", f.display());
+    }
+    let data = digits::load().unwrap();
+    let outputs = |backend: Backend| {
+        let device = backend.device();
+        let (net, meta) = persist::load(&dir, &device).unwrap();
+        let prepared = Prepared::new(&data, &meta.preprocessing, &device, meta.precision).unwrap();
+        tensor::to_vec(&net.hypothesis(prepared.x)).unwrap()
+    };
+    let original = {
+        let device = Backend::Flex.device();
+        let prepared =
+            Prepared::new(&data, &trained.meta.preprocessing, &device, Precision::F64).unwrap();
+        tensor::to_vec(&trained.outcome.network.hypothesis(prepared.x)).unwrap()
+    };
+    assert_eq!(
+        outputs(Backend::Flex),
+        original,
+        "save → load → predict is exact on the same backend"
+    );
+    // Another backend runs other kernels (matmul blocking, tanh): equal to f64
+    // rounding of a 64-term dot product, far below 1e-12.
+    for (a, b) in outputs(Backend::Ndarray).iter().zip(&original) {
+        assert!((a - b).abs() <= 1e-12, "ndarray {a} vs flex {b}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn loading_a_damaged_model_is_an_error_and_leaves_files_alone() {
+    let dir = std::env::temp_dir().join(format!("mb-damaged-{}", std::process::id()));
+    let device = Backend::Flex.device();
+    let options = TrainOptions {
+        epochs: 1,
+        dtype: Precision::F64,
+        ..TrainOptions::default()
+    };
+    let trained = run::train(&options, keep_going).unwrap();
+    persist::save(&dir, &trained.outcome.network, &trained.meta).unwrap();
+    let weights = dir.join(persist::WEIGHTS_FILE);
+    let good = std::fs::read(&weights).unwrap();
+    std::fs::write(&weights, &good[..good.len() / 2]).unwrap();
+    let err = persist::load(&dir, &device)
+        .err()
+        .expect("truncated record");
+    assert!(err.to_string().contains("model.bpk"), "{err}");
+    std::fs::write(dir.join(persist::META_FILE), "{ not json").unwrap();
+    let err = persist::load(&dir, &device).err().expect("broken json");
+    assert!(
+        err.to_string().contains("model.json") && err.to_string().contains("line 1"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn embedded_digits_are_the_uci_test_part() {
+    let d = digits::load().unwrap();
+    assert_eq!(
+        (d.len(), d.n_features, d.image_shape),
+        (1797, 64, Some([8, 8]))
+    );
+    let Targets::Classes { labels, n_classes } = &d.targets else {
+        panic!()
+    };
+    assert_eq!(*n_classes, 10);
+    let mut counts = [0; 10];
+    labels.iter().for_each(|&l| counts[l] += 1);
+    // The class counts published with the data set.
+    assert_eq!(counts, [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]);
+    assert!(d.features.iter().all(|&p| (0.0..=16.0).contains(&p)));
+    let split = d.split(0.15, 0.15, 1).unwrap();
+    assert_eq!(
+        split.train.len() + split.validation.len() + split.test.len(),
+        1797
+    );
+    assert_eq!(split.test.len(), 270);
+    assert_eq!(
+        d.split(0.15, 0.15, 1).unwrap().test,
+        split.test,
+        "the split is deterministic"
+    );
+}
+
+/// A tiny IDX file: header then bytes.
+fn idx_bytes(magic: u8, dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0, 0, 8, magic];
+    for d in dims {
+        out.extend(d.to_be_bytes());
+    }
+    out.extend(data);
+    out
+}
+
+#[test]
+fn idx_files_parse_raw_and_gzipped_and_reject_damage() {
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+    use std::io::Write;
+    let images = idx_bytes(
+        3,
+        &[2, 2, 3],
+        &[0, 1, 2, 3, 4, 5, 250, 251, 252, 253, 254, 255],
+    );
+    let labels = idx_bytes(1, &[2], &[7, 3]);
+    let mut gz = GzEncoder::new(Vec::new(), Compression::default());
+    gz.write_all(&images).unwrap();
+    let gz = gz.finish().unwrap();
+    let raw = idx::parse(&images, "images").unwrap();
+    assert_eq!(idx::parse(&gz, "images.gz").unwrap(), raw);
+    let set = idx::dataset(&raw, &idx::parse(&labels, "labels").unwrap(), "tiny").unwrap();
+    assert_eq!(
+        (set.len(), set.n_features, set.image_shape),
+        (2, 6, Some([2, 3]))
+    );
+    assert_eq!(set.features[6..], [250., 251., 252., 253., 254., 255.]);
+
+    let expect_err = |bytes: &[u8], needle: &str| {
+        let err = idx::parse(bytes, "bad").unwrap_err().to_string();
+        assert!(err.contains(needle), "{err:?} should mention {needle:?}");
+    };
+    expect_err(&images[..images.len() - 1], "need 12 data bytes, found 11");
+    expect_err(&[0, 0, 9, 3, 0], "magic");
+    expect_err(&[0, 0], "shorter than the 4-byte magic");
+    expect_err(&images[..10], "truncated");
+    expect_err(&gz[..gz.len() / 2], "gzip");
+    let wrong_label = idx::parse(&idx_bytes(1, &[2], &[7, 12]), "labels").unwrap();
+    assert!(
+        idx::dataset(&raw, &wrong_label, "x")
+            .unwrap_err()
+            .to_string()
+            .contains("label 12")
+    );
+}
+
+#[test]
+fn csv_tables_parse_with_or_without_header_and_report_positions() {
+    let options = CsvOptions {
+        target_columns: vec!["y".into()],
+        classification: false,
+    };
+    let d = parse_csv("a,b,y\n1,2,3\n4,5,6\n", "t.csv", "t", &options).unwrap();
+    assert_eq!((d.len(), d.n_features), (2, 2));
+    assert_eq!(d.features, vec![1., 2., 4., 5.]);
+    let by_index = CsvOptions {
+        target_columns: vec!["0".into()],
+        classification: true,
+    };
+    let d = parse_csv("1,0.5\n0,0.25\n2,1\n", "t.csv", "t", &by_index).unwrap();
+    assert_eq!(
+        d.targets,
+        Targets::Classes {
+            labels: vec![1, 0, 2],
+            n_classes: 3
+        }
+    );
+
+    let bad = |text: &str, needle: &str| {
+        let err = parse_csv(text, "t.csv", "t", &options)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(needle), "{err:?} should mention {needle:?}");
+    };
+    bad("a,b,y\n1,2,3\n4,x,6\n", "line 3, field 2");
+    bad("a,b,y\n1,2,3\n4,5\n", "line 3");
+    bad("a,b,y\n1,NaN,3\n", "not a finite number");
+    bad("a,b,y\n", "no data rows");
+    bad("a,b,z\n1,2,3\n", "target column \"y\"");
+}
+
+#[test]
+fn preprocessing_encodes_labels_into_the_activation_range_and_decodes_back() {
+    let xor = synthetic::xor();
+    for (activation, low) in [(Activation::Sigmoid, 0.0), (Activation::Tanh, -1.0)] {
+        let p = Preprocessing::fit(&xor, FeatureScaling::None, activation).unwrap();
+        let y = p.outputs(&xor).unwrap();
+        assert_eq!(y, vec![1.0, low, low, 1.0, low, 1.0, 1.0, low]);
+        assert_eq!(p.decode(&y), Predictions::Classes(vec![0, 1, 1, 0]));
+    }
+    let sine = synthetic::sine(50);
+    let p = Preprocessing::fit(&sine, FeatureScaling::Standardize, Activation::Tanh).unwrap();
+    let encoded = p.outputs(&sine).unwrap();
+    assert!(
+        encoded
+            .iter()
+            .all(|v| (-0.8 - 1e-12..=0.8 + 1e-12).contains(v))
+    );
+    let Predictions::Values(back) = p.decode(&encoded) else {
+        panic!()
+    };
+    let Targets::Values { values, .. } = &sine.targets else {
+        panic!()
+    };
+    for (a, b) in back.iter().zip(values) {
+        assert!((a - b).abs() < 1e-12);
+    }
+    let inputs = p.inputs(&sine).unwrap();
+    let mean = inputs.iter().sum::<f64>() / inputs.len() as f64;
+    assert!(mean.abs() < 1e-12, "standardised inputs have mean 0");
+}
+
+#[test]
+fn mini_batches_use_every_example_once_per_epoch() {
+    // With λ = 0 and batches covering the set, an epoch of mini-batch steps
+    // from a fixed network must differ from one full-batch step (it takes
+    // several steps), and still lower the cost.
+    let device = Backend::Flex.device();
+    let data = digits::load().unwrap().split(0.0, 0.0, 3).unwrap().train;
+    let p = Preprocessing::fit(&data, FeatureScaling::MaxAbs, Activation::Sigmoid).unwrap();
+    let prepared = Prepared::new(&data, &p, &device, Precision::F64).unwrap();
+    let net = NetworkConfig::new(vec![64, 10, 10])
+        .with_init_std(0.1)
+        .init(&device, Precision::F64)
+        .unwrap();
+    let start = net
+        .cost(prepared.x.clone(), prepared.y.clone(), 0.0)
+        .unwrap();
+    let config = TrainConfig {
+        learning_rate: 1.0,
+        weight_decay: 0.0,
+        epochs: 1,
+        batch_size: Some(100),
+        seed: 1,
+    };
+    let outcome = training::train(net, &prepared, None, &p, &config, keep_going).unwrap();
+    assert!(outcome.history[0].train.cost < start);
+}
