@@ -5,9 +5,11 @@
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use manual_backprop::data::preprocess::{FeatureScaling, Predictions};
+use manual_backprop::data::preprocess::{FeatureScaling, Predictions, Preprocessing};
+use manual_backprop::interchange::{DataJson, GradientsJson, ModelJson, read_json};
 use manual_backprop::run::{self, DatasetKind, Summary, TrainOptions};
 use manual_backprop::training::{Metrics, Prepared, Stop};
+use manual_backprop::verification::{self, CheckOptions, FiniteDifference};
 use manual_backprop::{Activation, Backend, Error, NetworkConfig, Precision, persist};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -35,6 +37,104 @@ enum Command {
     /// Show why random initialisation is needed: equal initial weights keep
     /// every hidden unit identical.
     Symmetry(SymmetryArgs),
+    /// Cost and gradients of a JSON model on JSON data, in the interchange format.
+    Grads(GradsArgs),
+    /// Three-way gradient check (hand-written vs autodiff vs finite differences).
+    /// Exit status 0 on pass, 1 on fail, 2 on bad input.
+    Check(CheckArgs),
+    /// Write a saved model (a `train` output directory) in the JSON interchange format.
+    ExportModel(ExportArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum GradientSource {
+    Manual,
+    Autodiff,
+    Numeric,
+}
+
+#[derive(Args)]
+struct GradsArgs {
+    /// Model in the JSON interchange format.
+    #[arg(long)]
+    model: PathBuf,
+    /// Data in the JSON interchange format ({"x": [[…]], "y": [[…]]}).
+    #[arg(long)]
+    data: PathBuf,
+    /// Weight decay λ.
+    #[arg(long, default_value_t = 0.0)]
+    lambda: f64,
+    /// Which gradient to write.
+    #[arg(long, value_enum, default_value = "manual")]
+    source: GradientSource,
+    /// Backend.
+    #[arg(long, value_enum, default_value = "flex")]
+    backend: Backend,
+    /// Precision.
+    #[arg(long, value_enum, default_value = "f64")]
+    dtype: Precision,
+    /// Output file (stdout when absent).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// Model in the JSON interchange format (with --data).
+    #[arg(long, requires = "data")]
+    model: Option<PathBuf>,
+    /// Data in the JSON interchange format (with --model).
+    #[arg(long, requires = "model")]
+    data: Option<PathBuf>,
+    /// Without --model: hidden layer sizes of a randomly initialised network.
+    #[arg(long, value_delimiter = ',', default_value = "5")]
+    hidden: Vec<usize>,
+    /// Without --model: data set whose first --examples rows are used.
+    #[arg(long, value_enum, default_value = "digits")]
+    dataset: DatasetKind,
+    /// Without --model: number of examples.
+    #[arg(long, default_value_t = 20)]
+    examples: usize,
+    /// Without --model: activation.
+    #[arg(long, value_enum, default_value = "sigmoid")]
+    activation: Activation,
+    /// Without --model: ε of the initialisation (large enough to leave the linear regime).
+    #[arg(long, default_value_t = 0.5)]
+    init_std: f64,
+    /// Weight decay λ.
+    #[arg(long, default_value_t = 1e-3)]
+    lambda: f64,
+    /// Finite-difference step (1e-4 matches the reference course).
+    #[arg(long, default_value_t = 1e-5)]
+    epsilon: f64,
+    /// Finite differences on only this many random entries per tensor.
+    #[arg(long)]
+    sample: Option<usize>,
+    /// Directional mode with this many random directions.
+    #[arg(long)]
+    directions: Option<usize>,
+    /// Only these parameters (comma list of module paths, e.g. layers.0.weight).
+    #[arg(long, value_delimiter = ',')]
+    params: Option<Vec<String>>,
+    /// Backend.
+    #[arg(long, value_enum, default_value = "flex")]
+    backend: Backend,
+    /// Precision.
+    #[arg(long, value_enum, default_value = "f64")]
+    dtype: Precision,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// Model directory written by `train`.
+    #[arg(long)]
+    model: PathBuf,
+    /// Output JSON file (stdout when absent).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 /// Options of `train`; each overrides the same field of `--config`.
@@ -91,6 +191,9 @@ struct TrainArgs {
     /// Feature scaling [default: max-abs for images, standardize otherwise].
     #[arg(long, value_enum)]
     scaling: Option<FeatureScaling>,
+    /// Start from this model in the JSON interchange format (e.g. a run's network.json).
+    #[arg(long)]
+    init_model: Option<PathBuf>,
     /// Output directory [default: runs/<unix time>].
     #[arg(long)]
     out: Option<PathBuf>,
@@ -133,6 +236,9 @@ impl TrainArgs {
         }
         if self.scaling.is_some() {
             o.scaling = self.scaling;
+        }
+        if self.init_model.is_some() {
+            o.init_model = self.init_model.clone();
         }
         o.classify |= self.classify;
         Ok(o)
@@ -189,6 +295,9 @@ fn main() -> ExitCode {
         Command::Train(args) => train(args),
         Command::Predict(args) => predict(args),
         Command::Symmetry(args) => symmetry(args),
+        Command::Grads(args) => grads(args),
+        Command::Check(args) => check(args),
+        Command::ExportModel(args) => export_model(args),
     };
     match result {
         Ok(code) => code,
@@ -442,5 +551,108 @@ fn symmetry(args: SymmetryArgs) -> Result<ExitCode, Error> {
             headline(&trained.summary.test)
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `text` to `out`, or stdout.
+fn emit(out: Option<&PathBuf>, text: &str) -> Result<(), Error> {
+    match out {
+        Some(path) => persist::write_atomic(path, format!("{text}\n").as_bytes()),
+        None => {
+            println!("{text}");
+            Ok(())
+        }
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string_pretty(value).expect("plain data serialises")
+}
+
+fn grads(args: GradsArgs) -> Result<ExitCode, Error> {
+    let device = args.backend.device();
+    let model: ModelJson = read_json(&args.model)?;
+    let network = model.to_network(&device, args.dtype)?;
+    let data: DataJson = read_json(&args.data)?;
+    let (x, y) = data.to_tensors(&network)?;
+    let grads = match args.source {
+        GradientSource::Manual => network.gradients(x, y, args.lambda)?,
+        GradientSource::Autodiff => verification::autodiff_gradients(&network, x, y, args.lambda)?,
+        GradientSource::Numeric => verification::numeric_gradients(
+            &network,
+            x,
+            y,
+            args.lambda,
+            FiniteDifference::central(1e-5),
+        )?,
+    };
+    emit(
+        args.out.as_ref(),
+        &to_json(&GradientsJson::from_gradients(&network, &grads)?),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(args: CheckArgs) -> Result<ExitCode, Error> {
+    let device = args.backend.device();
+    let (network, x, y) = match (&args.model, &args.data) {
+        (Some(model), Some(data)) => {
+            let network = read_json::<ModelJson>(model)?.to_network(&device, args.dtype)?;
+            let (x, y) = read_json::<DataJson>(data)?.to_tensors(&network)?;
+            (network, x, y)
+        }
+        _ => {
+            let options = TrainOptions {
+                dataset: args.dataset,
+                hidden: args.hidden.clone(),
+                activation: args.activation,
+                init_std: args.init_std,
+                validation: 0.0,
+                test: 0.0,
+                ..TrainOptions::default()
+            };
+            options.validate()?;
+            let data = options.load_data()?.train;
+            let m = args.examples.clamp(1, data.len());
+            let rows: Vec<usize> = (0..m).collect();
+            let data = data.subset(&data.name, &rows);
+            let scaling = if data.image_shape.is_some() {
+                FeatureScaling::MaxAbs
+            } else {
+                FeatureScaling::Standardize
+            };
+            let preprocessing = Preprocessing::fit(&data, scaling, args.activation)?;
+            let prepared = Prepared::new(&data, &preprocessing, &device, args.dtype)?;
+            let config =
+                options.network_config(preprocessing.n_features(), preprocessing.n_outputs());
+            (config.init(&device, args.dtype)?, prepared.x, prepared.y)
+        }
+    };
+    let options = CheckOptions {
+        finite_difference: FiniteDifference::central(args.epsilon),
+        params: args.params.clone(),
+        sample: args.sample,
+        directions: args.directions,
+        ..CheckOptions::default()
+    };
+    let report = verification::check_network(&network, x, y, args.lambda, &options)?;
+    if args.json {
+        println!("{}", to_json(&report));
+    } else {
+        print!("{report}");
+    }
+    Ok(if report.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn export_model(args: ExportArgs) -> Result<ExitCode, Error> {
+    let (network, _) = persist::load(&args.model, &Backend::Flex.device())?;
+    emit(
+        args.out.as_ref(),
+        &to_json(&ModelJson::from_network(&network)?),
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@ pub mod backend;
 pub mod cost;
 pub mod data;
 pub mod error;
+pub mod interchange;
 pub mod layer;
 pub mod network;
 pub mod persist;

@@ -26,7 +26,8 @@ pub fn learning_curve(path: &Path, history: &[EpochRecord]) -> Result<()> {
                 .filter_map(|r| f(r).map(|v| (r.epoch as f64, v)))
                 .collect()
         };
-        let panels: [(&DrawingArea<_, _>, &str, Vec<(f64, f64)>, Vec<(f64, f64)>); 2] = [
+        // (area, title, training series, validation series)
+        let panels = [
             (
                 &top,
                 "cost J (with decay)",
@@ -69,6 +70,7 @@ pub fn learning_curve(path: &Path, history: &[EpochRecord]) -> Result<()> {
             chart
                 .configure_mesh()
                 .x_desc("epoch")
+                .x_label_formatter(&|x| format!("{x:.0}"))
                 .draw()
                 .map_err(|e| fail(e.to_string()))?;
             chart

@@ -71,6 +71,9 @@ pub struct TrainOptions {
     pub validation: f64,
     /// Fraction of the data held out for the final test (ignored for MNIST, which has its own).
     pub test: f64,
+    /// Start from this model (JSON interchange format) instead of a random
+    /// one; its layer sizes and activations replace `hidden` and `activation`.
+    pub init_model: Option<PathBuf>,
 }
 
 impl Default for TrainOptions {
@@ -94,6 +97,7 @@ impl Default for TrainOptions {
             scaling: None,
             validation: 0.15,
             test: 0.15,
+            init_model: None,
         }
     }
 }
@@ -275,6 +279,9 @@ pub fn train_with_network(
     );
     let config = options.network_config(preprocessing.n_features(), preprocessing.n_outputs());
     let network = init(&config)?;
+    // A supplied network keeps its own per-layer activations.
+    let config =
+        config.with_layer_activations(Some(network.layers.iter().map(|l| l.activation).collect()));
     let train_config = options.train_config();
     let outcome = training::train(
         network,
@@ -341,7 +348,12 @@ pub fn save_run(dir: &Path, options: &TrainOptions, trained: &Trained) -> Result
         ));
     }
     persist::write_atomic(&dir.join("history.csv"), csv.as_bytes())?;
+    persist::write_json(
+        &dir.join("network.json"),
+        &crate::interchange::ModelJson::from_network(&trained.outcome.network)?,
+    )?;
     let mut written = vec![
+        dir.join("network.json"),
         dir.join(persist::WEIGHTS_FILE),
         dir.join(persist::META_FILE),
         dir.join("options.json"),

@@ -219,12 +219,10 @@ fn loading_a_damaged_model_is_an_error_and_leaves_files_alone() {
     let weights = dir.join(persist::WEIGHTS_FILE);
     let good = std::fs::read(&weights).unwrap();
     std::fs::write(&weights, &good[..good.len() / 2]).unwrap();
-    let err = persist::load(&dir, &device)
-        .err()
-        .expect("truncated record");
+    let err = persist::load(&dir, &device).expect_err("truncated record");
     assert!(err.to_string().contains("model.bpk"), "{err}");
     std::fs::write(dir.join(persist::META_FILE), "{ not json").unwrap();
-    let err = persist::load(&dir, &device).err().expect("broken json");
+    let err = persist::load(&dir, &device).expect_err("broken json");
     assert!(
         err.to_string().contains("model.json") && err.to_string().contains("line 1"),
         "{err}"

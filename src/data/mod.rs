@@ -81,11 +81,10 @@ pub struct Split {
 impl Dataset {
     /// Number of examples.
     pub fn len(&self) -> usize {
-        if self.n_features == 0 {
-            0
-        } else {
-            self.features.len() / self.n_features
-        }
+        self.features
+            .len()
+            .checked_div(self.n_features)
+            .unwrap_or(0)
     }
 
     /// Whether there are no examples.
@@ -103,7 +102,7 @@ impl Dataset {
         if self.n_features == 0 || self.features.is_empty() {
             return Err(bad("no examples or no features".into()));
         }
-        if self.features.len() % self.n_features != 0 {
+        if !self.features.len().is_multiple_of(self.n_features) {
             return Err(bad(format!(
                 "{} feature values do not divide into rows of {}",
                 self.features.len(),

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// How input features are rescaled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum FeatureScaling {
     /// Leave features as they are.
     None,

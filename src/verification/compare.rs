@@ -85,6 +85,10 @@ pub struct TensorReport {
     pub max_rel_diff: f64,
     /// ‖a − b‖ / ‖a + b‖ (0 when both are zero), the usual gradient-check summary.
     pub relative_difference: f64,
+    /// ‖a − b‖, to combine tensors into one summary.
+    pub diff_norm: f64,
+    /// ‖a + b‖.
+    pub sum_norm: f64,
     /// The largest |entry| of either side, which sets the absolute floor.
     pub scale: f64,
     /// Index of the entry closest to (or furthest past) the tolerance.
@@ -178,7 +182,21 @@ pub fn compare_values(
     b: &[f64],
     tolerance: Tolerance,
 ) -> TensorReport {
-    let scale = a.iter().chain(b).fold(0.0_f64, |s, v| s.max(v.abs()));
+    compare_values_at_scale(path, shape, a, b, tolerance, 0.0)
+}
+
+/// [`compare_values`] with the floor's scale at least `min_scale` — for
+/// comparisons whose error is set by something larger than the tensor itself,
+/// such as finite differences, whose error follows the cost, not the entry.
+pub fn compare_values_at_scale(
+    path: &str,
+    shape: &[usize],
+    a: &[f64],
+    b: &[f64],
+    tolerance: Tolerance,
+    min_scale: f64,
+) -> TensorReport {
+    let scale = a.iter().chain(b).fold(min_scale, |s, v| s.max(v.abs()));
     let (mut max_abs, mut max_rel) = (0.0_f64, 0.0_f64);
     let (mut worst, mut worst_violation) = (0, -1.0_f64);
     for (i, (&x, &y)) in a.iter().zip(b).enumerate() {
@@ -205,6 +223,8 @@ pub fn compare_values(
         max_abs_diff: max_abs,
         max_rel_diff: max_rel,
         relative_difference: relative_difference(a, b),
+        diff_norm: norm(a, b, -1.0),
+        sum_norm: norm(a, b, 1.0),
         scale,
         worst_index: unravel(worst, shape),
         worst_a: a.get(worst).copied().unwrap_or(f64::NAN),
@@ -215,14 +235,20 @@ pub fn compare_values(
 
 /// ‖a − b‖ / ‖a + b‖, the reference course's gradient-check summary (0 when both are 0).
 pub fn relative_difference(a: &[f64], b: &[f64]) -> f64 {
-    let norm = |f: &dyn Fn(f64, f64) -> f64| {
-        a.iter()
-            .zip(b)
-            .map(|(&x, &y)| f(x, y).powi(2))
-            .sum::<f64>()
-            .sqrt()
-    };
-    let (diff, sum) = (norm(&|x, y| x - y), norm(&|x, y| x + y));
+    ratio(norm(a, b, -1.0), norm(a, b, 1.0))
+}
+
+/// ‖a + sign·b‖.
+fn norm(a: &[f64], b: &[f64], sign: f64) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| (x + sign * y).powi(2))
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// diff / sum, with 0 / 0 = 0.
+pub(crate) fn ratio(diff: f64, sum: f64) -> f64 {
     if diff == 0.0 { 0.0 } else { diff / sum }
 }
 

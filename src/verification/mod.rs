@@ -14,9 +14,14 @@
 //! burn's `ParamId`, and reports each tensor's worst element.
 
 mod autodiff;
+mod check;
 pub mod compare;
 mod numeric;
 
 pub use autodiff::{autodiff_gradients, layer_vjp_autodiff, layer_vjp_manual};
+pub use check::{
+    CheckOptions, CheckReport, DirectionalCheck, FunctionCheck, ParamCheck, check_function,
+    check_layer, check_network,
+};
 pub use compare::{Comparison, TensorReport, Tolerance, compare, relative_difference};
 pub use numeric::{FiniteDifference, Stencil, central_differences, numeric_gradients};

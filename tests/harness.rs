@@ -1,0 +1,446 @@
+//! The gradient-verification harness: random architectures, a layer written
+//! outside the crate, a subtly wrong layer, and the JSON interchange format.
+
+mod common;
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Tensor, TensorData};
+use manual_backprop::interchange::{DataJson, GradientsJson, ModelJson, parse_json};
+use manual_backprop::verification::{self, CheckOptions, FiniteDifference, Tolerance};
+use manual_backprop::{Activation, Backend, Layer, NetworkConfig, Precision, tensor};
+use proptest::prelude::*;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+// ---------------------------------------------------------------------------
+// A layer defined outside the crate: y = softplus(x · weight + bias), with a
+// deliberate bug switch to show the harness catches what it should.
+
+/// Configuration of the [`Softplus`] test layer.
+#[derive(Config, Debug)]
+struct SoftplusConfig {
+    d_input: usize,
+    d_output: usize,
+    /// Multiply ∂J/∂bias[1] by 1.01 (an off-by-a-little bug in one element).
+    #[config(default = false)]
+    buggy: bool,
+}
+
+#[derive(Module, Debug)]
+struct Softplus {
+    weight: Param<Tensor<2>>,
+    bias: Param<Tensor<1>>,
+    #[module(skip)]
+    buggy: bool,
+}
+
+impl SoftplusConfig {
+    fn init(&self, device: &Device, seed: u64) -> Softplus {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let w = common::uniform(&mut rng, self.d_input * self.d_output, 1.0);
+        let b = common::uniform(&mut rng, self.d_output, 1.0);
+        let opts = (device, Precision::F64.dtype());
+        Softplus {
+            weight: Param::from_tensor(Tensor::from_data(
+                TensorData::new(w, [self.d_input, self.d_output]),
+                opts,
+            )),
+            bias: Param::from_tensor(Tensor::from_data(TensorData::new(b, [self.d_output]), opts)),
+            buggy: self.buggy,
+        }
+    }
+}
+
+impl Layer for Softplus {
+    type Cache = (Tensor<2>, Tensor<2>);
+    type Grads = (Tensor<2>, Tensor<1>);
+
+    // softplus(z) = ln(1 + e^z), written stably as max(z, 0) + ln(1 + e^−|z|).
+    fn forward(&self, input: Tensor<2>) -> (Tensor<2>, Self::Cache) {
+        let z = input.clone().matmul(self.weight.val()) + self.bias.val().unsqueeze::<2>();
+        let out = z.clone().clamp_min(0.0) + z.clone().abs().neg().exp().add_scalar(1.0).log();
+        (out, (input, z))
+    }
+
+    // softplus′(z) = σ(z) = ½(1 + tanh(z/2)).
+    fn backward(
+        &self,
+        (input, z): Self::Cache,
+        grad_output: Tensor<2>,
+    ) -> (Tensor<2>, Self::Grads) {
+        let delta = grad_output * z.mul_scalar(0.5).tanh().add_scalar(1.0).mul_scalar(0.5);
+        let grad_weight = input.transpose().matmul(delta.clone());
+        let mut grad_bias = delta.clone().sum_dim(0).squeeze_dim::<1>(0);
+        if self.buggy {
+            let n = grad_bias.dims()[0];
+            let mut factor = vec![1.0; n];
+            factor[1] = 1.01;
+            let device = grad_bias.device();
+            grad_bias = grad_bias
+                * Tensor::from_data(
+                    TensorData::new(factor, [n]),
+                    (&device, Precision::F64.dtype()),
+                );
+        }
+        (
+            delta.matmul(self.weight.val().transpose()),
+            (grad_weight, grad_bias),
+        )
+    }
+
+    fn register_grads(&self, (w, b): Self::Grads, into: &mut GradientsParams) {
+        into.register(self.weight.id, w);
+        into.register(self.bias.id, b);
+    }
+}
+
+fn layer_batch(device: &Device, m: usize, d_in: usize, d_out: usize) -> (Tensor<2>, Tensor<2>) {
+    let mut rng = StdRng::seed_from_u64(99);
+    let p = Precision::F64;
+    (
+        tensor::matrix(
+            "input",
+            common::uniform(&mut rng, m * d_in, 2.0),
+            [m, d_in],
+            device,
+            p,
+        )
+        .unwrap(),
+        tensor::matrix(
+            "G",
+            common::uniform(&mut rng, m * d_out, 1.0),
+            [m, d_out],
+            device,
+            p,
+        )
+        .unwrap(),
+    )
+}
+
+#[test]
+fn a_layer_written_outside_the_crate_passes_the_harness() {
+    for backend in Backend::ALL {
+        let device = backend.device();
+        let layer = SoftplusConfig::new(4, 3).init(&device, 5);
+        let (input, g) = layer_batch(&device, 7, 4, 3);
+        let report = verification::check_layer(&layer, input, g, &CheckOptions::default()).unwrap();
+        assert!(report.passed, "{backend}:\n{report}");
+        let paths: Vec<_> = report.params.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(paths, ["weight", "bias", "input"]);
+        assert!(report.param("weight").unwrap().numeric_entries == 12);
+        println!("{backend}:\n{report}");
+    }
+}
+
+#[test]
+fn a_subtly_wrong_layer_fails_with_the_right_tensor_and_index() {
+    for backend in Backend::ALL {
+        let device = backend.device();
+        let layer = SoftplusConfig::new(4, 3).with_buggy(true).init(&device, 5);
+        let (input, g) = layer_batch(&device, 7, 4, 3);
+        let report = verification::check_layer(&layer, input, g, &CheckOptions::default()).unwrap();
+        assert!(
+            !report.passed,
+            "{backend}: a 1% error in one element must fail:\n{report}"
+        );
+        let failures: Vec<_> = report
+            .failures()
+            .map(|p| (p.path.clone(), p.worst_index.clone()))
+            .collect();
+        assert_eq!(
+            failures,
+            vec![("bias".to_string(), vec![1])],
+            "{backend}:\n{report}"
+        );
+        let bias = report.param("bias").unwrap();
+        assert!(
+            !bias.manual_vs_autodiff.passed && !bias.manual_vs_numeric.as_ref().unwrap().passed
+        );
+        assert!(
+            bias.autodiff_vs_numeric.as_ref().unwrap().passed,
+            "the two truths agree with each other"
+        );
+        let ratio = bias.manual / bias.autodiff;
+        assert!(
+            (ratio - 1.01).abs() < 1e-12,
+            "the report carries the three values: {bias:?}"
+        );
+    }
+}
+
+#[test]
+fn sampled_and_directional_modes_and_parameter_selection() {
+    let device = Backend::Flex.device();
+    let case = &common::cases()[3];
+    let (net, x, y) = case.build(&device, Precision::F64, 4);
+    let sampled = CheckOptions {
+        sample: Some(3),
+        params: Some(vec!["layers.0.weight".into(), "layers.2.bias".into()]),
+        ..CheckOptions::default()
+    };
+    let report =
+        verification::check_network(&net, x.clone(), y.clone(), case.weight_decay, &sampled)
+            .unwrap();
+    assert!(report.passed, "{report}");
+    assert_eq!(report.params.len(), 2);
+    assert_eq!(report.params[0].numeric_entries, 3);
+    assert_eq!(
+        report.params[1].numeric_entries, 2,
+        "a 2-entry tensor is checked whole"
+    );
+
+    let directional = CheckOptions {
+        directions: Some(4),
+        ..CheckOptions::default()
+    };
+    let report =
+        verification::check_network(&net, x.clone(), y.clone(), case.weight_decay, &directional)
+            .unwrap();
+    assert!(report.passed, "{report}");
+    assert_eq!(report.directional.len(), 4);
+    assert!(
+        report.directional.iter().all(|d| d.relative_error < 1e-8),
+        "{report}"
+    );
+
+    let unknown = CheckOptions {
+        params: Some(vec!["layers.9.weight".into()]),
+        ..CheckOptions::default()
+    };
+    let err = verification::check_network(&net, x, y, case.weight_decay, &unknown).unwrap_err();
+    assert!(err.to_string().contains("layers.9.weight"), "{err}");
+}
+
+#[test]
+fn f32_finite_differences_are_labelled_a_smoke_test_and_bad_epsilon_warns() {
+    let device = Backend::Flex.device();
+    let case = &common::cases()[0];
+    let (net, x, y) = case.build(&device, Precision::F32, 4);
+    let report =
+        verification::check_network(&net, x, y, case.weight_decay, &CheckOptions::default())
+            .unwrap();
+    assert!(!report.numeric_certifies);
+    assert!(
+        report.warnings.iter().any(|w| w.contains("smoke test")),
+        "{report}"
+    );
+    assert!(report.to_string().contains("not part of the verdict"));
+    assert!(
+        report.passed,
+        "manual vs autodiff still decides in f32:\n{report}"
+    );
+
+    let (net, x, y) = case.build(&device, Precision::F64, 4);
+    let tiny = CheckOptions {
+        finite_difference: FiniteDifference::central(1e-12),
+        ..CheckOptions::default()
+    };
+    let report = verification::check_network(&net, x, y, case.weight_decay, &tiny).unwrap();
+    assert!(
+        report.warnings.iter().any(|w| w.contains("rounding")),
+        "{report}"
+    );
+}
+
+#[test]
+fn function_check_reproduces_the_reference_course_example() {
+    let h = |x: &[f64]| Ok(x[0] * x[0] + 3.0 * x[0] * x[1]);
+    let r = verification::check_function(
+        h,
+        &[4.0, 10.0],
+        &[38.0, 12.0],
+        FiniteDifference::central(1e-4),
+    )
+    .unwrap();
+    assert!(r.relative_difference < 1e-11, "{r:?}");
+    let wrong = verification::check_function(
+        h,
+        &[4.0, 10.0],
+        &[38.0, 13.0],
+        FiniteDifference::central(1e-4),
+    )
+    .unwrap();
+    assert!(
+        wrong.relative_difference > 1e-2 && wrong.worst_index == 1,
+        "{wrong:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Property tests over random architectures.
+
+fn architecture() -> impl Strategy<Value = (Vec<usize>, Vec<Activation>, f64, usize, f64, u64)> {
+    (
+        3usize..=6,                                // input units
+        prop::collection::vec(1usize..=12, 1..=4), // hidden layers
+        1usize..=5,                                // outputs
+        0.0f64..=1.0,                              // λ
+        1usize..=40,                               // m
+        prop_oneof![Just(1.0), Just(20.0)],        // input scale (20 saturates units)
+        any::<u64>(),
+    )
+        .prop_flat_map(|(n_in, hidden, n_out, lambda, m, scale, seed)| {
+            let mut sizes = vec![n_in];
+            sizes.extend(hidden);
+            sizes.push(n_out);
+            let layers = sizes.len() - 1;
+            (
+                Just(sizes),
+                prop::collection::vec(
+                    prop_oneof![Just(Activation::Sigmoid), Just(Activation::Tanh)],
+                    layers,
+                ),
+                Just(lambda),
+                Just(m),
+                Just(scale),
+                Just(seed),
+            )
+        })
+}
+
+proptest! {
+    // Each case builds a net, runs both backward passes and ~4 cost
+    // evaluations per parameter; 24 cases keep this under a few seconds.
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn random_networks_manual_equals_autodiff_and_finite_differences(
+        (sizes, activations, lambda, m, scale, seed) in architecture()
+    ) {
+        let device = Backend::Flex.device();
+        let case = common::Case {
+            name: "proptest",
+            sizes,
+            activations,
+            weight_decay: lambda,
+            m,
+            input_scale: scale,
+            init_std: 1.0,
+        };
+        let (net, x, y) = case.build(&device, Precision::F64, seed);
+        // Richardson-extrapolated differences: saturating inputs make the cost
+        // curve on a scale of 1/20 in the first layer (see reference_maths.rs).
+        let options = CheckOptions {
+            finite_difference: FiniteDifference::richardson(1e-4),
+            ..CheckOptions::default()
+        };
+        let report = verification::check_network(&net, x, y, lambda, &options).unwrap();
+        prop_assert!(report.passed, "{:?}\n{}", case, report);
+        let summary = report.numeric_relative_difference().unwrap();
+        prop_assert!(summary < 1e-8, "‖m−n‖/‖m+n‖ = {:e}\n{}", summary, report);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// JSON interchange.
+
+#[test]
+fn json_model_round_trips_and_gradients_match_the_native_network() {
+    let device = Backend::Ndarray.device();
+    let net = NetworkConfig::new(vec![3, 4, 2])
+        .with_layer_activations(Some(vec![Activation::Tanh, Activation::Sigmoid]))
+        .with_init_std(0.5)
+        .init(&device, Precision::F64)
+        .unwrap();
+    let json = serde_json::to_string(&ModelJson::from_network(&net).unwrap()).unwrap();
+    let model: ModelJson = parse_json(&json, "model").unwrap();
+    assert_eq!(model.layers[0].activation, Some(Activation::Tanh));
+    assert_eq!(model.layers[0].weight.len(), 3, "one row per input unit");
+    assert_eq!(
+        model.layers[0].weight[0].len(),
+        4,
+        "one column per output unit"
+    );
+    let back = model.to_network(&device, Precision::F64).unwrap();
+    assert_eq!(back.param_values().unwrap(), net.param_values().unwrap());
+
+    let data: DataJson = parse_json(
+        r#"{"x": [[1, 2, 3], [0.5, -1, 2]], "y": [[0.1, 0.9], [0.8, 0.2]]}"#,
+        "data",
+    )
+    .unwrap();
+    let (x, y) = data.to_tensors(&back).unwrap();
+    let a = GradientsJson::from_gradients(&net, &net.gradients(x.clone(), y.clone(), 0.1).unwrap())
+        .unwrap();
+    let b = GradientsJson::from_gradients(&back, &back.gradients(x, y, 0.1).unwrap()).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a.layers[1].weight.len(), 4);
+}
+
+#[test]
+fn malformed_json_is_rejected_naming_the_field() {
+    let device = Backend::Flex.device();
+    let model = |text: &str| {
+        parse_json::<ModelJson>(text, "m.json")
+            .and_then(|m| m.to_network(&device, Precision::F64))
+            .unwrap_err()
+            .to_string()
+    };
+    let cases = [
+        (
+            r#"{"activation": "sigmoid", "layers": [{"weight": [[1, 2], [3]], "bias": [0, 0]}]}"#,
+            "layers[0].weight[1]",
+        ),
+        (
+            r#"{"activation": "sigmoid", "layers": [{"weight": [[1, 2]], "bias": [0, 0]}, {"weight": [[1], [2], [3]], "bias": [0]}]}"#,
+            "layers[1].weight",
+        ),
+        (
+            r#"{"activation": "sigmoid", "layers": [{"weight": [[1, 2]], "bias": [0]}]}"#,
+            "layers[0].bias",
+        ),
+        (r#"{"activation": "sigmoid", "layers": []}"#, "layers"),
+        (r#"{"activation": "relu", "layers": []}"#, "relu"),
+        (
+            r#"{"activation": "sigmoid", "layers": [{"weight": [[1e999]], "bias": [0]}]}"#,
+            "line 1, column 55: number out of range",
+        ),
+        (
+            r#"{"activation": "sigmoid", "layers": [{"weight": [[NaN]], "bias": [0]}]}"#,
+            "line 1",
+        ),
+        (
+            r#"{"activation": "sigmoid", "layers": [{"weight": [[1]], "bias": [0], "bais": 1}]}"#,
+            "bais",
+        ),
+    ];
+    for (text, needle) in cases {
+        let err = model(text);
+        assert!(
+            err.contains(needle),
+            "{text}\n→ {err}\n(should name {needle})"
+        );
+    }
+
+    let net = NetworkConfig::new(vec![2, 3, 1])
+        .init(&device, Precision::F64)
+        .unwrap();
+    let data = |text: &str| {
+        parse_json::<DataJson>(text, "d.json")
+            .and_then(|d| d.to_tensors(&net).map(|_| ()))
+            .unwrap_err()
+            .to_string()
+    };
+    for (text, needle) in [
+        (r#"{"x": [[1, 2]], "y": [[1, 2]]}"#, "y[0]"),
+        (r#"{"x": [[1, 2, 3]], "y": [[1]]}"#, "x[0]"),
+        (r#"{"x": [], "y": []}"#, "at least one row"),
+        (r#"{"x": [[1, 2], [3, 4]], "y": [[1]]}"#, "one per row of x"),
+        (r#"{"x": [[1, 2]]}"#, "missing field `y`"),
+    ] {
+        let err = data(text);
+        assert!(
+            err.contains(needle),
+            "{text}\n→ {err}\n(should name {needle})"
+        );
+    }
+}
+
+#[test]
+fn tolerances_are_what_the_docs_say() {
+    assert_eq!(Tolerance::exact(Precision::F64).relative, 1e-10);
+    let defaults = CheckOptions::default();
+    assert_eq!(defaults.finite_difference, FiniteDifference::central(1e-5));
+}
