@@ -10,7 +10,7 @@ use manual_backprop::interchange::{DataJson, GradientsJson, ModelJson, read_json
 use manual_backprop::run::{self, DatasetKind, Summary, TrainOptions};
 use manual_backprop::training::{Metrics, Prepared, Stop};
 use manual_backprop::verification::{self, CheckOptions, FiniteDifference};
-use manual_backprop::{Activation, Backend, Error, NetworkConfig, Precision, persist};
+use manual_backprop::{Activation, Backend, Error, NetworkConfig, Precision, bench, persist};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +44,30 @@ enum Command {
     Check(CheckArgs),
     /// Write a saved model (a `train` output directory) in the JSON interchange format.
     ExportModel(ExportArgs),
+    /// Time one training step, hand-written vs autodiff, on the benchmark shapes.
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Shapes to run (digits 64-25-10 m=1797, mnist 784-256-256-10 m=128, wide 1024-1024-1024-10 m=256).
+    #[arg(long, value_delimiter = ',', default_value = "digits,mnist,wide")]
+    shapes: Vec<String>,
+    /// Backends.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "ndarray,flex")]
+    backends: Vec<Backend>,
+    /// Precisions.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "f32,f64")]
+    dtypes: Vec<Precision>,
+    /// Unmeasured steps before timing.
+    #[arg(long, default_value_t = 2)]
+    warmup: usize,
+    /// Timed steps; the median is reported.
+    #[arg(long, default_value_t = 10)]
+    reps: usize,
+    /// One JSON object per row instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -167,10 +191,10 @@ struct TrainArgs {
     /// Weight decay λ [default: 1e-4].
     #[arg(long)]
     lambda: Option<f64>,
-    /// Step size α [default: 2].
+    /// Step size α [default: 4].
     #[arg(long)]
     alpha: Option<f64>,
-    /// Epochs [default: 2000].
+    /// Epochs [default: 8000].
     #[arg(long)]
     epochs: Option<usize>,
     /// Mini-batch size [default: full batch].
@@ -298,6 +322,7 @@ fn main() -> ExitCode {
         Command::Grads(args) => grads(args),
         Command::Check(args) => check(args),
         Command::ExportModel(args) => export_model(args),
+        Command::Bench(args) => bench(args),
     };
     match result {
         Ok(code) => code,
@@ -654,5 +679,97 @@ fn export_model(args: ExportArgs) -> Result<ExitCode, Error> {
         args.out.as_ref(),
         &to_json(&ModelJson::from_network(&network)?),
     )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Counts heap bytes in use and their peak, to compare the memory a manual
+/// step and an autodiff step allocate on top of what is already live.
+struct CountingAllocator;
+
+static ALLOCATED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static PEAK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the
+// counters are only bookkeeping.
+unsafe impl std::alloc::GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let now = ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(now, Ordering::Relaxed);
+        // SAFETY: same layout contract as our caller's.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: `ptr` was allocated by `alloc` above with this layout.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        if new_size >= layout.size() {
+            let now = ALLOCATED.fetch_add(new_size - layout.size(), Ordering::Relaxed) + new_size - layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        } else {
+            ALLOCATED.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+/// Peak heap bytes allocated during one step, above what was live before it.
+fn step_peak_bytes(method: bench::Method, network: manual_backprop::Network, x: &burn::tensor::Tensor<2>, y: &burn::tensor::Tensor<2>) -> Result<usize, Error> {
+    let before = ALLOCATED.load(Ordering::SeqCst);
+    PEAK.store(before, Ordering::SeqCst);
+    let (network, _) = bench::step(method, network, x, y)?;
+    let peak = PEAK.load(Ordering::SeqCst);
+    drop(network);
+    Ok(peak.saturating_sub(before))
+}
+
+fn bench(args: BenchArgs) -> Result<ExitCode, Error> {
+    let shapes: Vec<bench::Shape> = args
+        .shapes
+        .iter()
+        .map(|name| {
+            bench::shapes().into_iter().find(|s| &s.name == name).ok_or_else(|| Error::InvalidParameter {
+                name: "shapes",
+                value: name.clone(),
+                reason: "known shapes are digits, mnist, wide".into(),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    if !args.json {
+        println!(
+            "{:<7} {:<8} {:<5} {:>10} {:>12} {:>8} {:>9} {:>11} {:>13}",
+            "shape", "backend", "dtype", "manual ms", "autodiff ms", "ad/man", "GFLOP/s", "manual MiB", "autodiff MiB"
+        );
+    }
+    for shape in &shapes {
+        for &backend in &args.backends {
+            for &dtype in &args.dtypes {
+                let (net, x, y) = shape.setup(backend, dtype)?;
+                let manual = bench::time_steps(bench::Method::Manual, net.clone(), &x, &y, args.warmup, args.reps)?;
+                let autodiff = bench::time_steps(bench::Method::Autodiff, net.clone(), &x, &y, args.warmup, args.reps)?;
+                let mem_manual = step_peak_bytes(bench::Method::Manual, net.clone(), &x, &y)? as f64 / 1048576.0;
+                let mem_autodiff = step_peak_bytes(bench::Method::Autodiff, net.clone(), &x, &y)? as f64 / 1048576.0;
+                let gflops = shape.flops() / (manual * 1e-3) / 1e9;
+                if args.json {
+                    let row = serde_json::json!({
+                        "shape": shape.name, "sizes": shape.sizes, "m": shape.m, "backend": backend, "dtype": dtype,
+                        "manual_ms": manual, "autodiff_ms": autodiff, "ratio": autodiff / manual,
+                        "manual_gflops": gflops, "manual_peak_mib": mem_manual, "autodiff_peak_mib": mem_autodiff,
+                    });
+                    println!("{row}");
+                } else {
+                    println!(
+                        "{:<7} {:<8} {:<5} {:>10.3} {:>12.3} {:>8.2} {:>9.1} {:>11.2} {:>13.2}",
+                        shape.name, backend, dtype, manual, autodiff, autodiff / manual, gflops, mem_manual, mem_autodiff
+                    );
+                }
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

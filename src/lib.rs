@@ -2,6 +2,7 @@
 
 pub mod activation;
 pub mod backend;
+pub mod bench;
 pub mod cost;
 pub mod data;
 pub mod error;
