@@ -46,6 +46,19 @@ enum Command {
     ExportModel(ExportArgs),
     /// Time one training step, hand-written vs autodiff, on the benchmark shapes.
     Bench(BenchArgs),
+    /// Run a grid of trainings (backends × dtypes × architectures × λ × α × seeds);
+    /// rows already in the output are skipped, so an interrupted grid resumes.
+    Experiment(ExperimentArgs),
+}
+
+#[derive(Args)]
+struct ExperimentArgs {
+    /// Grid file (see examples/grid.json).
+    #[arg(long)]
+    config: PathBuf,
+    /// Output directory for results.json, results.csv and results.svg.
+    #[arg(long, default_value = "runs/experiment")]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -54,7 +67,12 @@ struct BenchArgs {
     #[arg(long, value_delimiter = ',', default_value = "digits,mnist,wide")]
     shapes: Vec<String>,
     /// Backends.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "ndarray,flex")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "ndarray,flex"
+    )]
     backends: Vec<Backend>,
     /// Precisions.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "f32,f64")]
@@ -323,6 +341,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check(args),
         Command::ExportModel(args) => export_model(args),
         Command::Bench(args) => bench(args),
+        Command::Experiment(args) => experiment(args),
     };
     match result {
         Ok(code) => code,
@@ -347,9 +366,6 @@ fn train(args: TrainArgs) -> Result<ExitCode, Error> {
                 std::process::exit(130);
             }
         });
-    }
-    if !quiet {
-        eprintln!("loading {:?} …", options.dataset);
     }
     let split = options.load_data()?;
     if !quiet {
@@ -705,7 +721,8 @@ unsafe impl std::alloc::GlobalAlloc for CountingAllocator {
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
         if new_size >= layout.size() {
-            let now = ALLOCATED.fetch_add(new_size - layout.size(), Ordering::Relaxed) + new_size - layout.size();
+            let now = ALLOCATED.fetch_add(new_size - layout.size(), Ordering::Relaxed) + new_size
+                - layout.size();
             PEAK.fetch_max(now, Ordering::Relaxed);
         } else {
             ALLOCATED.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
@@ -719,7 +736,12 @@ unsafe impl std::alloc::GlobalAlloc for CountingAllocator {
 static GLOBAL: CountingAllocator = CountingAllocator;
 
 /// Peak heap bytes allocated during one step, above what was live before it.
-fn step_peak_bytes(method: bench::Method, network: manual_backprop::Network, x: &burn::tensor::Tensor<2>, y: &burn::tensor::Tensor<2>) -> Result<usize, Error> {
+fn step_peak_bytes(
+    method: bench::Method,
+    network: manual_backprop::Network,
+    x: &burn::tensor::Tensor<2>,
+    y: &burn::tensor::Tensor<2>,
+) -> Result<usize, Error> {
     let before = ALLOCATED.load(Ordering::SeqCst);
     PEAK.store(before, Ordering::SeqCst);
     let (network, _) = bench::step(method, network, x, y)?;
@@ -733,27 +755,55 @@ fn bench(args: BenchArgs) -> Result<ExitCode, Error> {
         .shapes
         .iter()
         .map(|name| {
-            bench::shapes().into_iter().find(|s| &s.name == name).ok_or_else(|| Error::InvalidParameter {
-                name: "shapes",
-                value: name.clone(),
-                reason: "known shapes are digits, mnist, wide".into(),
-            })
+            bench::shapes()
+                .into_iter()
+                .find(|s| &s.name == name)
+                .ok_or_else(|| Error::InvalidParameter {
+                    name: "shapes",
+                    value: name.clone(),
+                    reason: "known shapes are digits, mnist, wide".into(),
+                })
         })
         .collect::<Result<_, _>>()?;
     if !args.json {
         println!(
             "{:<7} {:<8} {:<5} {:>10} {:>12} {:>8} {:>9} {:>11} {:>13}",
-            "shape", "backend", "dtype", "manual ms", "autodiff ms", "ad/man", "GFLOP/s", "manual MiB", "autodiff MiB"
+            "shape",
+            "backend",
+            "dtype",
+            "manual ms",
+            "autodiff ms",
+            "ad/man",
+            "GFLOP/s",
+            "manual MiB",
+            "autodiff MiB"
         );
     }
     for shape in &shapes {
         for &backend in &args.backends {
             for &dtype in &args.dtypes {
                 let (net, x, y) = shape.setup(backend, dtype)?;
-                let manual = bench::time_steps(bench::Method::Manual, net.clone(), &x, &y, args.warmup, args.reps)?;
-                let autodiff = bench::time_steps(bench::Method::Autodiff, net.clone(), &x, &y, args.warmup, args.reps)?;
-                let mem_manual = step_peak_bytes(bench::Method::Manual, net.clone(), &x, &y)? as f64 / 1048576.0;
-                let mem_autodiff = step_peak_bytes(bench::Method::Autodiff, net.clone(), &x, &y)? as f64 / 1048576.0;
+                let manual = bench::time_steps(
+                    bench::Method::Manual,
+                    net.clone(),
+                    &x,
+                    &y,
+                    args.warmup,
+                    args.reps,
+                )?;
+                let autodiff = bench::time_steps(
+                    bench::Method::Autodiff,
+                    net.clone(),
+                    &x,
+                    &y,
+                    args.warmup,
+                    args.reps,
+                )?;
+                let mem_manual =
+                    step_peak_bytes(bench::Method::Manual, net.clone(), &x, &y)? as f64 / 1048576.0;
+                let mem_autodiff = step_peak_bytes(bench::Method::Autodiff, net.clone(), &x, &y)?
+                    as f64
+                    / 1048576.0;
                 let gflops = shape.flops() / (manual * 1e-3) / 1e9;
                 if args.json {
                     let row = serde_json::json!({
@@ -765,11 +815,51 @@ fn bench(args: BenchArgs) -> Result<ExitCode, Error> {
                 } else {
                     println!(
                         "{:<7} {:<8} {:<5} {:>10.3} {:>12.3} {:>8.2} {:>9.1} {:>11.2} {:>13.2}",
-                        shape.name, backend, dtype, manual, autodiff, autodiff / manual, gflops, mem_manual, mem_autodiff
+                        shape.name,
+                        backend,
+                        dtype,
+                        manual,
+                        autodiff,
+                        autodiff / manual,
+                        gflops,
+                        mem_manual,
+                        mem_autodiff
                     );
                 }
             }
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn experiment(args: ExperimentArgs) -> Result<ExitCode, Error> {
+    let grid = manual_backprop::experiment::GridConfig::from_json_file(&args.config)?;
+    let total = grid.runs().len();
+    println!(
+        "{:<46} {:>7} {:>11} {:>10} {:>8} {:>10}  stop",
+        "run", "epochs", "final cost", "test", "ms/epoch", "grad err"
+    );
+    let mut done = 0;
+    let rows = manual_backprop::experiment::run_grid(&grid, &args.out, |row, skipped| {
+        done += 1;
+        println!(
+            "{:<46} {:>7} {:>11.5} {:>10.4} {:>8.3} {:>10.2e}  {}{}",
+            row.key,
+            row.epochs,
+            row.final_cost,
+            row.test_metric,
+            row.ms_per_epoch,
+            row.gradient_error,
+            row.stop,
+            if skipped { " (already done)" } else { "" }
+        );
+        eprint!("\r{done}/{total} runs");
+    })?;
+    eprintln!();
+    println!(
+        "{} rows in {}/results.json, results.csv and results.svg",
+        rows.len(),
+        args.out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

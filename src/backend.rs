@@ -16,10 +16,17 @@ pub enum Backend {
     Ndarray,
     /// burn-flex, burn 0.22's newer CPU backend.
     Flex,
+    /// A GPU through wgpu (Vulkan, Metal, DirectX, WebGPU); cargo feature `wgpu`.
+    #[cfg(feature = "wgpu")]
+    Wgpu,
+    /// An NVIDIA GPU through CUDA; cargo feature `cuda`.
+    #[cfg(feature = "cuda")]
+    Cuda,
 }
 
 impl Backend {
-    /// Every backend compiled into this build, in a stable order.
+    /// Every CPU backend compiled into this build, in a stable order (the
+    /// backends the test suite runs on).
     pub const ALL: [Backend; 2] = [Backend::Ndarray, Backend::Flex];
 
     /// The plain (non-autodiff) burn device for this backend.
@@ -30,6 +37,10 @@ impl Backend {
             #[allow(deprecated)]
             Backend::Ndarray => Device::ndarray(),
             Backend::Flex => Device::flex(),
+            #[cfg(feature = "wgpu")]
+            Backend::Wgpu => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
+            #[cfg(feature = "cuda")]
+            Backend::Cuda => Device::cuda(0),
         }
     }
 
@@ -38,6 +49,10 @@ impl Backend {
         match self {
             Backend::Ndarray => "ndarray",
             Backend::Flex => "flex",
+            #[cfg(feature = "wgpu")]
+            Backend::Wgpu => "wgpu",
+            #[cfg(feature = "cuda")]
+            Backend::Cuda => "cuda",
         }
     }
 }

@@ -54,13 +54,21 @@ impl Shape {
     /// forward products, the same for the weight gradients, and 2m·Σ in·out
     /// over all layers but the first for the deltas sent down.
     pub fn flops(&self) -> f64 {
-        let products: Vec<f64> = self.sizes.windows(2).map(|w| (w[0] * w[1]) as f64).collect();
+        let products: Vec<f64> = self
+            .sizes
+            .windows(2)
+            .map(|w| (w[0] * w[1]) as f64)
+            .collect();
         let m = self.m as f64;
         2.0 * m * products.iter().sum::<f64>() * 2.0 + 2.0 * m * products[1..].iter().sum::<f64>()
     }
 
     /// A sigmoid network of this shape and a random batch with targets in (0, 1).
-    pub fn setup(&self, backend: Backend, precision: Precision) -> Result<(Network, Tensor<2>, Tensor<2>)> {
+    pub fn setup(
+        &self,
+        backend: Backend,
+        precision: Precision,
+    ) -> Result<(Network, Tensor<2>, Tensor<2>)> {
         let device = backend.device();
         let net = NetworkConfig::new(self.sizes.clone())
             .with_activation(Activation::Sigmoid)
@@ -88,14 +96,22 @@ pub enum Method {
 }
 
 /// One training step; returns the updated network and the cost.
-pub fn step(method: Method, network: Network, x: &Tensor<2>, y: &Tensor<2>) -> Result<(Network, f64)> {
+pub fn step(
+    method: Method,
+    network: Network,
+    x: &Tensor<2>,
+    y: &Tensor<2>,
+) -> Result<(Network, f64)> {
     let grads = match method {
         Method::Manual => network.gradients(x.clone(), y.clone(), WEIGHT_DECAY)?,
         Method::Autodiff => autodiff_gradients(&network, x.clone(), y.clone(), WEIGHT_DECAY)?,
     };
     let cost = grads.cost;
     let network = gradient_descent_step(network, &grads, LEARNING_RATE)?;
-    network.device().sync().map_err(|e| crate::Error::TensorRead(format!("{e:?}")))?;
+    network
+        .device()
+        .sync()
+        .map_err(|e| crate::Error::TensorRead(format!("{e:?}")))?;
     Ok((network, cost))
 }
 

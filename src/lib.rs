@@ -6,6 +6,7 @@ pub mod bench;
 pub mod cost;
 pub mod data;
 pub mod error;
+pub mod experiment;
 pub mod interchange;
 pub mod layer;
 pub mod network;

@@ -302,7 +302,7 @@ impl Network {
         self.check_batch(&x, &y, weight_decay)?;
         let (h, caches) = Layer::forward(self, x);
         let cost = self.cost_of_hypothesis(h.clone(), y.clone(), weight_decay);
-        let (_, layers) = Layer::backward(self, caches, cost::squared_error_grad(h, y));
+        let layers = self.backward_params(caches, cost::squared_error_grad(h, y));
         Ok(Gradients {
             cost: tensor::scalar(cost)?,
             layers: self.add_weight_decay(layers, weight_decay),
@@ -333,7 +333,7 @@ impl Network {
             let (h_i, caches) = Layer::forward(self, x_i);
             data_cost += tensor::scalar(cost::squared_error(h_i.clone(), y_i.clone()))?;
             // With a batch of one, squared_error_grad is ∇_h ½‖h − y‖² = h − y.
-            let (_, example) = Layer::backward(self, caches, cost::squared_error_grad(h_i, y_i));
+            let example = self.backward_params(caches, cost::squared_error_grad(h_i, y_i));
             sums = Some(match sums {
                 None => example,
                 Some(sums) => sums
@@ -442,6 +442,37 @@ pub fn check_weight_decay(weight_decay: f64) -> Result<()> {
     }
 }
 
+impl Network {
+    /// SPEC.md "Backpropagation" step 3, from the output layer down: each layer
+    /// turns the gradient of its output into that of its input. The first
+    /// layer's input delta is computed only if `input_grad` asks for it.
+    fn backpropagate(
+        &self,
+        mut caches: Vec<DenseCache>,
+        grad_output: Tensor<2>,
+        input_grad: bool,
+    ) -> (Option<Tensor<2>>, Vec<DenseGrads>) {
+        let first = caches.remove(0);
+        let mut grads = Vec::with_capacity(self.layers.len());
+        let mut grad = grad_output;
+        for (layer, cache) in self.layers[1..].iter().zip(caches).rev() {
+            let (grad_input, layer_grads) = layer.backward(cache, grad);
+            grads.push(layer_grads);
+            grad = grad_input;
+        }
+        let grad_input = if input_grad {
+            let (grad_input, layer_grads) = self.layers[0].backward(first, grad);
+            grads.push(layer_grads);
+            Some(grad_input)
+        } else {
+            grads.push(self.layers[0].backward_params(first, grad));
+            None
+        };
+        grads.reverse();
+        (grad_input, grads)
+    }
+}
+
 /// The network is itself a layer: its backward is backpropagation through the
 /// stack, SPEC.md "Backpropagation" step 3, from the output layer down.
 impl Layer for Network {
@@ -464,15 +495,13 @@ impl Layer for Network {
         caches: Vec<DenseCache>,
         grad_output: Tensor<2>,
     ) -> (Tensor<2>, Vec<DenseGrads>) {
-        let mut grads = Vec::with_capacity(self.layers.len());
-        let mut grad = grad_output;
-        for (layer, cache) in self.layers.iter().zip(caches).rev() {
-            let (grad_input, layer_grads) = layer.backward(cache, grad);
-            grads.push(layer_grads);
-            grad = grad_input;
-        }
-        grads.reverse();
-        (grad, grads)
+        let (grad_input, grads) = self.backpropagate(caches, grad_output, true);
+        (grad_input.expect("requested"), grads)
+    }
+
+    /// Backpropagation without ∂J/∂x: the first layer skips its input delta.
+    fn backward_params(&self, caches: Vec<DenseCache>, grad_output: Tensor<2>) -> Vec<DenseGrads> {
+        self.backpropagate(caches, grad_output, false).1
     }
 
     fn register_grads(&self, grads: Vec<DenseGrads>, into: &mut GradientsParams) {

@@ -158,3 +158,55 @@ pub fn weight_tiles(
     }
     crate::persist::write_atomic(path, &bytes)
 }
+
+/// One dot per run of an experiment grid: its test accuracy (or R²), in run order.
+pub fn run_metrics(path: &Path, runs: &[(String, f64)]) -> Result<()> {
+    let fail = |e: String| Error::Io {
+        action: "draw",
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 420)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
+        let finite = runs.iter().map(|r| r.1).filter(|v| v.is_finite());
+        let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+        let (lo, hi) = if lo < hi {
+            (lo, hi)
+        } else if lo.is_finite() {
+            (lo - 0.5, lo + 0.5)
+        } else {
+            (0.0, 1.0)
+        };
+        let pad = 0.05 * (hi - lo);
+        let mut chart = ChartBuilder::on(&root)
+            .caption("test metric per run (accuracy or R²)", ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(30)
+            .y_label_area_size(60)
+            .build_cartesian_2d(
+                -0.5..(runs.len() as f64 - 0.5).max(0.5),
+                (lo - pad)..(hi + pad),
+            )
+            .map_err(|e| fail(e.to_string()))?;
+        chart
+            .configure_mesh()
+            .x_desc("run (see results.csv)")
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .draw()
+            .map_err(|e| fail(e.to_string()))?;
+        chart
+            .draw_series(
+                runs.iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.1.is_finite())
+                    .map(|(i, r)| Circle::new((i as f64, r.1), 4, BLUE.filled())),
+            )
+            .map_err(|e| fail(e.to_string()))?;
+        root.present().map_err(|e| fail(e.to_string()))?;
+    }
+    crate::persist::write_atomic(path, svg.as_bytes())
+}

@@ -125,6 +125,18 @@ impl Dense {
     pub fn dims(&self) -> [usize; 2] {
         self.weight.dims()
     }
+
+    /// The first three lines of [`Layer::backward`]: δ and the parameter gradients.
+    fn delta_and_grads(
+        &self,
+        cache: DenseCache,
+        grad_output: Tensor<2>,
+    ) -> (Tensor<2>, DenseGrads) {
+        let delta = grad_output * self.activation.derivative_from_output(cache.output);
+        let weight = cache.input.transpose().matmul(delta.clone());
+        let bias = delta.clone().sum_dim(0).squeeze_dim::<1>(0);
+        (delta, DenseGrads { weight, bias })
+    }
 }
 
 impl Layer for Dense {
@@ -155,11 +167,13 @@ impl Layer for Dense {
     /// cost's 1/m; `delta` here is SPEC's Δ_{l+1} / m. The decay term λW is not a
     /// property of the layer and is added by the network's cost.
     fn backward(&self, cache: DenseCache, grad_output: Tensor<2>) -> (Tensor<2>, DenseGrads) {
-        let delta = grad_output * self.activation.derivative_from_output(cache.output);
-        let weight = cache.input.transpose().matmul(delta.clone());
-        let bias = delta.clone().sum_dim(0).squeeze_dim::<1>(0);
+        let (delta, grads) = self.delta_and_grads(cache, grad_output);
         let grad_input = delta.matmul(self.weight.val().transpose());
-        (grad_input, DenseGrads { weight, bias })
+        (grad_input, grads)
+    }
+
+    fn backward_params(&self, cache: DenseCache, grad_output: Tensor<2>) -> DenseGrads {
+        self.delta_and_grads(cache, grad_output).1
     }
 
     fn register_grads(&self, grads: DenseGrads, into: &mut GradientsParams) {

@@ -34,6 +34,13 @@ pub trait Layer: Module {
     /// (`[m, inputs]`) and ∂J/∂θ for every parameter θ of the layer.
     fn backward(&self, cache: Self::Cache, grad_output: Tensor<2>) -> (Tensor<2>, Self::Grads);
 
+    /// Only the parameter gradients of [`Layer::backward`]: what the first layer
+    /// of a network needs, since nothing consumes ∂J/∂x. Layers override it to
+    /// skip the work of ∂J/∂input (for a dense layer, one matrix product).
+    fn backward_params(&self, cache: Self::Cache, grad_output: Tensor<2>) -> Self::Grads {
+        self.backward(cache, grad_output).1
+    }
+
     /// Files `grads` under the ids of this layer's parameters, the keys burn's
     /// optimizers and autodiff gradients use.
     fn register_grads(&self, grads: Self::Grads, into: &mut GradientsParams);

@@ -1,0 +1,240 @@
+//! Grids of training runs for research experiments: backends × precisions ×
+//! architectures × λ × α × seeds on one data set, one result row per run,
+//! resumable.
+
+use crate::backend::{Backend, Precision};
+use crate::data::Split;
+use crate::error::{Error, Result};
+use crate::persist;
+use crate::run::{self, TrainOptions};
+use crate::training::{Metrics, Prepared};
+use crate::verification::{Tolerance, autodiff_gradients, compare};
+use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
+use std::path::Path;
+
+/// A grid: every combination of the listed values, the rest from `base`.
+/// An empty list means "the value in `base`".
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GridConfig {
+    /// Options shared by every run (data set, epochs, batch size, …).
+    pub base: TrainOptions,
+    /// Backends to compare.
+    pub backends: Vec<Backend>,
+    /// Precisions to compare.
+    pub dtypes: Vec<Precision>,
+    /// Hidden-layer architectures.
+    pub hidden: Vec<Vec<usize>>,
+    /// Weight decays λ.
+    pub lambdas: Vec<f64>,
+    /// Step sizes α.
+    pub alphas: Vec<f64>,
+    /// Seeds.
+    pub seeds: Vec<u64>,
+}
+
+/// The outcome of one run of the grid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRow {
+    /// Identifies the combination; rows with a key already present are skipped on resume.
+    pub key: String,
+    /// Backend.
+    pub backend: Backend,
+    /// Precision.
+    pub dtype: Precision,
+    /// Hidden layers.
+    pub hidden: Vec<usize>,
+    /// λ.
+    pub lambda: f64,
+    /// α.
+    pub alpha: f64,
+    /// Seed.
+    pub seed: u64,
+    /// Epochs completed.
+    pub epochs: usize,
+    /// Final training cost J.
+    pub final_cost: f64,
+    /// Test accuracy (classification) or R² (regression).
+    pub test_metric: f64,
+    /// Validation accuracy or R².
+    pub validation_metric: f64,
+    /// Mean milliseconds per epoch of updates.
+    pub ms_per_epoch: f64,
+    /// max |manual − autodiff| / max |gradient| over all parameters, on up to
+    /// 256 training examples with the final weights.
+    pub gradient_error: f64,
+    /// Why training ended ("completed", "diverged at epoch N").
+    pub stop: String,
+}
+
+impl GridConfig {
+    /// Reads a grid from JSON.
+    pub fn from_json_file(path: &Path) -> Result<GridConfig> {
+        crate::interchange::read_json(path)
+    }
+
+    /// Every combination, as training options, in a stable order.
+    pub fn runs(&self) -> Vec<TrainOptions> {
+        fn or<T: Clone>(values: &[T], default: T) -> Vec<T> {
+            if values.is_empty() {
+                vec![default]
+            } else {
+                values.to_vec()
+            }
+        }
+        let mut out = Vec::new();
+        for backend in or(&self.backends, self.base.backend) {
+            for dtype in or(&self.dtypes, self.base.dtype) {
+                for hidden in or(&self.hidden, self.base.hidden.clone()) {
+                    for &lambda in &or(&self.lambdas, self.base.lambda) {
+                        for &alpha in &or(&self.alphas, self.base.alpha) {
+                            for &seed in &or(&self.seeds, self.base.seed) {
+                                out.push(TrainOptions {
+                                    backend,
+                                    dtype,
+                                    hidden: hidden.clone(),
+                                    lambda,
+                                    alpha,
+                                    seed,
+                                    ..self.base.clone()
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The resume key of a run.
+pub fn key(o: &TrainOptions) -> String {
+    format!(
+        "{}/{}/{:?}/lambda={}/alpha={}/seed={}",
+        o.backend, o.dtype, o.hidden, o.lambda, o.alpha, o.seed
+    )
+}
+
+fn headline(m: &Metrics) -> f64 {
+    m.accuracy.or(m.r2).unwrap_or(f64::NAN)
+}
+
+/// Trains one run and measures its final gradient agreement.
+pub fn run_one(options: &TrainOptions, split: &Split) -> Result<RunRow> {
+    let trained = run::train_on(options, split, |_| ControlFlow::Continue(()))?;
+    let network = &trained.outcome.network;
+    let device = options.backend.device();
+    let rows: Vec<usize> = (0..split.train.len().min(256)).collect();
+    let sample = split.train.subset("gradient-sample", &rows);
+    let prepared = Prepared::new(&sample, &trained.meta.preprocessing, &device, options.dtype)?;
+    let manual = network.gradients(prepared.x.clone(), prepared.y.clone(), options.lambda)?;
+    let autodiff = autodiff_gradients(network, prepared.x, prepared.y, options.lambda)?;
+    let report = compare(
+        network,
+        ("manual", "autodiff"),
+        &network.to_gradients_params(&manual),
+        &network.to_gradients_params(&autodiff),
+        Tolerance::exact(options.dtype),
+    )?;
+    let scale = report.tensors.iter().map(|t| t.scale).fold(0.0, f64::max);
+    let max_abs = report
+        .tensors
+        .iter()
+        .map(|t| t.max_abs_diff)
+        .fold(0.0, f64::max);
+    let s = &trained.summary;
+    Ok(RunRow {
+        key: key(options),
+        backend: options.backend,
+        dtype: options.dtype,
+        hidden: options.hidden.clone(),
+        lambda: options.lambda,
+        alpha: options.alpha,
+        seed: options.seed,
+        epochs: s.epochs,
+        final_cost: s.train.cost,
+        test_metric: headline(&s.test),
+        validation_metric: headline(&s.validation),
+        ms_per_epoch: s.millis_per_epoch,
+        gradient_error: if scale > 0.0 { max_abs / scale } else { 0.0 },
+        stop: match s.stop {
+            crate::training::Stop::Completed => "completed".into(),
+            crate::training::Stop::Diverged { epoch, .. } => format!("diverged at epoch {epoch}"),
+            crate::training::Stop::Interrupted { epochs } => format!("interrupted after {epochs}"),
+        },
+    })
+}
+
+/// Runs every combination not already in `out/results.json`, saving
+/// `results.json`, `results.csv` and `results.svg` after each run, so an
+/// interrupted grid resumes where it stopped. `on_row` sees each row and
+/// whether it was skipped (already present).
+pub fn run_grid(
+    grid: &GridConfig,
+    out: &Path,
+    mut on_row: impl FnMut(&RunRow, bool),
+) -> Result<Vec<RunRow>> {
+    let runs = grid.runs();
+    for o in &runs {
+        o.validate()?;
+    }
+    std::fs::create_dir_all(out).map_err(|source| Error::Io {
+        action: "create directory",
+        path: out.to_path_buf(),
+        source,
+    })?;
+    let results = out.join("results.json");
+    let mut rows: Vec<RunRow> = if results.is_file() {
+        crate::interchange::read_json(&results)?
+    } else {
+        Vec::new()
+    };
+    let split = grid.base.load_data()?;
+    for options in &runs {
+        if let Some(row) = rows.iter().find(|r| r.key == key(options)) {
+            on_row(row, true);
+            continue;
+        }
+        let row = run_one(options, &split)?;
+        on_row(&row, false);
+        rows.push(row);
+        save(out, &rows)?;
+    }
+    save(out, &rows)?;
+    Ok(rows)
+}
+
+fn save(out: &Path, rows: &[RunRow]) -> Result<()> {
+    persist::write_json(&out.join("results.json"), &rows)?;
+    let mut csv = String::from(
+        "key,backend,dtype,hidden,lambda,alpha,seed,epochs,final_cost,test_metric,validation_metric,ms_per_epoch,gradient_error,stop\n",
+    );
+    for r in rows {
+        let hidden: Vec<String> = r.hidden.iter().map(usize::to_string).collect();
+        csv.push_str(&format!(
+            "\"{}\",{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            r.key,
+            r.backend,
+            r.dtype,
+            hidden.join("-"),
+            r.lambda,
+            r.alpha,
+            r.seed,
+            r.epochs,
+            r.final_cost,
+            r.test_metric,
+            r.validation_metric,
+            r.ms_per_epoch,
+            r.gradient_error,
+            r.stop
+        ));
+    }
+    persist::write_atomic(&out.join("results.csv"), csv.as_bytes())?;
+    let points: Vec<(String, f64)> = rows
+        .iter()
+        .map(|r| (r.key.clone(), r.test_metric))
+        .collect();
+    crate::plot::run_metrics(&out.join("results.svg"), &points)
+}

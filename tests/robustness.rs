@@ -1,0 +1,230 @@
+//! Bad input gets a clear error, never a panic: a corpus of malformed files
+//! fed to the `backprop` binary, and fuzz-style property tests of the parsers.
+
+use manual_backprop::data::csv::{CsvOptions, parse as parse_csv};
+use manual_backprop::data::{digits, idx};
+use manual_backprop::interchange::{DataJson, ModelJson, parse_json};
+use manual_backprop::run::TrainOptions;
+use proptest::prelude::*;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The examples binary, built by `cargo test` next to the test executables.
+fn backprop() -> Command {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target profile directory");
+    Command::new(
+        dir.join("examples")
+            .join(format!("backprop{}", std::env::consts::EXE_SUFFIX)),
+    )
+}
+
+fn scratch(name: &str, contents: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mb-robust-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+/// Runs the binary; asserts exit status 2, a message naming `needle`, no panic.
+fn rejects(args: &[&str], needle: &str) {
+    let out = backprop().args(args).output().expect("run backprop");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{args:?}: status {:?}, stderr {stderr}",
+        out.status
+    );
+    assert!(
+        stderr.contains(needle),
+        "{args:?}: {stderr:?} should mention {needle:?}"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "{args:?}: {stderr}"
+    );
+    assert_eq!(
+        stderr.trim().lines().count(),
+        1,
+        "one readable line: {stderr}"
+    );
+}
+
+#[test]
+fn the_binary_rejects_malformed_input_with_status_2_and_a_named_problem() {
+    let p = |name: &str, text: &str| scratch(name, text.as_bytes()).display().to_string();
+    let model = p(
+        "m.json",
+        r#"{"activation": "sigmoid", "layers": [{"weight": [[1, 2], [3, 4]], "bias": [0, 0]}]}"#,
+    );
+    let ragged = p(
+        "ragged.json",
+        r#"{"activation": "sigmoid", "layers": [{"weight": [[1, 2], [3]], "bias": [0, 0]}]}"#,
+    );
+    let unchained = p(
+        "unchained.json",
+        r#"{"activation": "tanh", "layers": [{"weight": [[1, 2]], "bias": [0, 0]}, {"weight": [[1]], "bias": [0]}]}"#,
+    );
+    let wide_y = p("wide_y.json", r#"{"x": [[1, 2]], "y": [[1, 2, 3]]}"#);
+    let empty = p("empty.json", r#"{"x": [], "y": []}"#);
+    let truncated = p("trunc.json", r#"{"x": [[1, 2]], "y": [[1"#);
+    let csv_text = p("bad.csv", "a,b,y\n1,2,3\n4,oops,6\n");
+    let csv_ragged = p("ragged.csv", "a,b,y\n1,2,3\n4,5\n");
+    let csv_nan = p("nan.csv", "a,b,y\n1,inf,3\n");
+    let config = p("config.json", r#"{"alpha": 0.1, "hiden": [3]}"#);
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["grads", "--model", &ragged, "--data", &wide_y],
+            "layers[0].weight[1]",
+        ),
+        (
+            vec!["grads", "--model", &unchained, "--data", &wide_y],
+            "layers[1].weight",
+        ),
+        (vec!["grads", "--model", &model, "--data", &wide_y], "y[0]"),
+        (
+            vec!["grads", "--model", &model, "--data", &empty],
+            "at least one row",
+        ),
+        (
+            vec!["grads", "--model", &model, "--data", &truncated],
+            "line 1",
+        ),
+        (
+            vec!["grads", "--model", "/nonexistent/m.json", "--data", &empty],
+            "/nonexistent/m.json",
+        ),
+        (vec!["check", "--model", &model, "--data", &wide_y], "y[0]"),
+        (
+            vec![
+                "train",
+                "--dataset",
+                "csv",
+                "--data",
+                &csv_text,
+                "--target-columns",
+                "y",
+            ],
+            "line 3, field 2",
+        ),
+        (
+            vec![
+                "train",
+                "--dataset",
+                "csv",
+                "--data",
+                &csv_ragged,
+                "--target-columns",
+                "y",
+            ],
+            "line 3",
+        ),
+        (
+            vec![
+                "train",
+                "--dataset",
+                "csv",
+                "--data",
+                &csv_nan,
+                "--target-columns",
+                "y",
+            ],
+            "not a finite number",
+        ),
+        (
+            vec![
+                "train",
+                "--dataset",
+                "csv",
+                "--data",
+                &csv_text,
+                "--target-columns",
+                "q",
+            ],
+            "target column \"q\"",
+        ),
+        (vec!["train", "--dataset", "csv"], "--data FILE.csv"),
+        (vec!["train", "--config", &config], "hiden"),
+        (vec!["train", "--alpha", "0"], "α"),
+        (vec!["train", "--lambda=-1"], "λ"),
+        (vec!["train", "--hidden", "0"], "zero units"),
+        (vec!["train", "--epochs", "0"], "at least one epoch"),
+        (vec!["train", "--init-std", "0"], "init_std"),
+        (vec!["train", "--batch-size", "0"], "batch_size"),
+        (
+            vec!["train", "--dataset", "mnist", "--mnist-dir", "/nonexistent"],
+            "fetch-mnist.sh",
+        ),
+        (vec!["predict", "--model", "/nonexistent/run"], "model.json"),
+    ];
+    for (args, needle) in cases {
+        rejects(&args, needle);
+    }
+}
+
+#[test]
+fn check_exits_0_on_pass() {
+    let out = backprop()
+        .args(["check", "--examples", "5", "--hidden", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("PASS"));
+}
+
+proptest! {
+    // Fuzzing by property: arbitrary bytes and mutated valid files must give
+    // Ok or Err, never a panic. Counts per parser are in ProptestConfig.
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn idx_parser_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..64), magic in 0u8..5) {
+        let mut file = vec![0, 0, 8, magic];
+        file.extend(&bytes);
+        let _ = idx::parse(&file, "fuzz");
+        let _ = idx::parse(&bytes, "fuzz");
+    }
+
+    #[test]
+    fn csv_parser_never_panics(text in "[0-9a-z,.\\-\\n ]{0,80}", target in "[0-9a-z]{1,2}", classify: bool) {
+        let options = CsvOptions { target_columns: vec![target], classification: classify };
+        if let Ok(d) = parse_csv(&text, "fuzz.csv", "fuzz", &options) {
+            prop_assert!(d.validate().is_ok());
+        }
+    }
+
+    #[test]
+    fn digits_parser_never_panics(text in "[0-9,.\\n]{0,200}") {
+        let _ = digits::parse(&text, "fuzz");
+    }
+
+    #[test]
+    fn json_readers_never_panic(text in "[\\[\\]{}:,\"0-9.e\\-a-z ]{0,120}") {
+        let _ = parse_json::<ModelJson>(&text, "fuzz");
+        let _ = parse_json::<DataJson>(&text, "fuzz");
+        let _ = parse_json::<TrainOptions>(&text, "fuzz");
+    }
+
+    #[test]
+    fn mutated_model_json_is_ok_or_a_clean_error(
+        w in prop::collection::vec(prop::collection::vec(-1e3f64..1e3, 0..4), 0..4),
+        b in prop::collection::vec(-1e3f64..1e3, 0..4),
+        w2 in prop::collection::vec(prop::collection::vec(-1e3f64..1e3, 0..4), 0..4),
+    ) {
+        let model = serde_json::json!({"activation": "tanh", "layers": [{"weight": w, "bias": b}, {"weight": w2, "bias": [0.0]}]});
+        let device = manual_backprop::Backend::Flex.device();
+        if let Ok(m) = parse_json::<ModelJson>(&model.to_string(), "fuzz") {
+            let _ = m.to_network(&device, manual_backprop::Precision::F64);
+        }
+    }
+}
