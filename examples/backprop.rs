@@ -289,7 +289,8 @@ impl TrainArgs {
 
 #[derive(Args)]
 struct PredictArgs {
-    /// Model directory written by `train` (model.bpk + model.json).
+    /// Model directory written by `train` (model.bpk + model.json), or a model in
+    /// the JSON interchange format (then features are used as they are, and --dataset is needed).
     #[arg(long)]
     model: PathBuf,
     /// Data set to predict [default: the one the model was trained on, where built in].
@@ -332,6 +333,13 @@ struct SymmetryArgs {
 }
 
 fn main() -> ExitCode {
+    // Die quietly on a closed pipe (`backprop … | head`), as command-line tools do,
+    // instead of panicking inside println!.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(args) => train(args),
@@ -483,10 +491,22 @@ fn print_summary(s: &Summary) {
 
 fn predict(args: PredictArgs) -> Result<ExitCode, Error> {
     let device = args.backend.device();
-    let (network, meta) = persist::load(&args.model, &device)?;
+    let interchange = args.model.is_file() && args.model.extension().is_some_and(|e| e == "json");
+    let (network, meta) = if interchange {
+        (
+            read_json::<ModelJson>(&args.model)?.to_network(&device, Precision::F64)?,
+            None,
+        )
+    } else {
+        let (network, meta) = persist::load(&args.model, &device)?;
+        (network, Some(meta))
+    };
+    let trained_on = meta
+        .as_ref()
+        .map_or("(a JSON model)", |m| m.dataset.as_str());
     let kind = match args.dataset {
         Some(kind) => kind,
-        None => match meta.dataset.trim_end_matches("-train") {
+        None => match trained_on.trim_end_matches("-train") {
             "digits" => DatasetKind::Digits,
             "mnist" => DatasetKind::Mnist,
             "xor" => DatasetKind::Xor,
@@ -519,9 +539,20 @@ fn predict(args: PredictArgs) -> Result<ExitCode, Error> {
     } else {
         split.train
     };
-    let prepared = Prepared::new(&data, &meta.preprocessing, &device, meta.precision)?;
-    let metrics =
-        manual_backprop::training::evaluate(&network, &prepared, &meta.preprocessing, 0.0)?;
+    // A JSON model carries no preprocessing: features go in as they are, and
+    // labels are encoded for its output activation.
+    let (preprocessing, precision) = match meta {
+        Some(meta) => (meta.preprocessing, meta.precision),
+        None => {
+            let output = network.layers[network.layers.len() - 1].activation;
+            (
+                Preprocessing::fit(&data, FeatureScaling::None, output)?,
+                Precision::F64,
+            )
+        }
+    };
+    let prepared = Prepared::new(&data, &preprocessing, &device, precision)?;
+    let metrics = manual_backprop::training::evaluate(&network, &prepared, &preprocessing, 0.0)?;
     println!(
         "{} examples of {}: {}",
         data.len(),
@@ -530,12 +561,12 @@ fn predict(args: PredictArgs) -> Result<ExitCode, Error> {
     );
     if let Some(out) = &args.out {
         let outputs = manual_backprop::tensor::to_vec(&network.hypothesis(prepared.x))?;
-        let text = match meta.preprocessing.decode(&outputs) {
+        let text = match preprocessing.decode(&outputs) {
             Predictions::Classes(classes) => std::iter::once("prediction".to_string())
                 .chain(classes.iter().map(|c| c.to_string()))
                 .collect::<Vec<_>>(),
             Predictions::Values(values) => {
-                let k = meta.preprocessing.n_outputs();
+                let k = preprocessing.n_outputs();
                 std::iter::once(
                     (0..k)
                         .map(|j| format!("prediction_{j}"))
@@ -690,11 +721,9 @@ fn check(args: CheckArgs) -> Result<ExitCode, Error> {
 }
 
 fn export_model(args: ExportArgs) -> Result<ExitCode, Error> {
-    let (network, _) = persist::load(&args.model, &Backend::Flex.device())?;
-    emit(
-        args.out.as_ref(),
-        &to_json(&ModelJson::from_network(&network)?),
-    )?;
+    let (network, meta) = persist::load(&args.model, &Backend::Flex.device())?;
+    let model = ModelJson::from_network_on_raw_features(&network, &meta.preprocessing.features)?;
+    emit(args.out.as_ref(), &to_json(&model))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -11,6 +11,7 @@
 
 use crate::activation::Activation;
 use crate::backend::Precision;
+use crate::data::preprocess::FeatureTransform;
 use crate::error::{Error, Result};
 use crate::layer::Dense;
 use crate::network::{Gradients, Network};
@@ -197,6 +198,39 @@ impl ModelJson {
             });
         }
         Ok(ModelJson { activation, layers })
+    }
+}
+
+impl ModelJson {
+    /// The interchange form of a network trained on transformed features
+    /// x' = (x − offset) / scale, with the transform folded into the first
+    /// layer so the model takes raw features:
+    ///
+    /// ```text
+    /// x' · W + b = x · W' + b',   W'_ij = W_ij / scale_i,   b'_j = b_j − Σ_i offset_i W'_ij
+    /// ```
+    pub fn from_network_on_raw_features(
+        network: &Network,
+        transform: &FeatureTransform,
+    ) -> Result<ModelJson> {
+        let mut model = ModelJson::from_network(network)?;
+        let first = &mut model.layers[0];
+        if transform.scale.len() != first.weight.len()
+            || transform.offset.len() != first.weight.len()
+        {
+            return Err(shape_error(
+                "feature transform".into(),
+                format!("{} features, like the first layer", first.weight.len()),
+                format!("{}", transform.scale.len()),
+            ));
+        }
+        for (i, row) in first.weight.iter_mut().enumerate() {
+            for (j, w) in row.iter_mut().enumerate() {
+                *w /= transform.scale[i];
+                first.bias[j] -= transform.offset[i] * *w;
+            }
+        }
+        Ok(model)
     }
 }
 

@@ -245,12 +245,35 @@ pub fn train_on(
     on_epoch: impl FnMut(&EpochRecord) -> ControlFlow<()>,
 ) -> Result<Trained> {
     let device = options.backend.device();
-    train_with_network(
-        options,
-        split,
-        |config| config.init(&device, options.dtype),
-        on_epoch,
-    )
+    let Some(path) = &options.init_model else {
+        return train_with_network(
+            options,
+            split,
+            |config| config.init(&device, options.dtype),
+            on_epoch,
+        );
+    };
+    let network = crate::interchange::read_json::<crate::interchange::ModelJson>(path)?
+        .to_network(&device, options.dtype)?;
+    let sizes = network.sizes();
+    let (n_in, n_out) = (split.train.n_features, split.train.targets.width());
+    if sizes[0] != n_in || sizes[sizes.len() - 1] != n_out {
+        return Err(Error::Shape {
+            what: path.display().to_string(),
+            expected: format!(
+                "a model with {n_in} inputs and {n_out} outputs for {}",
+                split.train.name
+            ),
+            got: format!("sizes {sizes:?}"),
+        });
+    }
+    let mut options = options.clone();
+    options.hidden = sizes[1..sizes.len() - 1].to_vec();
+    options.activation = network.layers[network.layers.len() - 1].activation;
+    // An interchange model takes raw features (exports fold the scaling into
+    // the first layer), so unless told otherwise it trains on them unscaled.
+    options.scaling = options.scaling.or(Some(FeatureScaling::None));
+    train_with_network(&options, split, |_| Ok(network), on_epoch)
 }
 
 /// [`train_on`] with the initial network made by `init` from the run's
@@ -350,7 +373,10 @@ pub fn save_run(dir: &Path, options: &TrainOptions, trained: &Trained) -> Result
     persist::write_atomic(&dir.join("history.csv"), csv.as_bytes())?;
     persist::write_json(
         &dir.join("network.json"),
-        &crate::interchange::ModelJson::from_network(&trained.outcome.network)?,
+        &crate::interchange::ModelJson::from_network_on_raw_features(
+            &trained.outcome.network,
+            &trained.meta.preprocessing.features,
+        )?,
     )?;
     let mut written = vec![
         dir.join("network.json"),
