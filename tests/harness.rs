@@ -444,3 +444,32 @@ fn tolerances_are_what_the_docs_say() {
     let defaults = CheckOptions::default();
     assert_eq!(defaults.finite_difference, FiniteDifference::central(1e-5));
 }
+
+#[test]
+fn exported_models_take_raw_features() {
+    use manual_backprop::data::preprocess::{FeatureScaling, Preprocessing};
+    use manual_backprop::data::synthetic;
+    use manual_backprop::training::Prepared;
+    // The exported model folds the feature transform into its first layer, so
+    // raw features through it equal transformed features through the network.
+    let device = Backend::Flex.device();
+    let data = synthetic::sine(30);
+    let pre = Preprocessing::fit(&data, FeatureScaling::Standardize, Activation::Tanh).unwrap();
+    let net = NetworkConfig::new(vec![1, 5, 1])
+        .with_activation(Activation::Tanh)
+        .with_init_std(0.7)
+        .init(&device, Precision::F64)
+        .unwrap();
+    let prepared = Prepared::new(&data, &pre, &device, Precision::F64).unwrap();
+    let expected = tensor::to_vec(&net.hypothesis(prepared.x)).unwrap();
+    let exported = ModelJson::from_network_on_raw_features(&net, &pre.features)
+        .unwrap()
+        .to_network(&device, Precision::F64)
+        .unwrap();
+    let raw = tensor::matrix("x", data.features.clone(), [30, 1], &device, Precision::F64).unwrap();
+    let got = tensor::to_vec(&exported.hypothesis(raw)).unwrap();
+    for (a, b) in got.iter().zip(&expected) {
+        // One re-associated affine map per input: a few ulps.
+        assert!((a - b).abs() <= 1e-14, "{a} vs {b}");
+    }
+}
