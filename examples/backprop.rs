@@ -872,7 +872,7 @@ fn experiment(args: ExperimentArgs) -> Result<ExitCode, Error> {
     let rows = manual_backprop::experiment::run_grid(&grid, &args.out, |row, skipped| {
         done += 1;
         println!(
-            "{:<46} {:>7} {:>11.5} {:>10.4} {:>8.3} {:>10.2e}  {}{}",
+            "{:<46} {:>7} {:>11.5} {:>10.4} {:>8.3} {:>10.2e}  {}{}  [{done}/{total}]",
             row.key,
             row.epochs,
             row.final_cost,
@@ -882,9 +882,7 @@ fn experiment(args: ExperimentArgs) -> Result<ExitCode, Error> {
             row.stop,
             if skipped { " (already done)" } else { "" }
         );
-        eprint!("\r{done}/{total} runs");
     })?;
-    eprintln!();
     println!(
         "{} rows in {}/results.json, results.csv and results.svg",
         rows.len(),

@@ -402,3 +402,42 @@ fn mini_batches_use_every_example_once_per_epoch() {
     let outcome = training::train(net, &prepared, None, &p, &config, keep_going).unwrap();
     assert!(outcome.history[0].train.cost < start);
 }
+
+#[test]
+fn experiment_grids_write_one_row_per_run_and_resume() {
+    use manual_backprop::experiment::{GridConfig, run_grid};
+    let grid = GridConfig {
+        base: TrainOptions {
+            dataset: DatasetKind::Xor,
+            epochs: 20,
+            alpha: 5.0,
+            lambda: 0.0,
+            init_std: 1.0,
+            ..TrainOptions::default()
+        },
+        backends: Backend::ALL.to_vec(),
+        dtypes: vec![Precision::F64],
+        hidden: vec![vec![3], vec![2, 2]],
+        ..GridConfig::default()
+    };
+    let out = std::env::temp_dir().join(format!("mb-grid-{}", std::process::id()));
+    let mut fresh = 0;
+    let rows = run_grid(&grid, &out, |_, skipped| fresh += usize::from(!skipped)).unwrap();
+    assert_eq!((rows.len(), fresh), (4, 4));
+    for r in &rows {
+        // Manual and autodiff gradients of the trained network agree in f64.
+        assert!(r.gradient_error < 1e-12, "{r:?}");
+        assert_eq!(r.epochs, 20);
+    }
+    let mut skipped = 0;
+    let again = run_grid(&grid, &out, |_, s| skipped += usize::from(s)).unwrap();
+    assert_eq!(
+        (again.len(), skipped),
+        (4, 4),
+        "a re-run skips the rows already present"
+    );
+    let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 5, "header and one line per run");
+    assert!(out.join("results.svg").is_file());
+    std::fs::remove_dir_all(&out).ok();
+}
