@@ -330,6 +330,9 @@ struct SymmetryArgs {
     /// Backend.
     #[arg(long, value_enum, default_value = "flex")]
     backend: Backend,
+    /// Precision.
+    #[arg(long, value_enum, default_value = "f64")]
+    dtype: Precision,
 }
 
 fn main() -> ExitCode {
@@ -592,7 +595,7 @@ fn symmetry(args: SymmetryArgs) -> Result<ExitCode, Error> {
         hidden: vec![args.hidden],
         epochs: args.epochs,
         backend: args.backend,
-        dtype: Precision::F64,
+        dtype: args.dtype,
         ..TrainOptions::default()
     };
     base.validate()?;
@@ -611,8 +614,8 @@ fn symmetry(args: SymmetryArgs) -> Result<ExitCode, Error> {
             ..base.clone()
         };
         let network = |config: &NetworkConfig| match constant {
-            Some(v) => config.init_constant(&device, Precision::F64, v),
-            None => config.init(&device, Precision::F64),
+            Some(v) => config.init_constant(&device, args.dtype, v),
+            None => config.init(&device, args.dtype),
         };
         let trained =
             run::train_with_network(&options, &split, network, |_| ControlFlow::Continue(()))?;
