@@ -4,7 +4,7 @@
 
 use super::autodiff::{autodiff_gradients, layer_vjp_autodiff, layer_vjp_manual};
 use super::compare::{
-    TensorReport, Tolerance, compare_values, compare_values_at_scale, relative_difference,
+    TensorReport, Tolerance, compare_values, compare_values_at_scale, relative_difference, unravel,
 };
 use super::numeric::{FiniteDifference, central_differences};
 use crate::backend::Precision;
@@ -606,17 +606,7 @@ fn three_way<M: Module>(
     })
 }
 
-fn unravel(mut flat: usize, shape: &[usize]) -> Vec<usize> {
-    let mut index = vec![0; shape.len()];
-    for (slot, &dim) in index.iter_mut().zip(shape).rev() {
-        if dim > 0 {
-            *slot = flat % dim;
-            flat /= dim;
-        }
-    }
-    index
-}
-
+/// The row-major flat position of a multi-index, the inverse of `unravel`.
 fn ravel(index: &[usize], shape: &[usize]) -> usize {
     index
         .iter()

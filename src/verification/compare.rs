@@ -253,7 +253,7 @@ pub(crate) fn ratio(diff: f64, sum: f64) -> f64 {
 }
 
 /// The multi-index of flat position `flat` in a row-major tensor of `shape`.
-fn unravel(mut flat: usize, shape: &[usize]) -> Vec<usize> {
+pub(crate) fn unravel(mut flat: usize, shape: &[usize]) -> Vec<usize> {
     let mut index = vec![0; shape.len()];
     for (slot, &dim) in index.iter_mut().zip(shape).rev() {
         if dim > 0 {
