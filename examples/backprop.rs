@@ -815,27 +815,15 @@ fn bench(args: BenchArgs) -> Result<ExitCode, Error> {
         for &backend in &args.backends {
             for &dtype in &args.dtypes {
                 let (net, x, y) = shape.setup(backend, dtype)?;
-                let manual = bench::time_steps(
-                    bench::Method::Manual,
-                    net.clone(),
-                    &x,
-                    &y,
-                    args.warmup,
-                    args.reps,
-                )?;
-                let autodiff = bench::time_steps(
-                    bench::Method::Autodiff,
-                    net.clone(),
-                    &x,
-                    &y,
-                    args.warmup,
-                    args.reps,
-                )?;
-                let mem_manual =
-                    step_peak_bytes(bench::Method::Manual, net.clone(), &x, &y)? as f64 / 1048576.0;
-                let mem_autodiff = step_peak_bytes(bench::Method::Autodiff, net.clone(), &x, &y)?
-                    as f64
-                    / 1048576.0;
+                // Median time and peak heap of one step, for either gradient.
+                let measure = |method| -> Result<(f64, f64), Error> {
+                    let ms =
+                        bench::time_steps(method, net.clone(), &x, &y, args.warmup, args.reps)?;
+                    let mib = step_peak_bytes(method, net.clone(), &x, &y)? as f64 / 1048576.0;
+                    Ok((ms, mib))
+                };
+                let (manual, mem_manual) = measure(bench::Method::Manual)?;
+                let (autodiff, mem_autodiff) = measure(bench::Method::Autodiff)?;
                 let gflops = shape.flops() / (manual * 1e-3) / 1e9;
                 if args.json {
                     let row = serde_json::json!({

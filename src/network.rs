@@ -276,11 +276,17 @@ impl Network {
 
     /// J(W, b) given the hypothesis `h` already computed for the batch.
     pub fn cost_of_hypothesis(&self, h: Tensor<2>, y: Tensor<2>, weight_decay: f64) -> Tensor<1> {
-        self.layers
+        cost::squared_error(h, y) + self.weight_decay_term(weight_decay)
+    }
+
+    /// The decay term of J, (λ/2) Σ_l ‖W^(l)‖², over every layer's weight.
+    pub fn weight_decay_term(&self, weight_decay: f64) -> Tensor<1> {
+        let mut terms = self
+            .layers
             .iter()
-            .fold(cost::squared_error(h, y), |j, layer| {
-                j + cost::weight_decay(layer.weight.val(), weight_decay)
-            })
+            .map(|layer| cost::weight_decay(layer.weight.val(), weight_decay));
+        let first = terms.next().expect("a network has at least one layer");
+        terms.fold(first, |sum, term| sum + term)
     }
 
     /// The cost J(W, b) of a batch.
@@ -355,12 +361,8 @@ impl Network {
                 bias: sum.bias.mul_scalar(inv_m),
             })
             .collect();
-        let mut cost = data_cost * inv_m;
-        for layer in &self.layers {
-            cost += tensor::scalar(cost::weight_decay(layer.weight.val(), weight_decay))?;
-        }
         Ok(Gradients {
-            cost,
+            cost: data_cost * inv_m + tensor::scalar(self.weight_decay_term(weight_decay))?,
             layers: self.add_weight_decay(mean, weight_decay),
         })
     }

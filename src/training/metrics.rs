@@ -32,8 +32,9 @@ pub fn evaluate(
     weight_decay: f64,
 ) -> Result<Metrics> {
     let h = network.hypothesis(data.x.clone());
+    // J = data term + decay term; the data term is computed once and reused.
     let data_cost = tensor::scalar(cost::squared_error(h.clone(), data.y.clone()))?;
-    let cost = tensor::scalar(network.cost_of_hypothesis(h.clone(), data.y.clone(), weight_decay))?;
+    let cost = data_cost + tensor::scalar(network.weight_decay_term(weight_decay))?;
     let outputs = tensor::to_vec(&h)?;
     let mut metrics = Metrics {
         cost,
