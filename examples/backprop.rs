@@ -80,7 +80,7 @@ struct BenchArgs {
     /// Unmeasured steps before timing.
     #[arg(long, default_value_t = 2)]
     warmup: usize,
-    /// Timed steps; the median is reported.
+    /// Timed steps of each method, alternating; medians are reported.
     #[arg(long, default_value_t = 10)]
     reps: usize,
     /// One JSON object per row instead of a table.
@@ -799,49 +799,67 @@ fn bench(args: BenchArgs) -> Result<ExitCode, Error> {
         .collect::<Result<_, _>>()?;
     if !args.json {
         println!(
-            "{:<7} {:<8} {:<5} {:>10} {:>12} {:>8} {:>9} {:>11} {:>13}",
+            "{:<7} {:<8} {:<5} {:>10} {:>12} {:>7} {:>7} {:>11} {:>8} {:>7} {:>11} {:>13}",
             "shape",
             "backend",
             "dtype",
             "manual ms",
             "autodiff ms",
             "ad/man",
+            "fwd ms",
+            "kernels ms",
             "GFLOP/s",
+            "% GEMM",
             "manual MiB",
             "autodiff MiB"
         );
     }
+    // The GEMM reference is measured once per backend and precision, in this run.
+    let mut gemm = std::collections::HashMap::new();
     for shape in &shapes {
         for &backend in &args.backends {
             for &dtype in &args.dtypes {
-                let (net, x, y) = shape.setup(backend, dtype)?;
-                // Median time and peak heap of one step, for either gradient.
-                let measure = |method| -> Result<(f64, f64), Error> {
-                    let ms =
-                        bench::time_steps(method, net.clone(), &x, &y, args.warmup, args.reps)?;
-                    let mib = step_peak_bytes(method, net.clone(), &x, &y)? as f64 / 1048576.0;
-                    Ok((ms, mib))
+                let gemm_gflops = match gemm.get(&(backend, dtype)) {
+                    Some(&rate) => rate,
+                    None => {
+                        let rate = bench::gemm_gflops(backend, dtype, GEMM_REFERENCE_N, 5)?;
+                        gemm.insert((backend, dtype), rate);
+                        rate
+                    }
                 };
-                let (manual, mem_manual) = measure(bench::Method::Manual)?;
-                let (autodiff, mem_autodiff) = measure(bench::Method::Autodiff)?;
-                let gflops = shape.flops() / (manual * 1e-3) / 1e9;
+                let (net, x, y) = shape.setup(backend, dtype)?;
+                let times = bench::time_interleaved(net.clone(), &x, &y, args.warmup, args.reps)?;
+                let forward = bench::forward_ms(&net, &x, &y, args.reps)?;
+                let floor = bench::kernel_floor_ms(shape, backend, dtype, args.reps)?;
+                let mib = |method| -> Result<f64, Error> {
+                    Ok(step_peak_bytes(method, net.clone(), &x, &y)? as f64 / 1048576.0)
+                };
+                let (mem_manual, mem_autodiff) =
+                    (mib(bench::Method::Manual)?, mib(bench::Method::Autodiff)?);
+                let gflops = shape.flops() / (times.manual_ms * 1e-3) / 1e9;
+                let of_gemm = 100.0 * gflops / gemm_gflops;
                 if args.json {
                     let row = serde_json::json!({
                         "shape": shape.name, "sizes": shape.sizes, "m": shape.m, "backend": backend, "dtype": dtype,
-                        "manual_ms": manual, "autodiff_ms": autodiff, "ratio": autodiff / manual,
-                        "manual_gflops": gflops, "manual_peak_mib": mem_manual, "autodiff_peak_mib": mem_autodiff,
+                        "manual_ms": times.manual_ms, "autodiff_ms": times.autodiff_ms, "ratio": times.ratio,
+                        "forward_ms": forward, "kernel_floor_ms": floor, "manual_gflops": gflops,
+                        "gemm_reference_gflops": gemm_gflops, "percent_of_gemm": of_gemm,
+                        "manual_peak_mib": mem_manual, "autodiff_peak_mib": mem_autodiff,
                     });
                     println!("{row}");
                 } else {
                     println!(
-                        "{:<7} {:<8} {:<5} {:>10.3} {:>12.3} {:>8.2} {:>9.1} {:>11.2} {:>13.2}",
+                        "{:<7} {:<8} {:<5} {:>10.3} {:>12.3} {:>7.2} {:>7.3} {:>11.3} {:>8.1} {:>7.0} {:>11.2} {:>13.2}",
                         shape.name,
                         backend,
                         dtype,
-                        manual,
-                        autodiff,
-                        autodiff / manual,
+                        times.manual_ms,
+                        times.autodiff_ms,
+                        times.ratio,
+                        forward,
+                        floor,
                         gflops,
+                        of_gemm,
                         mem_manual,
                         mem_autodiff
                     );
@@ -849,8 +867,26 @@ fn bench(args: BenchArgs) -> Result<ExitCode, Error> {
             }
         }
     }
+    if !args.json {
+        let mut rates: Vec<_> = gemm.into_iter().collect();
+        rates.sort_by_key(|((b, p), _)| (b.name(), p.name()));
+        let rates: Vec<String> = rates
+            .into_iter()
+            .map(|((b, p), r)| format!("{b} {p} {r:.1}"))
+            .collect();
+        println!(
+            "ad/man: median of back-to-back pairs. fwd: forward + cost alone (shared by both). \
+             kernels: the step's matmuls and exp alone. \
+             % GEMM: of the best {n}x{n} matmul in this run, GFLOP/s: {}",
+            rates.join(", "),
+            n = GEMM_REFERENCE_N
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
+
+/// Side of the square matrix product that measures a backend's reachable GEMM rate.
+const GEMM_REFERENCE_N: usize = 2048;
 
 fn experiment(args: ExperimentArgs) -> Result<ExitCode, Error> {
     let grid = manual_backprop::experiment::GridConfig::from_json_file(&args.config)?;

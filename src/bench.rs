@@ -107,7 +107,7 @@ pub fn step(
         Method::Autodiff => autodiff_gradients(&network, x.clone(), y.clone(), WEIGHT_DECAY)?,
     };
     let cost = grads.cost;
-    let network = gradient_descent_step(network, &grads, LEARNING_RATE)?;
+    let network = gradient_descent_step(network, grads, LEARNING_RATE)?;
     network
         .device()
         .sync()
@@ -115,24 +115,152 @@ pub fn step(
     Ok((network, cost))
 }
 
-/// Median wall time of `reps` steps after `warmup` unmeasured ones, in ms.
-pub fn time_steps(
-    method: Method,
-    mut network: Network,
+/// Median step times of the two methods, measured alternately.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StepTimes {
+    /// Median ms of a hand-written step.
+    pub manual_ms: f64,
+    /// Median ms of an autodiff step.
+    pub autodiff_ms: f64,
+    /// Median over repetitions of autodiff ms / manual ms, each pair timed back to back.
+    pub ratio: f64,
+}
+
+/// Times `reps` manual and `reps` autodiff steps after `warmup` unmeasured ones
+/// of each, alternating the two (and which goes first) every repetition.
+///
+/// The speed of a shared 2-core machine drifts by tens of percent over seconds;
+/// timing all manual steps and then all autodiff steps would fold that drift
+/// into the ratio. Back-to-back pairs see the same machine, and the median of
+/// the per-pair ratios ignores the pairs a hiccup spoiled.
+pub fn time_interleaved(
+    network: Network,
     x: &Tensor<2>,
     y: &Tensor<2>,
     warmup: usize,
     reps: usize,
-) -> Result<f64> {
-    for _ in 0..warmup {
-        network = step(method, network, x, y)?.0;
-    }
-    let mut times = Vec::with_capacity(reps);
-    for _ in 0..reps.max(1) {
+) -> Result<StepTimes> {
+    let methods = [Method::Manual, Method::Autodiff];
+    // Each method trains its own copy, so both keep stepping from a sane model.
+    // A copy is moved into its step (not cloned) so the update can reuse its buffers.
+    let mut networks = [Some(network.clone()), Some(network)];
+    let timed = |i: usize, networks: &mut [Option<Network>; 2]| -> Result<f64> {
+        let network = networks[i].take().expect("put back after every step");
         let start = Instant::now();
-        network = step(method, network, x, y)?.0;
-        times.push(start.elapsed().as_secs_f64() * 1e3);
+        networks[i] = Some(step(methods[i], network, x, y)?.0);
+        Ok(start.elapsed().as_secs_f64() * 1e3)
+    };
+    for _ in 0..warmup {
+        timed(0, &mut networks)?;
+        timed(1, &mut networks)?;
     }
-    times.sort_by(f64::total_cmp);
-    Ok(times[times.len() / 2])
+    let (mut manual, mut autodiff, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for rep in 0..reps.max(1) {
+        let (m, a) = if rep % 2 == 0 {
+            let m = timed(0, &mut networks)?;
+            (m, timed(1, &mut networks)?)
+        } else {
+            let a = timed(1, &mut networks)?;
+            (timed(0, &mut networks)?, a)
+        };
+        manual.push(m);
+        autodiff.push(a);
+        ratios.push(a / m);
+    }
+    Ok(StepTimes {
+        manual_ms: median(manual),
+        autodiff_ms: median(autodiff),
+        ratio: median(ratios),
+    })
+}
+
+/// Median ms of the forward pass and cost alone (read back, as a step does):
+/// the part of a step that the manual and the autodiff method share, so
+/// `autodiff ms / forward ms` bounds the ratio any hand-written backward can reach.
+pub fn forward_ms(network: &Network, x: &Tensor<2>, y: &Tensor<2>, reps: usize) -> Result<f64> {
+    let mut times = Vec::new();
+    for rep in 0..reps.max(1) + 2 {
+        let start = Instant::now();
+        network.cost(x.clone(), y.clone(), WEIGHT_DECAY)?;
+        if rep >= 2 {
+            times.push(start.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    Ok(median(times))
+}
+
+/// Median ms of the step's matrix products and `exp` evaluations alone, with
+/// nothing else: what any step built on this backend's `matmul` and `exp`
+/// kernels must spend, however its element-wise work is arranged.
+///
+/// Per layer (examples as rows): the forward product `[m, in]·[in, out]`, the
+/// `exp` of the sigmoid over `[m, out]`, the weight gradient `[in, m]·[m, out]`
+/// (a transposed view, as in `Dense`), and for every layer but the first the
+/// delta sent down, `[m, out]·[out, in]` (again a transposed view).
+pub fn kernel_floor_ms(
+    shape: &Shape,
+    backend: Backend,
+    precision: Precision,
+    reps: usize,
+) -> Result<f64> {
+    let device = backend.device();
+    let mut rng = StdRng::seed_from_u64(1);
+    let mut random = |rows: usize, cols: usize| {
+        let values = (0..rows * cols)
+            .map(|_| rng.random::<f64>() - 0.5)
+            .collect();
+        tensor::matrix("random", values, [rows, cols], &device, precision)
+    };
+    let m = shape.m;
+    let mut layers = Vec::new();
+    for pair in shape.sizes.windows(2) {
+        let (d_in, d_out) = (pair[0], pair[1]);
+        layers.push((random(m, d_in)?, random(d_in, d_out)?, random(m, d_out)?));
+    }
+    let run = || {
+        for (l, (input, weight, delta)) in layers.iter().enumerate() {
+            let z = input.clone().matmul(weight.clone());
+            drop(z.exp());
+            drop(input.clone().transpose().matmul(delta.clone()));
+            if l > 0 {
+                drop(delta.clone().matmul(weight.clone().transpose()));
+            }
+        }
+        device.sync()
+    };
+    let mut times = Vec::new();
+    for rep in 0..reps.max(1) + 2 {
+        let start = Instant::now();
+        run().map_err(|e| crate::Error::TensorRead(format!("{e:?}")))?;
+        if rep >= 2 {
+            times.push(start.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    Ok(median(times))
+}
+
+/// The best rate, in GFLOP/s, of an `n × n` by `n × n` matrix product on this
+/// backend over `reps` tries: the machine's reachable GEMM speed through burn,
+/// against which a step's GFLOP/s is judged.
+pub fn gemm_gflops(backend: Backend, precision: Precision, n: usize, reps: usize) -> Result<f64> {
+    let device = backend.device();
+    let mut rng = StdRng::seed_from_u64(2);
+    let values = (0..n * n).map(|_| rng.random::<f64>() - 0.5).collect();
+    let a = tensor::matrix("a", values, [n, n], &device, precision)?;
+    let flops = 2.0 * (n as f64).powi(3);
+    let mut best = 0.0_f64;
+    for _ in 0..reps.max(1) + 1 {
+        let start = Instant::now();
+        drop(a.clone().matmul(a.clone()));
+        device
+            .sync()
+            .map_err(|e| crate::Error::TensorRead(format!("{e:?}")))?;
+        best = best.max(flops / start.elapsed().as_secs_f64() / 1e9);
+    }
+    Ok(best)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }

@@ -72,6 +72,76 @@ fn sigmoid(z: f64) -> f64 {
 }
 
 #[test]
+fn sigmoid_is_accurate_to_a_few_ulps_wherever_its_value_is_a_normal_number() {
+    // The backend evaluates 1 / (1 + e^(−z)) with three rounded operations: a
+    // relative error δ in e^(−z) reaches σ scaled by e^(−z)/(1 + e^(−z)) ≤ 1, so
+    // |σ̂ − σ| / σ ≤ (libm exp's ≤ 1 ulp = 2u) + u (add) + u (recip) = 4u to first
+    // order. The reference is the same formula in f64 — for the f32 tensors that
+    // is exact to 2^-29 relative, far below 4u of f32. Ranges stop where σ (or
+    // e^(−z)) leaves the normal numbers: |z| ≤ 80 in f32, |z| ≤ 700 in f64.
+    for backend in Backend::ALL {
+        let device = backend.device();
+        for (precision, limit) in [(Precision::F32, 80.0), (Precision::F64, 700.0)] {
+            let z: Vec<f64> = (0..=4000)
+                .map(|i| limit * (i as f64 / 2000.0 - 1.0))
+                .collect();
+            let n = z.len();
+            let tensor = tensor::matrix("z", z.clone(), [1, n], &device, precision).unwrap();
+            let z = tensor::to_vec(&tensor).unwrap(); // the inputs as rounded to `precision`
+            let a = tensor::to_vec(&Activation::Sigmoid.forward(tensor)).unwrap();
+            let bound = 4.0 * precision.unit_roundoff();
+            for (z, a) in z.iter().zip(&a) {
+                let exact = sigmoid(*z);
+                let error = (a - exact).abs() / exact;
+                assert!(
+                    error <= bound,
+                    "{backend} {precision}: σ({z}) = {a:e}, expected {exact:e} (relative error {error:e} > {bound:e})"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn saturated_sigmoid_units_have_finite_autodiff_gradients_and_nan_propagates() {
+    // e^(−z) overflows for z < −88.7 (f32) or −709.8 (f64); autodiff's chain rule
+    // through it would give 0 · ∞ = NaN. The capped exponent must prevent that,
+    // yet must not turn a NaN input into a number (it would hide divergence).
+    for backend in Backend::ALL {
+        let device = backend.device().autodiff();
+        for precision in Precision::ALL {
+            let z = vec![-1e4, -800.0, -100.0, -89.0, 0.0, 89.0, 800.0, 1e4, f64::NAN];
+            let n = z.len();
+            // Built directly: `tensor::matrix` rightly refuses the NaN.
+            let data = burn::tensor::TensorData::new(z, [1, n]);
+            let z = burn::tensor::Tensor::<2>::from_data(data, (&device, precision.dtype()))
+                .require_grad();
+            let a = Activation::Sigmoid.forward(z.clone());
+            let grads = a.clone().sum().backward();
+            let a = tensor::to_vec(&a).unwrap();
+            let g = tensor::to_vec(&z.grad(&grads).unwrap()).unwrap();
+            for i in 0..n - 1 {
+                assert!(
+                    (0.0..=1.0).contains(&a[i]) && (0.0..=0.25).contains(&g[i]),
+                    "{backend} {precision}: element {i}: σ = {}, σ′ = {}",
+                    a[i],
+                    g[i]
+                );
+            }
+            assert!(
+                a[0] < 1e-37 && a[n - 2] == 1.0,
+                "{backend} {precision}: {a:?}"
+            );
+            assert!(
+                a[n - 1].is_nan(),
+                "{backend} {precision}: σ(NaN) = {}",
+                a[n - 1]
+            );
+        }
+    }
+}
+
+#[test]
 fn tiny_network_matches_gradients_derived_by_hand() {
     // A 2-2-1 sigmoid network, two examples, λ = 0.1.
     //
@@ -235,7 +305,7 @@ fn train_xor(mut net: Network, steps: usize) -> Network {
     let y = tensor::matrix("y", vec![0., 1., 1., 0.], [4, 1], &device, Precision::F64).unwrap();
     for _ in 0..steps {
         let grads = net.gradients(x.clone(), y.clone(), 1e-3).unwrap();
-        net = gradient_descent_step(net, &grads, 2.0).unwrap();
+        net = gradient_descent_step(net, grads, 2.0).unwrap();
     }
     net
 }
@@ -304,7 +374,7 @@ fn hand_written_update_equals_burn_sgd_fed_the_manual_gradients() {
         let (net, x, y) = case.build(&device, Precision::F64, 13);
         let grads = net.gradients(x, y, case.weight_decay).unwrap();
         let alpha = 0.25;
-        let ours = gradient_descent_step(net.clone(), &grads, alpha).unwrap();
+        let ours = gradient_descent_step(net.clone(), grads.clone(), alpha).unwrap();
         let mut sgd = SgdConfig::new().init();
         let burns = sgd
             .step(alpha, net.clone().train(), net.to_gradients_params(&grads))

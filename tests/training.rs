@@ -32,7 +32,7 @@ fn small_steps_decrease_the_cost_monotonically_on_a_fixed_batch() {
                 grads.cost
             );
             previous = grads.cost;
-            net = gradient_descent_step(net, &grads, 0.05).unwrap();
+            net = gradient_descent_step(net, grads, 0.05).unwrap();
         }
     }
 }

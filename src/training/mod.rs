@@ -33,9 +33,13 @@ use std::time::Instant;
 /// The bracketed terms are exactly [`Network::gradients`]' output, so the step
 /// is θ ← θ − α ∂J/∂θ. Plain tensor arithmetic on the parameters: nothing here
 /// goes through autodiff, and parameter ids are kept.
+///
+/// `grads` is taken by value so that α ∂J/∂θ is formed in the gradient's own
+/// buffer instead of a fresh allocation (a 4 MiB one per layer on the `wide`
+/// benchmark shape); clone it first if you still need it.
 pub fn gradient_descent_step(
     network: Network,
-    grads: &Gradients,
+    grads: Gradients,
     learning_rate: f64,
 ) -> Result<Network> {
     check_learning_rate(learning_rate)?;
@@ -49,14 +53,10 @@ pub fn gradient_descent_step(
     let layers = network
         .layers
         .into_iter()
-        .zip(&grads.layers)
+        .zip(grads.layers)
         .map(|(layer, g)| Dense {
-            weight: layer
-                .weight
-                .map(|w| w - g.weight.clone().mul_scalar(learning_rate)),
-            bias: layer
-                .bias
-                .map(|b| b - g.bias.clone().mul_scalar(learning_rate)),
+            weight: layer.weight.map(|w| w - g.weight.mul_scalar(learning_rate)),
+            bias: layer.bias.map(|b| b - g.bias.mul_scalar(learning_rate)),
             activation: layer.activation,
         })
         .collect();
@@ -247,7 +247,7 @@ pub fn train(
                     train_set.y.clone(),
                     config.weight_decay,
                 )?;
-                network = gradient_descent_step(network, &grads, config.learning_rate)?;
+                network = gradient_descent_step(network, grads, config.learning_rate)?;
             }
             Some(batch_size) => {
                 let mut order: Vec<usize> = (0..m).collect();
@@ -259,7 +259,7 @@ pub fn train(
                     let x = train_set.x.clone().select(0, rows.clone());
                     let y = train_set.y.clone().select(0, rows);
                     let grads = network.gradients(x, y, config.weight_decay)?;
-                    network = gradient_descent_step(network, &grads, config.learning_rate)?;
+                    network = gradient_descent_step(network, grads, config.learning_rate)?;
                 }
             }
         }
