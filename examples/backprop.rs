@@ -80,7 +80,8 @@ struct BenchArgs {
     /// Unmeasured steps before timing.
     #[arg(long, default_value_t = 2)]
     warmup: usize,
-    /// Timed steps of each method, alternating; medians are reported.
+    /// Timed repetitions (each: a manual step, an autodiff step, the forward pass,
+    /// the kernels alone); medians are reported.
     #[arg(long, default_value_t = 10)]
     reps: usize,
     /// One JSON object per row instead of a table.
@@ -799,66 +800,63 @@ fn bench(args: BenchArgs) -> Result<ExitCode, Error> {
         .collect::<Result<_, _>>()?;
     if !args.json {
         println!(
-            "{:<7} {:<8} {:<5} {:>10} {:>12} {:>7} {:>7} {:>11} {:>8} {:>7} {:>11} {:>13}",
+            "{:<7} {:<8} {:<5} {:>10} {:>12} {:>7} {:>6} {:>7} {:>11} {:>8} {:>6} {:>7} {:>11} {:>13}",
             "shape",
             "backend",
             "dtype",
             "manual ms",
             "autodiff ms",
             "ad/man",
+            "bound",
             "fwd ms",
             "kernels ms",
             "GFLOP/s",
+            "GEMM",
             "% GEMM",
             "manual MiB",
             "autodiff MiB"
         );
     }
-    // The GEMM reference is measured once per backend and precision, in this run.
-    let mut gemm = std::collections::HashMap::new();
     for shape in &shapes {
         for &backend in &args.backends {
             for &dtype in &args.dtypes {
-                let gemm_gflops = match gemm.get(&(backend, dtype)) {
-                    Some(&rate) => rate,
-                    None => {
-                        let rate = bench::gemm_gflops(backend, dtype, GEMM_REFERENCE_N, 5)?;
-                        gemm.insert((backend, dtype), rate);
-                        rate
-                    }
-                };
+                // Measured next to the row it judges: this machine's speed drifts.
+                let gemm_gflops = bench::gemm_gflops(backend, dtype, GEMM_REFERENCE_N, 3)?;
+                let row = bench::measure(shape, backend, dtype, args.warmup, args.reps)?;
+                // Peak heap is measured on a fresh network, outside the timed loop.
                 let (net, x, y) = shape.setup(backend, dtype)?;
-                let times = bench::time_interleaved(net.clone(), &x, &y, args.warmup, args.reps)?;
-                let forward = bench::forward_ms(&net, &x, &y, args.reps)?;
-                let floor = bench::kernel_floor_ms(shape, backend, dtype, args.reps)?;
                 let mib = |method| -> Result<f64, Error> {
                     Ok(step_peak_bytes(method, net.clone(), &x, &y)? as f64 / 1048576.0)
                 };
                 let (mem_manual, mem_autodiff) =
                     (mib(bench::Method::Manual)?, mib(bench::Method::Autodiff)?);
-                let gflops = shape.flops() / (times.manual_ms * 1e-3) / 1e9;
+                let gflops = shape.flops() / (row.manual_ms * 1e-3) / 1e9;
                 let of_gemm = 100.0 * gflops / gemm_gflops;
                 if args.json {
-                    let row = serde_json::json!({
+                    let json = serde_json::json!({
                         "shape": shape.name, "sizes": shape.sizes, "m": shape.m, "backend": backend, "dtype": dtype,
-                        "manual_ms": times.manual_ms, "autodiff_ms": times.autodiff_ms, "ratio": times.ratio,
-                        "forward_ms": forward, "kernel_floor_ms": floor, "manual_gflops": gflops,
+                        "manual_ms": row.manual_ms, "autodiff_ms": row.autodiff_ms, "ratio": row.ratio,
+                        "ratio_bound": row.ratio_bound(), "forward_ms": row.forward_ms,
+                        "kernel_floor_ms": row.kernel_floor_ms(), "forward_kernels_ms": row.forward_kernels_ms,
+                        "backward_kernels_ms": row.backward_kernels_ms, "manual_gflops": gflops,
                         "gemm_reference_gflops": gemm_gflops, "percent_of_gemm": of_gemm,
                         "manual_peak_mib": mem_manual, "autodiff_peak_mib": mem_autodiff,
                     });
-                    println!("{row}");
+                    println!("{json}");
                 } else {
                     println!(
-                        "{:<7} {:<8} {:<5} {:>10.3} {:>12.3} {:>7.2} {:>7.3} {:>11.3} {:>8.1} {:>7.0} {:>11.2} {:>13.2}",
+                        "{:<7} {:<8} {:<5} {:>10.3} {:>12.3} {:>7.2} {:>6.2} {:>7.3} {:>11.3} {:>8.1} {:>6.0} {:>7.0} {:>11.2} {:>13.2}",
                         shape.name,
                         backend,
                         dtype,
-                        times.manual_ms,
-                        times.autodiff_ms,
-                        times.ratio,
-                        forward,
-                        floor,
+                        row.manual_ms,
+                        row.autodiff_ms,
+                        row.ratio,
+                        row.ratio_bound(),
+                        row.forward_ms,
+                        row.kernel_floor_ms(),
                         gflops,
+                        gemm_gflops,
                         of_gemm,
                         mem_manual,
                         mem_autodiff
@@ -868,17 +866,11 @@ fn bench(args: BenchArgs) -> Result<ExitCode, Error> {
         }
     }
     if !args.json {
-        let mut rates: Vec<_> = gemm.into_iter().collect();
-        rates.sort_by_key(|((b, p), _)| (b.name(), p.name()));
-        let rates: Vec<String> = rates
-            .into_iter()
-            .map(|((b, p), r)| format!("{b} {p} {r:.1}"))
-            .collect();
         println!(
-            "ad/man: median of back-to-back pairs. fwd: forward + cost alone (shared by both). \
-             kernels: the step's matmuls and exp alone. \
-             % GEMM: of the best {n}x{n} matmul in this run, GFLOP/s: {}",
-            rates.join(", "),
+            "ad/man: median of back-to-back pairs. bound: autodiff ms / (fwd ms + the backward's matmuls alone), the \
+             ratio a backward costing only its matmuls would reach. fwd: forward + cost alone \
+             (shared by both). kernels: the step's matmuls and exp alone. GEMM: GFLOP/s of the best of three \
+             {n}x{n} matmuls run just before the row; % GEMM: the step's share of it.",
             n = GEMM_REFERENCE_N
         );
     }

@@ -115,95 +115,69 @@ pub fn step(
     Ok((network, cost))
 }
 
-/// Median step times of the two methods, measured alternately.
+/// Medians of one benchmark row: the two steps, the shared forward pass, and
+/// the step's kernels alone. See [`measure`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct StepTimes {
-    /// Median ms of a hand-written step.
+pub struct Measurement {
+    /// A hand-written step, ms.
     pub manual_ms: f64,
-    /// Median ms of an autodiff step.
+    /// An autodiff step, ms.
     pub autodiff_ms: f64,
-    /// Median over repetitions of autodiff ms / manual ms, each pair timed back to back.
+    /// Autodiff ms / manual ms of each repetition's back-to-back pair, median.
     pub ratio: f64,
+    /// Forward pass and cost alone (read back, as a step does), ms: the part
+    /// both methods share.
+    pub forward_ms: f64,
+    /// The forward products and the sigmoid's `exp` alone, ms.
+    pub forward_kernels_ms: f64,
+    /// The backward products alone (weight gradients, deltas sent down), ms.
+    pub backward_kernels_ms: f64,
 }
 
-/// Times `reps` manual and `reps` autodiff steps after `warmup` unmeasured ones
-/// of each, alternating the two (and which goes first) every repetition.
+impl Measurement {
+    /// What any step built on this backend's `matmul` and `exp` kernels must
+    /// spend, however its element-wise work is arranged.
+    pub fn kernel_floor_ms(&self) -> f64 {
+        self.forward_kernels_ms + self.backward_kernels_ms
+    }
+
+    /// The autodiff/manual ratio a hand-written backward costing only its
+    /// matrix products would reach: autodiff ms / (forward ms + backward kernels ms).
+    pub fn ratio_bound(&self) -> f64 {
+        self.autodiff_ms / (self.forward_ms + self.backward_kernels_ms)
+    }
+}
+
+/// Times one row: `reps` repetitions (after `warmup` unmeasured ones) of a
+/// manual step, an autodiff step, the forward pass and cost alone, and the
+/// step's kernels alone, all five in every repetition, and reports medians.
 ///
-/// The speed of a shared 2-core machine drifts by tens of percent over seconds;
-/// timing all manual steps and then all autodiff steps would fold that drift
-/// into the ratio. Back-to-back pairs see the same machine, and the median of
-/// the per-pair ratios ignores the pairs a hiccup spoiled.
-pub fn time_interleaved(
-    network: Network,
-    x: &Tensor<2>,
-    y: &Tensor<2>,
-    warmup: usize,
-    reps: usize,
-) -> Result<StepTimes> {
-    let methods = [Method::Manual, Method::Autodiff];
-    // Each method trains its own copy, so both keep stepping from a sane model.
-    // A copy is moved into its step (not cloned) so the update can reuse its buffers.
-    let mut networks = [Some(network.clone()), Some(network)];
-    let timed = |i: usize, networks: &mut [Option<Network>; 2]| -> Result<f64> {
-        let network = networks[i].take().expect("put back after every step");
-        let start = Instant::now();
-        networks[i] = Some(step(methods[i], network, x, y)?.0);
-        Ok(start.elapsed().as_secs_f64() * 1e3)
-    };
-    for _ in 0..warmup {
-        timed(0, &mut networks)?;
-        timed(1, &mut networks)?;
-    }
-    let (mut manual, mut autodiff, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-    for rep in 0..reps.max(1) {
-        let (m, a) = if rep % 2 == 0 {
-            let m = timed(0, &mut networks)?;
-            (m, timed(1, &mut networks)?)
-        } else {
-            let a = timed(1, &mut networks)?;
-            (timed(0, &mut networks)?, a)
-        };
-        manual.push(m);
-        autodiff.push(a);
-        ratios.push(a / m);
-    }
-    Ok(StepTimes {
-        manual_ms: median(manual),
-        autodiff_ms: median(autodiff),
-        ratio: median(ratios),
-    })
-}
-
-/// Median ms of the forward pass and cost alone (read back, as a step does):
-/// the part of a step that the manual and the autodiff method share, so
-/// `autodiff ms / forward ms` bounds the ratio any hand-written backward can reach.
-pub fn forward_ms(network: &Network, x: &Tensor<2>, y: &Tensor<2>, reps: usize) -> Result<f64> {
-    let mut times = Vec::new();
-    for rep in 0..reps.max(1) + 2 {
-        let start = Instant::now();
-        network.cost(x.clone(), y.clone(), WEIGHT_DECAY)?;
-        if rep >= 2 {
-            times.push(start.elapsed().as_secs_f64() * 1e3);
-        }
-    }
-    Ok(median(times))
-}
-
-/// Median ms of the step's matrix products and `exp` evaluations alone, with
-/// nothing else: what any step built on this backend's `matmul` and `exp`
-/// kernels must spend, however its element-wise work is arranged.
+/// The speed of a shared 2-core machine drifts by tens of percent over
+/// seconds; timing each quantity in its own block would fold that drift into
+/// every comparison. Here each repetition sees the same machine, the manual and
+/// autodiff steps run back to back (alternating which goes first), and the
+/// median of the per-pair ratios ignores the pairs a hiccup spoiled. Each
+/// method trains its own copy of the network, moved into its step so that the
+/// update can reuse its buffers.
 ///
-/// Per layer (examples as rows): the forward product `[m, in]·[in, out]`, the
-/// `exp` of the sigmoid over `[m, out]`, the weight gradient `[in, m]·[m, out]`
-/// (a transposed view, as in `Dense`), and for every layer but the first the
-/// delta sent down, `[m, out]·[out, in]` (again a transposed view).
-pub fn kernel_floor_ms(
+/// The kernels are, per layer (examples as rows): forward, the product
+/// `[m, in]·[in, out]` and the `exp` of the sigmoid over `[m, out]`; backward,
+/// the weight gradient `[in, m]·[m, out]` (a transposed view, as in `Dense`)
+/// and, for every layer but the first, the delta sent down `[m, out]·[out, in]`.
+pub fn measure(
     shape: &Shape,
     backend: Backend,
     precision: Precision,
+    warmup: usize,
     reps: usize,
-) -> Result<f64> {
-    let device = backend.device();
+) -> Result<Measurement> {
+    let (network, x, y) = shape.setup(backend, precision)?;
+    let device = network.device();
+    let sync = || {
+        device
+            .sync()
+            .map_err(|e| crate::Error::TensorRead(format!("{e:?}")))
+    };
     let mut rng = StdRng::seed_from_u64(1);
     let mut random = |rows: usize, cols: usize| {
         let values = (0..rows * cols)
@@ -211,32 +185,83 @@ pub fn kernel_floor_ms(
             .collect();
         tensor::matrix("random", values, [rows, cols], &device, precision)
     };
-    let m = shape.m;
-    let mut layers = Vec::new();
+    let mut kernels = Vec::new();
     for pair in shape.sizes.windows(2) {
         let (d_in, d_out) = (pair[0], pair[1]);
-        layers.push((random(m, d_in)?, random(d_in, d_out)?, random(m, d_out)?));
+        kernels.push((
+            random(shape.m, d_in)?,
+            random(d_in, d_out)?,
+            random(shape.m, d_out)?,
+        ));
     }
-    let run = || {
-        for (l, (input, weight, delta)) in layers.iter().enumerate() {
-            let z = input.clone().matmul(weight.clone());
-            drop(z.exp());
+    let forward_kernels = || {
+        for (input, weight, _) in &kernels {
+            drop(input.clone().matmul(weight.clone()).exp());
+        }
+        sync()
+    };
+    let backward_kernels = || {
+        for (l, (input, weight, delta)) in kernels.iter().enumerate() {
             drop(input.clone().transpose().matmul(delta.clone()));
             if l > 0 {
                 drop(delta.clone().matmul(weight.clone().transpose()));
             }
         }
-        device.sync()
+        sync()
     };
-    let mut times = Vec::new();
-    for rep in 0..reps.max(1) + 2 {
+    let forward = || network.cost(x.clone(), y.clone(), WEIGHT_DECAY).map(drop);
+
+    let methods = [Method::Manual, Method::Autodiff];
+    let mut networks = [Some(network.clone()), Some(network.clone())];
+    let mut step_of = |i: usize| -> Result<()> {
+        let current = networks[i].take().expect("put back after every step");
+        networks[i] = Some(step(methods[i], current, &x, &y)?.0);
+        Ok(())
+    };
+    let timed = |f: &mut dyn FnMut() -> Result<()>| -> Result<f64> {
         let start = Instant::now();
-        run().map_err(|e| crate::Error::TensorRead(format!("{e:?}")))?;
-        if rep >= 2 {
-            times.push(start.elapsed().as_secs_f64() * 1e3);
+        f()?;
+        Ok(start.elapsed().as_secs_f64() * 1e3)
+    };
+    let mut samples: [Vec<f64>; 6] = Default::default();
+    for rep in 0..warmup + reps.max(1) {
+        let (manual, autodiff) = if rep % 2 == 0 {
+            let manual = timed(&mut || step_of(0))?;
+            (manual, timed(&mut || step_of(1))?)
+        } else {
+            let autodiff = timed(&mut || step_of(1))?;
+            (timed(&mut || step_of(0))?, autodiff)
+        };
+        let row = [
+            manual,
+            autodiff,
+            autodiff / manual,
+            timed(&mut || forward())?,
+            timed(&mut || forward_kernels())?,
+            timed(&mut || backward_kernels())?,
+        ];
+        if rep >= warmup {
+            for (sample, value) in samples.iter_mut().zip(row) {
+                sample.push(value);
+            }
         }
     }
-    Ok(median(times))
+    let [
+        manual,
+        autodiff,
+        ratio,
+        forward,
+        forward_kernels,
+        backward_kernels,
+    ] = samples.map(median);
+    Ok(Measurement {
+        manual_ms: manual,
+        autodiff_ms: autodiff,
+        ratio,
+        forward_ms: forward,
+        forward_kernels_ms: forward_kernels,
+        backward_kernels_ms: backward_kernels,
+    })
 }
 
 /// The best rate, in GFLOP/s, of an `n × n` by `n × n` matrix product on this

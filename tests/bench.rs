@@ -28,21 +28,19 @@ fn flops_follow_the_issue_formula() {
 }
 
 #[test]
-fn timing_helpers_run_on_every_backend_and_report_positive_times() {
+fn a_measurement_runs_on_every_backend_and_reports_positive_times() {
     for backend in Backend::ALL {
         for precision in Precision::ALL {
-            let shape = tiny();
-            let (net, x, y) = shape.setup(backend, precision).unwrap();
-            let times = bench::time_interleaved(net.clone(), &x, &y, 1, 3).unwrap();
-            let forward = bench::forward_ms(&net, &x, &y, 3).unwrap();
-            let floor = bench::kernel_floor_ms(&shape, backend, precision, 3).unwrap();
+            let row = bench::measure(&tiny(), backend, precision, 1, 3).unwrap();
             let gemm = bench::gemm_gflops(backend, precision, 32, 2).unwrap();
             for (what, value) in [
-                ("manual", times.manual_ms),
-                ("autodiff", times.autodiff_ms),
-                ("ratio", times.ratio),
-                ("forward", forward),
-                ("floor", floor),
+                ("manual", row.manual_ms),
+                ("autodiff", row.autodiff_ms),
+                ("ratio", row.ratio),
+                ("forward", row.forward_ms),
+                ("forward kernels", row.forward_kernels_ms),
+                ("backward kernels", row.backward_kernels_ms),
+                ("bound", row.ratio_bound()),
                 ("gemm", gemm),
             ] {
                 assert!(
