@@ -11,7 +11,7 @@ use crate::network::{Network, NetworkConfig};
 use crate::tensor;
 use crate::training::gradient_descent_step;
 use crate::verification::autodiff_gradients;
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Tensor};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -108,10 +108,7 @@ pub fn step(
     };
     let cost = grads.cost;
     let network = gradient_descent_step(network, grads, LEARNING_RATE)?;
-    network
-        .device()
-        .sync()
-        .map_err(|e| crate::Error::TensorRead(format!("{e:?}")))?;
+    synchronise(&network.device())?;
     Ok((network, cost))
 }
 
@@ -173,11 +170,6 @@ pub fn measure(
 ) -> Result<Measurement> {
     let (network, x, y) = shape.setup(backend, precision)?;
     let device = network.device();
-    let sync = || {
-        device
-            .sync()
-            .map_err(|e| crate::Error::TensorRead(format!("{e:?}")))
-    };
     let mut rng = StdRng::seed_from_u64(1);
     let mut random = |rows: usize, cols: usize| {
         let values = (0..rows * cols)
@@ -198,7 +190,7 @@ pub fn measure(
         for (input, weight, _) in &kernels {
             drop(input.clone().matmul(weight.clone()).exp());
         }
-        sync()
+        synchronise(&device)
     };
     let backward_kernels = || {
         for (l, (input, weight, delta)) in kernels.iter().enumerate() {
@@ -207,7 +199,7 @@ pub fn measure(
                 drop(delta.clone().matmul(weight.clone().transpose()));
             }
         }
-        sync()
+        synchronise(&device)
     };
     let forward = || network.cost(x.clone(), y.clone(), WEIGHT_DECAY).map(drop);
 
@@ -277,12 +269,18 @@ pub fn gemm_gflops(backend: Backend, precision: Precision, n: usize, reps: usize
     for _ in 0..reps.max(1) + 1 {
         let start = Instant::now();
         drop(a.clone().matmul(a.clone()));
-        device
-            .sync()
-            .map_err(|e| crate::Error::TensorRead(format!("{e:?}")))?;
+        synchronise(&device)?;
         best = best.max(flops / start.elapsed().as_secs_f64() / 1e9);
     }
     Ok(best)
+}
+
+/// Waits for the device to finish queued work, so that a clock read after it
+/// measures the work and not its submission.
+fn synchronise(device: &Device) -> Result<()> {
+    device
+        .sync()
+        .map_err(|e| crate::Error::TensorRead(format!("{e:?}")))
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
