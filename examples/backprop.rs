@@ -77,7 +77,7 @@ struct BenchArgs {
     /// Precisions.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "f32,f64")]
     dtypes: Vec<Precision>,
-    /// Unmeasured steps before timing.
+    /// Unmeasured repetitions before timing.
     #[arg(long, default_value_t = 2)]
     warmup: usize,
     /// Timed repetitions (each: a manual step, an autodiff step, the forward pass,
