@@ -23,15 +23,15 @@ impl Activation {
     /// Sigmoid is evaluated as 1 / (1 + e^(−z)) with −z first capped at ln(max
     /// finite value) of the tensor's dtype (88 in f32, 709 in f64), so that e^(−z)
     /// never overflows. Without the cap, autodiff's derivative of this expression
-    /// on a saturated unit is `0 · ∞ = NaN`; with it, σ(z) below the cap is
-    /// σ(−88) ≈ 6e-39 (f32) or σ(−709) ≈ 1e-308 (f64) instead of a smaller
-    /// subnormal, and NaN still propagates (burn's clamps keep NaN).
+    /// on a saturated unit is `0 · ∞ = NaN`; with it, σ(z) for z below −88
+    /// (f32) or −709 (f64) is σ(−88) ≈ 6e-39 or σ(−709) ≈ 1e-308 instead of a
+    /// smaller subnormal, and NaN still propagates (burn's clamps keep NaN).
     ///
-    /// Measured (docs/performance.md) and not the alternatives: burn's fused
+    /// Alternatives measured and rejected (docs/performance.md): burn's fused
     /// `sigmoid` computes in f32 on burn-ndarray even for f64 tensors; ½(1 +
-    /// tanh(z/2)) is exact in f64 but loses all relative precision for z ≪ 0
-    /// (1 + tanh cancels) and costs six times more, because the CPU backends'
-    /// `tanh` is a scalar libm call (≈ 28 ns an element against 3–4.5 ns for `exp`).
+    /// tanh(z/2)) loses all relative precision for z ≪ 0 (1 + tanh cancels) and
+    /// costs six times more, because the CPU backends' `tanh` is a scalar libm
+    /// call (≈ 28 ns an element against 3–4.5 ns for `exp`).
     pub fn forward<const D: usize>(self, z: Tensor<D>) -> Tensor<D> {
         match self {
             Activation::Sigmoid => {
