@@ -367,6 +367,7 @@ fn main() -> ExitCode {
 fn train(args: TrainArgs) -> Result<ExitCode, Error> {
     let options = args.options()?;
     options.validate()?;
+    options.backend.device_for(options.dtype)?;
     let quiet = args.quiet || args.json;
     let out = args.out.clone().unwrap_or_else(default_run_dir);
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -600,8 +601,8 @@ fn symmetry(args: SymmetryArgs) -> Result<ExitCode, Error> {
         ..TrainOptions::default()
     };
     base.validate()?;
+    let device = args.backend.device_for(args.dtype)?;
     let split = base.load_data()?;
-    let device = args.backend.device();
     println!(
         "digits, 64-{}-10 sigmoid, {} epochs of full-batch gradient descent (α = {}, λ = {}):",
         args.hidden, args.epochs, base.alpha, base.lambda
@@ -646,7 +647,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
 }
 
 fn grads(args: GradsArgs) -> Result<ExitCode, Error> {
-    let device = args.backend.device();
+    let device = args.backend.device_for(args.dtype)?;
     let model: ModelJson = read_json(&args.model)?;
     let network = model.to_network(&device, args.dtype)?;
     let data: DataJson = read_json(&args.data)?;
@@ -670,7 +671,7 @@ fn grads(args: GradsArgs) -> Result<ExitCode, Error> {
 }
 
 fn check(args: CheckArgs) -> Result<ExitCode, Error> {
-    let device = args.backend.device();
+    let device = args.backend.device_for(args.dtype)?;
     let (network, x, y) = match (&args.model, &args.data) {
         (Some(model), Some(data)) => {
             let network = read_json::<ModelJson>(model)?.to_network(&device, args.dtype)?;
@@ -817,9 +818,32 @@ fn bench(args: BenchArgs) -> Result<ExitCode, Error> {
             "autodiff MiB"
         );
     }
+    // Say which device each backend is before any number: a GPU backend on a
+    // software adapter (lavapipe) measures CPU emulation, not GPU speed.
+    let mut devices = Vec::new();
+    for &backend in &args.backends {
+        let description = manual_backprop::backend::describe(&backend.device());
+        if !args.json {
+            println!(
+                "# {backend}: {description}{}",
+                if description.emulated {
+                    " — its timings measure CPU emulation, not GPU speed"
+                } else {
+                    ""
+                }
+            );
+        }
+        devices.push(description);
+    }
     for shape in &shapes {
-        for &backend in &args.backends {
+        for (&backend, description) in args.backends.iter().zip(&devices) {
             for &dtype in &args.dtypes {
+                if let Err(e) = backend.device_for(dtype) {
+                    if !args.json {
+                        println!("{:<7} {backend:<8} {dtype:<5} skipped: {e}", shape.name);
+                    }
+                    continue;
+                }
                 // Measured next to the row it judges: this machine's speed drifts.
                 let gemm_gflops = bench::gemm_gflops(backend, dtype, GEMM_REFERENCE_N, 3)?;
                 let row = bench::measure(shape, backend, dtype, args.warmup, args.reps)?;
@@ -835,6 +859,7 @@ fn bench(args: BenchArgs) -> Result<ExitCode, Error> {
                 if args.json {
                     let json = serde_json::json!({
                         "shape": shape.name, "sizes": shape.sizes, "m": shape.m, "backend": backend, "dtype": dtype,
+                        "device": description.to_string(), "adapter": description.adapter, "emulated": description.emulated,
                         "manual_ms": row.manual_ms, "autodiff_ms": row.autodiff_ms, "ratio": row.ratio,
                         "ratio_bound": row.ratio_bound(), "forward_ms": row.forward_ms,
                         "kernel_floor_ms": row.kernel_floor_ms(), "forward_kernels_ms": row.forward_kernels_ms,

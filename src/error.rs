@@ -79,6 +79,19 @@ pub enum Error {
         /// burn's description of the problem.
         message: String,
     },
+    /// A device cannot be trusted to compute in the requested precision.
+    #[error(
+        "{device} does not compute {precision} correctly: {reason}. \
+         Use --dtype f32 on this device, or a CPU backend (--backend flex) for {precision}"
+    )]
+    UnsupportedPrecision {
+        /// The device and its adapter, as [`crate::backend::describe`] gives them.
+        device: String,
+        /// The precision that was refused.
+        precision: crate::backend::Precision,
+        /// What the self-check found.
+        reason: String,
+    },
     /// Training produced a non-finite cost.
     #[error(
         "training diverged at epoch {epoch}: the cost became {cost}; the step size α = {learning_rate} \

@@ -125,7 +125,7 @@ fn headline(m: &Metrics) -> f64 {
 pub fn run_one(options: &TrainOptions, split: &Split) -> Result<RunRow> {
     let trained = run::train_on(options, split, |_| ControlFlow::Continue(()))?;
     let network = &trained.outcome.network;
-    let device = options.backend.device();
+    let device = options.backend.device_for(options.dtype)?;
     let rows: Vec<usize> = (0..split.train.len().min(256)).collect();
     let sample = split.train.subset("gradient-sample", &rows);
     let prepared = Prepared::new(&sample, &trained.meta.preprocessing, &device, options.dtype)?;
@@ -179,6 +179,8 @@ pub fn run_grid(
     let runs = grid.runs();
     for o in &runs {
         o.validate()?;
+        // Before hours of work: every device of the grid computes its precision.
+        o.backend.device_for(o.dtype)?;
     }
     std::fs::create_dir_all(out).map_err(|source| Error::Io {
         action: "create directory",

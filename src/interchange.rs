@@ -146,6 +146,7 @@ impl ModelJson {
                 "[]".into(),
             ));
         }
+        crate::backend::verify_precision(device, precision)?;
         let mut layers = Vec::with_capacity(self.layers.len());
         let mut previous: Option<usize> = None;
         for (l, layer) in self.layers.iter().enumerate() {

@@ -87,8 +87,12 @@ impl NetworkConfig {
     /// Creates the network with N(0, ε²) weights and biases drawn from a generator
     /// seeded with `seed`, so the same config gives bit-identical starting values
     /// on every backend and in every thread.
+    ///
+    /// Fails if the device does not compute `precision` correctly
+    /// ([`crate::backend::verify_precision`]).
     pub fn init(&self, device: &Device, precision: Precision) -> Result<Network> {
         self.validate()?;
+        crate::backend::verify_precision(device, precision)?;
         let mut rng = StdRng::seed_from_u64(self.seed);
         let layers = self
             .sizes
@@ -116,6 +120,7 @@ impl NetworkConfig {
         value: f64,
     ) -> Result<Network> {
         self.validate()?;
+        crate::backend::verify_precision(device, precision)?;
         tensor::check_finite("constant initial value", &[value])?;
         let layers = self
             .sizes
@@ -308,11 +313,40 @@ impl Network {
         self.check_batch(&x, &y, weight_decay)?;
         let (h, caches) = Layer::forward(self, x);
         let cost = self.cost_of_hypothesis(h.clone(), y.clone(), weight_decay);
-        let layers = self.backward_params(caches, cost::squared_error_grad(h, y));
+        let layers = self.gradients_from_forward(h, caches, y, weight_decay);
         Ok(Gradients {
             cost: tensor::scalar(cost)?,
-            layers: self.add_weight_decay(layers, weight_decay),
+            layers,
         })
+    }
+
+    /// The gradients of [`Network::gradients`] without the cost.
+    ///
+    /// Nothing is read back from the device: on an asynchronous device (a GPU)
+    /// the whole step stays queued, so a training loop can run many steps and
+    /// synchronise once per epoch.
+    pub fn parameter_gradients(
+        &self,
+        x: Tensor<2>,
+        y: Tensor<2>,
+        weight_decay: f64,
+    ) -> Result<Vec<DenseGrads>> {
+        self.check_batch(&x, &y, weight_decay)?;
+        let (h, caches) = Layer::forward(self, x);
+        Ok(self.gradients_from_forward(h, caches, y, weight_decay))
+    }
+
+    /// Backpropagation from the output error, plus the decay term: the shared
+    /// tail of [`Network::gradients`] and [`Network::parameter_gradients`].
+    fn gradients_from_forward(
+        &self,
+        h: Tensor<2>,
+        caches: Vec<DenseCache>,
+        y: Tensor<2>,
+        weight_decay: f64,
+    ) -> Vec<DenseGrads> {
+        let layers = self.backward_params(caches, cost::squared_error_grad(h, y));
+        self.add_weight_decay(layers, weight_decay)
     }
 
     /// The same cost and gradients by the reference's literal loop over examples

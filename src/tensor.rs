@@ -10,8 +10,9 @@ use burn::tensor::{Device, Tensor, TensorData};
 
 /// A `[rows, cols]` matrix from row-major values, in the given precision.
 ///
-/// Fails when `values.len() != rows * cols` or any value is NaN or infinite;
-/// `what` names the matrix in the error message.
+/// Fails when `values.len() != rows * cols`, any value is NaN or infinite
+/// (`what` names the matrix in the error message), or the device does not
+/// compute `precision` correctly ([`crate::backend::verify_precision`]).
 pub fn matrix(
     what: &str,
     values: Vec<f64>,
@@ -27,6 +28,7 @@ pub fn matrix(
         });
     }
     check_finite(what, &values)?;
+    crate::backend::verify_precision(device, precision)?;
     let data = TensorData::new(values, [rows, cols]);
     Ok(Tensor::from_data(data, (device, precision.dtype())))
 }
@@ -49,7 +51,7 @@ pub fn matrix_from_rows(
     matrix(what, rows.concat(), [rows.len(), cols], device, precision)
 }
 
-/// A vector of the given values, in the given precision.
+/// A vector of the given values, in the given precision (checked as in [`matrix`]).
 pub fn vector(
     what: &str,
     values: Vec<f64>,
@@ -57,6 +59,7 @@ pub fn vector(
     precision: Precision,
 ) -> Result<Tensor<1>> {
     check_finite(what, &values)?;
+    crate::backend::verify_precision(device, precision)?;
     let n = values.len();
     Ok(Tensor::from_data(
         TensorData::new(values, [n]),

@@ -12,7 +12,7 @@ use crate::backend::Precision;
 use crate::data::Dataset;
 use crate::data::preprocess::Preprocessing;
 use crate::error::{Error, Result};
-use crate::layer::Dense;
+use crate::layer::{Dense, DenseGrads};
 use crate::network::{Gradients, Network};
 use crate::tensor;
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -42,18 +42,28 @@ pub fn gradient_descent_step(
     grads: Gradients,
     learning_rate: f64,
 ) -> Result<Network> {
+    gradient_descent_update(network, grads.layers, learning_rate)
+}
+
+/// [`gradient_descent_step`] from the per-layer gradients alone (as
+/// [`Network::parameter_gradients`] gives them, with no cost read back).
+pub fn gradient_descent_update(
+    network: Network,
+    grads: Vec<DenseGrads>,
+    learning_rate: f64,
+) -> Result<Network> {
     check_learning_rate(learning_rate)?;
-    if grads.layers.len() != network.layers.len() {
+    if grads.len() != network.layers.len() {
         return Err(Error::Shape {
             what: "gradients".into(),
             expected: format!("{} layers, like the network", network.layers.len()),
-            got: format!("{} layers", grads.layers.len()),
+            got: format!("{} layers", grads.len()),
         });
     }
     let layers = network
         .layers
         .into_iter()
-        .zip(grads.layers)
+        .zip(grads)
         .map(|(layer, g)| Dense {
             weight: layer.weight.map(|w| w - g.weight.mul_scalar(learning_rate)),
             bias: layer.bias.map(|b| b - g.bias.mul_scalar(learning_rate)),
@@ -240,29 +250,37 @@ pub fn train(
     for epoch in 1..=config.epochs {
         let started = Instant::now();
         let previous = network.clone();
+        // The steps read nothing back from the device (no cost, no shapes from
+        // data), so an asynchronous device runs the whole epoch from one queue;
+        // the epoch's metrics below are its one read-back.
         match config.batch_size {
             None => {
-                let grads = network.gradients(
+                let grads = network.parameter_gradients(
                     train_set.x.clone(),
                     train_set.y.clone(),
                     config.weight_decay,
                 )?;
-                network = gradient_descent_step(network, grads, config.learning_rate)?;
+                network = gradient_descent_update(network, grads, config.learning_rate)?;
             }
             Some(batch_size) => {
-                let mut order: Vec<usize> = (0..m).collect();
+                // One upload of the epoch's shuffled order; each step selects
+                // its rows through a slice of it, on the device.
+                let mut order: Vec<i64> = (0..m as i64).collect();
                 order.shuffle(&mut rng);
-                for chunk in order.chunks(batch_size) {
-                    let rows: Vec<i64> = chunk.iter().map(|&i| i as i64).collect();
-                    let rows =
-                        Tensor::<1, Int>::from_data(TensorData::new(rows, [chunk.len()]), &device);
+                let order = Tensor::<1, Int>::from_data(TensorData::new(order, [m]), &device);
+                for start in (0..m).step_by(batch_size) {
+                    let rows = order.clone().slice([start..(start + batch_size).min(m)]);
                     let x = train_set.x.clone().select(0, rows.clone());
                     let y = train_set.y.clone().select(0, rows);
-                    let grads = network.gradients(x, y, config.weight_decay)?;
-                    network = gradient_descent_step(network, grads, config.learning_rate)?;
+                    let grads = network.parameter_gradients(x, y, config.weight_decay)?;
+                    network = gradient_descent_update(network, grads, config.learning_rate)?;
                 }
             }
         }
+        // Wait for the queued work, so that the clock measures it and not its submission.
+        device
+            .sync()
+            .map_err(|e| Error::TensorRead(format!("{e:?}")))?;
         let millis = started.elapsed().as_secs_f64() * 1e3;
         let train_metrics = evaluate(&network, train_set, preprocessing, config.weight_decay)?;
         if !train_metrics.cost.is_finite() {

@@ -107,6 +107,9 @@ pub struct DirectionalCheck {
 /// The result of a check: per-parameter rows, directions, warnings, verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckReport {
+    /// The device the check ran on ([`crate::backend::describe`]).
+    #[serde(default)]
+    pub device: String,
     /// Precision of the checked module.
     pub precision: Precision,
     /// The finite-difference scheme used.
@@ -170,6 +173,7 @@ pub fn check_network(
     let autodiff = autodiff_gradients(network, x.clone(), y.clone(), weight_decay)?;
     let objective = |n: &Network| n.cost(x.clone(), y.clone(), weight_decay);
     three_way(
+        &network.device(),
         network,
         network.precision()?,
         &network.to_gradients_params(&manual),
@@ -201,6 +205,7 @@ pub fn check_layer<L: Layer>(
         input.dims().to_vec(),
     );
     three_way(
+        &input.device(),
         layer,
         precision,
         &manual,
@@ -350,6 +355,7 @@ fn gradient_values(grads: &GradientsParams, id: ParamId, rank: usize) -> Result<
 }
 
 fn three_way<M: Module>(
+    device: &burn::tensor::Device,
     module: &M,
     precision: Precision,
     manual: &GradientsParams,
@@ -594,6 +600,7 @@ fn three_way<M: Module>(
     let passed = params.iter().all(|p| p.passed)
         && (!numeric_certifies || directional.iter().all(|d| d.passed));
     Ok(CheckReport {
+        device: crate::backend::describe(device).to_string(),
         precision,
         finite_difference: scheme,
         tolerance,
@@ -619,7 +626,8 @@ impl fmt::Display for CheckReport {
         let fd = self.finite_difference;
         writeln!(
             f,
-            "gradient check ({}, {:?} differences ε = {:e}): {}",
+            "gradient check on {} ({}, {:?} differences ε = {:e}): {}",
+            self.device,
             self.precision,
             fd.stencil,
             fd.epsilon,

@@ -3,12 +3,21 @@
 //! burn 0.22 erased the backend type parameter: a model runs wherever its tensors
 //! live, so swapping backends means passing another [`Device`]. These two enums
 //! name the choices the project tests and benchmarks, for CLIs and config files.
+//!
+//! A device is only trusted with a precision after [`verify_precision`] has
+//! seen it compute that precision correctly: [`Backend::device_for`] does that
+//! up front, and every constructor of networks and data tensors does it too.
 
+mod selfcheck;
+
+pub use selfcheck::verify_precision;
+
+use crate::error::Result;
 use burn::tensor::{DType, Device};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A CPU backend compiled into this build.
+/// A compute backend compiled into this build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
@@ -28,6 +37,25 @@ impl Backend {
     /// Every CPU backend compiled into this build, in a stable order (the
     /// backends the test suite runs on).
     pub const ALL: [Backend; 2] = [Backend::Ndarray, Backend::Flex];
+
+    /// Every backend compiled into this build, CPU backends first.
+    pub fn compiled() -> Vec<Backend> {
+        let mut all = Backend::ALL.to_vec();
+        #[cfg(feature = "wgpu")]
+        all.push(Backend::Wgpu);
+        #[cfg(feature = "cuda")]
+        all.push(Backend::Cuda);
+        all
+    }
+
+    /// The device, once it has been seen to compute `precision` correctly
+    /// ([`verify_precision`]); otherwise [`crate::Error::UnsupportedPrecision`]
+    /// naming the adapter. Use this wherever work is about to start.
+    pub fn device_for(self, precision: Precision) -> Result<Device> {
+        let device = self.device();
+        verify_precision(&device, precision)?;
+        Ok(device)
+    }
 
     /// The plain (non-autodiff) burn device for this backend.
     pub fn device(self) -> Device {
@@ -61,6 +89,68 @@ impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// What a device is, for reports and error messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceDescription {
+    /// The backend: `flex`, `ndarray`, `wgpu`, `cuda`, or burn's own name for another.
+    pub backend: String,
+    /// The adapter (GPU) as it names itself, for GPU backends.
+    pub adapter: Option<String>,
+    /// True when a GPU backend runs on a software implementation on the CPU
+    /// (e.g. Mesa's lavapipe): its timings are not GPU speed.
+    pub emulated: bool,
+}
+
+impl fmt::Display for DeviceDescription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.adapter {
+            None => write!(f, "{} (CPU)", self.backend),
+            Some(adapter) if self.emulated => {
+                write!(f, "{} on {adapter}, a CPU-emulated GPU", self.backend)
+            }
+            Some(adapter) => write!(f, "{} on {adapter}", self.backend),
+        }
+    }
+}
+
+/// Describes `device`: its backend and, for GPU backends, the adapter and
+/// whether it is emulated on the CPU. Opens the device if it is not yet open.
+pub fn describe(device: &Device) -> DeviceDescription {
+    let plain = device.clone().inner();
+    let cpu = |name: &str| DeviceDescription {
+        backend: name.to_string(),
+        adapter: None,
+        emulated: false,
+    };
+    if plain == Backend::Flex.device() {
+        return cpu("flex");
+    }
+    if plain == Backend::Ndarray.device() {
+        return cpu("ndarray");
+    }
+    gpu_description(&plain).unwrap_or_else(|| cpu(&format!("{plain:?}")))
+}
+
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+fn gpu_description(device: &Device) -> Option<DeviceDescription> {
+    let identity = device.identity()?;
+    let backend = Backend::compiled()
+        .into_iter()
+        .find(|b| b.device() == *device)
+        .map_or_else(|| format!("{device:?}"), |b| b.name().to_string());
+    Some(DeviceDescription {
+        backend,
+        adapter: Some(identity.name),
+        // cubecl reports no physical card for a CPU or a software rasteriser.
+        emulated: identity.physical.is_none(),
+    })
+}
+
+#[cfg(not(any(feature = "wgpu", feature = "cuda")))]
+fn gpu_description(_device: &Device) -> Option<DeviceDescription> {
+    None
 }
 
 /// Floating-point precision of a network's parameters and data.
