@@ -40,6 +40,7 @@ impl Backend {
 
     /// Every backend compiled into this build, CPU backends first.
     pub fn compiled() -> Vec<Backend> {
+        #[allow(unused_mut)] // a CPU-only build pushes nothing
         let mut all = Backend::ALL.to_vec();
         #[cfg(feature = "wgpu")]
         all.push(Backend::Wgpu);

@@ -16,7 +16,10 @@ use std::sync::Mutex;
 
 /// Verdicts already reached, per device and precision: the probe costs a few
 /// kernel launches (a few compilations on a GPU), so it runs once per process.
-static VERDICTS: Mutex<Vec<(Device, Precision, Result<(), String>)>> = Mutex::new(Vec::new());
+static VERDICTS: Mutex<Vec<Verdict>> = Mutex::new(Vec::new());
+
+/// A device, a precision, and whether the device computes it (else why not).
+type Verdict = (Device, Precision, std::result::Result<(), String>);
 
 /// Fails with [`Error::UnsupportedPrecision`] unless `device` computes in
 /// `precision` correctly.
@@ -180,9 +183,10 @@ fn probe(device: &Device, precision: Precision) -> std::result::Result<(), Strin
         }
         for (g, e) in got.iter().zip(&expected) {
             // Written so that NaN fails too.
-            if !((g - e).abs() <= tolerance * e.abs().max(1.0)) {
+            let within = (g - e).abs() <= tolerance * e.abs().max(1.0);
+            if !within {
                 return Err(format!(
-                    "a {precision} self-check computed {what} = {g:e} where the exact value is {e:e} \
+                    "the {precision} self-check computed {what} = {g:e} where the exact value is {e:e} \
                      (allowed error {:.1e})",
                     tolerance * e.abs().max(1.0)
                 ));

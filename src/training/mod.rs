@@ -269,7 +269,7 @@ pub fn train(
                 order.shuffle(&mut rng);
                 let order = Tensor::<1, Int>::from_data(TensorData::new(order, [m]), &device);
                 for start in (0..m).step_by(batch_size) {
-                    let rows = order.clone().slice([start..(start + batch_size).min(m)]);
+                    let rows = order.clone().slice(start..(start + batch_size).min(m));
                     let x = train_set.x.clone().select(0, rows.clone());
                     let y = train_set.y.clone().select(0, rows);
                     let grads = network.parameter_gradients(x, y, config.weight_decay)?;

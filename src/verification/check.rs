@@ -107,7 +107,8 @@ pub struct DirectionalCheck {
 /// The result of a check: per-parameter rows, directions, warnings, verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckReport {
-    /// The device the check ran on ([`crate::backend::describe`]).
+    /// The device the check ran on ([`crate::backend::describe`]); empty for
+    /// [`check_function`], which has no device of its own.
     #[serde(default)]
     pub device: String,
     /// Precision of the checked module.
@@ -172,8 +173,7 @@ pub fn check_network(
     let manual = network.gradients(x.clone(), y.clone(), weight_decay)?;
     let autodiff = autodiff_gradients(network, x.clone(), y.clone(), weight_decay)?;
     let objective = |n: &Network| n.cost(x.clone(), y.clone(), weight_decay);
-    three_way(
-        &network.device(),
+    let mut report = three_way(
         network,
         network.precision()?,
         &network.to_gradients_params(&manual),
@@ -181,7 +181,9 @@ pub fn check_network(
         objective,
         None,
         options,
-    )
+    )?;
+    report.device = crate::backend::describe(&network.device()).to_string();
+    Ok(report)
 }
 
 /// Three-way check of a single layer's backward pass: for the objective
@@ -204,8 +206,8 @@ pub fn check_layer<L: Layer>(
         tensor::to_vec(&autodiff_input)?,
         input.dims().to_vec(),
     );
-    three_way(
-        &input.device(),
+    let device = input.device();
+    let mut report = three_way(
         layer,
         precision,
         &manual,
@@ -213,7 +215,9 @@ pub fn check_layer<L: Layer>(
         objective,
         Some(input_pair),
         options,
-    )
+    )?;
+    report.device = crate::backend::describe(&device).to_string();
+    Ok(report)
 }
 
 /// The summary of a function-level check.
@@ -355,7 +359,6 @@ fn gradient_values(grads: &GradientsParams, id: ParamId, rank: usize) -> Result<
 }
 
 fn three_way<M: Module>(
-    device: &burn::tensor::Device,
     module: &M,
     precision: Precision,
     manual: &GradientsParams,
@@ -600,7 +603,7 @@ fn three_way<M: Module>(
     let passed = params.iter().all(|p| p.passed)
         && (!numeric_certifies || directional.iter().all(|d| d.passed));
     Ok(CheckReport {
-        device: crate::backend::describe(device).to_string(),
+        device: String::new(),
         precision,
         finite_difference: scheme,
         tolerance,
@@ -626,8 +629,12 @@ impl fmt::Display for CheckReport {
         let fd = self.finite_difference;
         writeln!(
             f,
-            "gradient check on {} ({}, {:?} differences ε = {:e}): {}",
-            self.device,
+            "gradient check{} ({}, {:?} differences ε = {:e}): {}",
+            if self.device.is_empty() {
+                String::new()
+            } else {
+                format!(" on {}", self.device)
+            },
             self.precision,
             fd.stencil,
             fd.epsilon,

@@ -10,7 +10,7 @@
 //! - central finite differences of the cost, in f64 ([`numeric_gradients`],
 //!   [`central_differences`]).
 //!
-//! [`compare`] matches two sets of gradients parameter by parameter, keyed by
+//! [`compare()`] matches two sets of gradients parameter by parameter, keyed by
 //! burn's `ParamId`, and reports each tensor's worst element.
 
 mod autodiff;
