@@ -8,7 +8,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use manual_backprop::data::preprocess::{FeatureScaling, Predictions, Preprocessing};
 use manual_backprop::interchange::{DataJson, GradientsJson, ModelJson, read_json};
 use manual_backprop::run::{self, DatasetKind, Summary, TrainOptions};
-use manual_backprop::training::{Metrics, Prepared, Stop};
+use manual_backprop::training::{
+    GradientSource as TrainGradients, Metrics, OptimizerKind, Prepared, Stop,
+};
 use manual_backprop::verification::{self, CheckOptions, FiniteDifference};
 use manual_backprop::{Activation, Backend, Error, NetworkConfig, Precision, bench, persist};
 use std::ops::ControlFlow;
@@ -238,6 +240,36 @@ struct TrainArgs {
     /// Start from this model in the JSON interchange format (e.g. a run's network.json).
     #[arg(long)]
     init_model: Option<PathBuf>,
+    /// Update rule: gd (the reference's gradient descent), momentum, adam, lbfgs [default: gd].
+    #[arg(long, value_enum)]
+    optimizer: Option<OptimizerKind>,
+    /// Momentum μ for --optimizer momentum [default: 0.9].
+    #[arg(long)]
+    momentum: Option<f64>,
+    /// Nesterov momentum for --optimizer momentum.
+    #[arg(long)]
+    nesterov: bool,
+    /// Adam's β₁ [default: 0.9].
+    #[arg(long)]
+    beta1: Option<f64>,
+    /// Adam's β₂ [default: 0.999].
+    #[arg(long)]
+    beta2: Option<f64>,
+    /// Adam's ε [default: 1e-8].
+    #[arg(long)]
+    adam_epsilon: Option<f64>,
+    /// L-BFGS correction pairs kept [default: 100].
+    #[arg(long)]
+    lbfgs_history: Option<usize>,
+    /// L-BFGS without the strong-Wolfe line search (fixed step α).
+    #[arg(long)]
+    no_line_search: bool,
+    /// Gradients that drive the optimizer: manual (hand-written) or autodiff (a control) [default: manual].
+    #[arg(long, value_enum)]
+    gradients: Option<TrainGradients>,
+    /// Stop after this many epochs without a better validation metric.
+    #[arg(long)]
+    patience: Option<usize>,
     /// Output directory [default: runs/<unix time>].
     #[arg(long)]
     out: Option<PathBuf>,
@@ -285,6 +317,22 @@ impl TrainArgs {
             o.init_model = self.init_model.clone();
         }
         o.classify |= self.classify;
+        if let Some(kind) = self.optimizer {
+            o.optimizer.kind = kind;
+        }
+        let opt = &mut o.optimizer;
+        macro_rules! set_opt {
+            ($($field:ident),*) => { $( if let Some(v) = self.$field { opt.$field = v; } )* };
+        }
+        set_opt!(momentum, beta1, beta2, adam_epsilon, lbfgs_history);
+        opt.nesterov |= self.nesterov;
+        opt.line_search &= !self.no_line_search;
+        if let Some(g) = self.gradients {
+            o.gradients = g;
+        }
+        if self.patience.is_some() {
+            o.patience = self.patience;
+        }
         Ok(o)
     }
 }
@@ -408,7 +456,7 @@ fn train(args: TrainArgs) -> Result<ExitCode, Error> {
             .network_config(split.train.n_features, split.train.targets.width())
             .sizes;
         eprintln!(
-            "training {sizes:?} {} on {} ({} train / {} validation / {} test), {} {}, α = {}, λ = {}, {}",
+            "training {sizes:?} {} on {} ({} train / {} validation / {} test), {} {}, {} on {} gradients, α = {}, λ = {}, {}",
             options.activation,
             split.train.name.trim_end_matches("-train"),
             split.train.len(),
@@ -416,6 +464,11 @@ fn train(args: TrainArgs) -> Result<ExitCode, Error> {
             split.test.len(),
             options.backend,
             options.dtype,
+            options.optimizer.kind,
+            match options.gradients {
+                TrainGradients::Manual => "hand-written",
+                TrainGradients::Autodiff => "autodiff",
+            },
             options.alpha,
             options.lambda,
             options
@@ -475,6 +528,10 @@ fn train(args: TrainArgs) -> Result<ExitCode, Error> {
             eprintln!("interrupted after {epochs} epochs; the model and history so far were saved");
             Ok(ExitCode::from(130))
         }
+        Stop::EarlyStopped { .. } | Stop::Converged { .. } => {
+            eprintln!("{}", trained.summary.stop);
+            Ok(ExitCode::SUCCESS)
+        }
         Stop::Completed => Ok(ExitCode::SUCCESS),
     }
 }
@@ -511,8 +568,14 @@ fn print_summary(s: &Summary) {
         );
     }
     println!(
-        "{} epochs in {:.2} s ({:.3} ms per epoch)",
-        s.epochs, s.train_seconds, s.millis_per_epoch
+        "saved model: epoch {} of {} (best validation metric); the last epoch's model gives test {}",
+        s.best_epoch,
+        s.epochs,
+        headline(&s.last.test)
+    );
+    println!(
+        "{} epochs of {} in {:.2} s ({:.3} ms per epoch), {} steps, {} cost-and-gradient evaluations",
+        s.epochs, s.optimizer, s.train_seconds, s.millis_per_epoch, s.iterations, s.evaluations
     );
 }
 

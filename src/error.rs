@@ -109,3 +109,14 @@ pub enum Error {
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A number as a person reads it: plain between 1e-4 and 1e6, in exponent
+/// notation otherwise (`1e300`, not three hundred digits).
+pub fn readable(value: f64) -> String {
+    let magnitude = value.abs();
+    if value == 0.0 || !value.is_finite() || (1e-4..1e6).contains(&magnitude) {
+        value.to_string()
+    } else {
+        format!("{value:e}")
+    }
+}

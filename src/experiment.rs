@@ -159,11 +159,7 @@ pub fn run_one(options: &TrainOptions, split: &Split) -> Result<RunRow> {
         validation_metric: headline(&s.validation),
         ms_per_epoch: s.millis_per_epoch,
         gradient_error: if scale > 0.0 { max_abs / scale } else { 0.0 },
-        stop: match s.stop {
-            crate::training::Stop::Completed => "completed".into(),
-            crate::training::Stop::Diverged { epoch, .. } => format!("diverged at epoch {epoch}"),
-            crate::training::Stop::Interrupted { epochs } => format!("interrupted after {epochs}"),
-        },
+        stop: s.stop.to_string(),
     })
 }
 

@@ -10,7 +10,10 @@ use crate::data::{self, Dataset, Split};
 use crate::error::{Error, Result};
 use crate::network::NetworkConfig;
 use crate::persist::{self, ModelMeta};
-use crate::training::{self, EpochRecord, Metrics, Prepared, TrainConfig, TrainOutcome};
+use crate::training::{
+    self, EpochRecord, GradientSource, Metrics, OptimizerConfig, Prepared, TrainConfig,
+    TrainOutcome,
+};
 use serde::{Deserialize, Serialize};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -74,6 +77,12 @@ pub struct TrainOptions {
     /// Start from this model (JSON interchange format) instead of a random
     /// one; its layer sizes and activations replace `hidden` and `activation`.
     pub init_model: Option<PathBuf>,
+    /// The update rule (`gd`, `momentum`, `adam`, `lbfgs`) and its hyper-parameters.
+    pub optimizer: OptimizerConfig,
+    /// The gradients that drive it: `manual` (hand-written) or `autodiff` (a control).
+    pub gradients: GradientSource,
+    /// Stop after this many epochs without a better validation metric.
+    pub patience: Option<usize>,
 }
 
 impl Default for TrainOptions {
@@ -98,6 +107,9 @@ impl Default for TrainOptions {
             validation: 0.15,
             test: 0.15,
             init_model: None,
+            optimizer: OptimizerConfig::gd(),
+            gradients: GradientSource::Manual,
+            patience: None,
         }
     }
 }
@@ -175,6 +187,9 @@ impl TrainOptions {
             epochs: self.epochs,
             batch_size: self.batch_size,
             seed: self.seed,
+            optimizer: self.optimizer.clone(),
+            gradients: self.gradients,
+            patience: self.patience,
         }
     }
 
@@ -198,15 +213,36 @@ impl TrainOptions {
     }
 }
 
-/// Final metrics of a run.
+/// Metrics of one model on the three sets.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Summary {
+pub struct SetMetrics {
     /// Training set.
     pub train: Metrics,
     /// Validation set.
     pub validation: Metrics,
     /// Test set.
     pub test: Metrics,
+}
+
+/// Final metrics of a run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Summary {
+    /// Training set, with the saved model: the one of the best validation metric.
+    pub train: Metrics,
+    /// Validation set, with the saved model.
+    pub validation: Metrics,
+    /// Test set, with the saved model.
+    pub test: Metrics,
+    /// The epoch of the saved model (the best validation metric).
+    pub best_epoch: usize,
+    /// The three sets with the last model (saved under `last/`).
+    pub last: SetMetrics,
+    /// The update rule.
+    pub optimizer: training::OptimizerKind,
+    /// Steps that moved the parameters (L-BFGS: iterations).
+    pub iterations: usize,
+    /// Cost-and-gradient evaluations (L-BFGS: with its line searches).
+    pub evaluations: usize,
     /// Epochs completed.
     pub epochs: usize,
     /// Total wall time of the updates, seconds.
@@ -225,6 +261,16 @@ pub struct Trained {
     pub summary: Summary,
     /// What to store beside the weights.
     pub meta: ModelMeta,
+}
+
+impl Trained {
+    /// The network saved as the run's model: the best by validation metric.
+    pub fn best_network(&self) -> &crate::network::Network {
+        self.outcome
+            .best
+            .as_ref()
+            .map_or(&self.outcome.network, |b| &b.network)
+    }
 }
 
 /// Trains as `options` say, calling `on_epoch` after every epoch (for progress
@@ -314,13 +360,31 @@ pub fn train_with_network(
         &train_config,
         on_epoch,
     )?;
-    let evaluate =
-        |p: &Prepared| training::evaluate(&outcome.network, p, &preprocessing, options.lambda);
+    let on_sets = |network: &crate::network::Network| -> Result<SetMetrics> {
+        let evaluate =
+            |p: &Prepared| training::evaluate(network, p, &preprocessing, options.lambda);
+        Ok(SetMetrics {
+            train: evaluate(&train_set)?,
+            validation: evaluate(&validation)?,
+            test: evaluate(&test)?,
+        })
+    };
     let train_seconds = outcome.history.iter().map(|r| r.millis).sum::<f64>() / 1e3;
+    let last = on_sets(&outcome.network)?;
+    let (best_epoch, best) = match &outcome.best {
+        Some(b) => (b.epoch, on_sets(&b.network)?),
+        None => (outcome.history.len(), last.clone()),
+    };
+    let progress = outcome.history.last();
     let summary = Summary {
-        train: evaluate(&train_set)?,
-        validation: evaluate(&validation)?,
-        test: evaluate(&test)?,
+        train: best.train,
+        validation: best.validation,
+        test: best.test,
+        best_epoch,
+        last,
+        optimizer: options.optimizer.kind,
+        iterations: progress.map_or(0, |r| r.iterations),
+        evaluations: progress.map_or(0, |r| r.evaluations),
         epochs: outcome.history.len(),
         train_seconds,
         millis_per_epoch: 1e3 * train_seconds / outcome.history.len().max(1) as f64,
@@ -340,23 +404,36 @@ pub fn train_with_network(
     })
 }
 
-/// Writes a run's artefacts into `dir`: the model (`model.bpk`, `model.json`),
+/// Writes a run's artefacts into `dir`: the model of the best validation
+/// metric (`model.bpk`, `model.json`, `network.json`), the last model in
+/// `last/` (the same three files),
 /// `options.json`, `history.csv`, `history.json`, `summary.json`,
 /// `learning_curve.svg` and, for image data, `weights.png`.
 pub fn save_run(dir: &Path, options: &TrainOptions, trained: &Trained) -> Result<Vec<PathBuf>> {
-    persist::save(dir, &trained.outcome.network, &trained.meta)?;
+    let best = trained.best_network();
+    // The last model beside the best, in the same format.
+    let last_dir = dir.join("last");
+    persist::save(&last_dir, &trained.outcome.network, &trained.meta)?;
+    persist::write_json(
+        &last_dir.join("network.json"),
+        &crate::interchange::ModelJson::from_network_on_raw_features(
+            &trained.outcome.network,
+            &trained.meta.preprocessing.features,
+        )?,
+    )?;
+    persist::save(dir, best, &trained.meta)?;
     let history = &trained.outcome.history;
     persist::write_json(&dir.join("options.json"), options)?;
     persist::write_json(&dir.join("history.json"), history)?;
     persist::write_json(&dir.join("summary.json"), &trained.summary)?;
     let mut csv = String::from(
-        "epoch,cost,data_cost,train_accuracy,train_mse,train_r2,validation_cost,validation_accuracy,validation_mse,validation_r2,millis\n",
+        "epoch,cost,data_cost,train_accuracy,train_mse,train_r2,validation_cost,validation_accuracy,validation_mse,validation_r2,millis,iterations,evaluations\n",
     );
     let cell = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
     for r in history {
         let v = r.validation.as_ref();
         csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             r.epoch,
             r.train.cost,
             r.train.data_cost,
@@ -367,14 +444,16 @@ pub fn save_run(dir: &Path, options: &TrainOptions, trained: &Trained) -> Result
             cell(v.and_then(|v| v.accuracy)),
             cell(v.and_then(|v| v.mse)),
             cell(v.and_then(|v| v.r2)),
-            r.millis
+            r.millis,
+            r.iterations,
+            r.evaluations
         ));
     }
     persist::write_atomic(&dir.join("history.csv"), csv.as_bytes())?;
     persist::write_json(
         &dir.join("network.json"),
         &crate::interchange::ModelJson::from_network_on_raw_features(
-            &trained.outcome.network,
+            best,
             &trained.meta.preprocessing.features,
         )?,
     )?;
@@ -386,6 +465,9 @@ pub fn save_run(dir: &Path, options: &TrainOptions, trained: &Trained) -> Result
         dir.join("history.csv"),
         dir.join("history.json"),
         dir.join("summary.json"),
+        last_dir.join(persist::WEIGHTS_FILE),
+        last_dir.join(persist::META_FILE),
+        last_dir.join("network.json"),
     ];
     if !history.is_empty() {
         let curve = dir.join("learning_curve.svg");
@@ -393,7 +475,7 @@ pub fn save_run(dir: &Path, options: &TrainOptions, trained: &Trained) -> Result
         written.push(curve);
     }
     if let Some(shape) = trained.meta.image_shape {
-        let layer = &trained.outcome.network.layers[0];
+        let layer = &best.layers[0];
         let weight = crate::tensor::to_vec(&layer.weight.val())?;
         let tiles = dir.join("weights.png");
         crate::plot::weight_tiles(&tiles, &weight, layer.dims()[1], shape)?;

@@ -190,12 +190,18 @@ fn saved_model_predicts_identically_and_loads_on_the_other_backend() {
         let device = Backend::Flex.device();
         let prepared =
             Prepared::new(&data, &trained.meta.preprocessing, &device, Precision::F64).unwrap();
-        tensor::to_vec(&trained.outcome.network.hypothesis(prepared.x)).unwrap()
+        tensor::to_vec(&trained.best_network().hypothesis(prepared.x)).unwrap()
     };
     assert_eq!(
         outputs(Backend::Flex),
         original,
         "save → load → predict is exact on the same backend"
+    );
+    // The last epoch's model is saved beside the best one.
+    let (last, _) = persist::load(&dir.join("last"), &Backend::Flex.device()).unwrap();
+    assert_eq!(
+        last.param_values().unwrap(),
+        trained.outcome.network.param_values().unwrap()
     );
     // Another backend runs other kernels (matmul blocking, tanh): equal to f64
     // rounding of a 64-term dot product, far below 1e-12.
@@ -392,11 +398,9 @@ fn one_epoch_of_mini_batches_lowers_the_cost() {
         .cost(prepared.x.clone(), prepared.y.clone(), 0.0)
         .unwrap();
     let config = TrainConfig {
-        learning_rate: 1.0,
-        weight_decay: 0.0,
-        epochs: 1,
         batch_size: Some(100),
         seed: 1,
+        ..TrainConfig::gradient_descent(1.0, 0.0, 1)
     };
     let outcome = training::train(net, &prepared, None, &p, &config, keep_going).unwrap();
     assert!(outcome.history[0].train.cost < start);

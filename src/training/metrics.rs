@@ -24,6 +24,18 @@ pub struct Metrics {
     pub r2: Option<f64>,
 }
 
+impl Metrics {
+    /// Whether these metrics beat `other` for choosing a model: a higher
+    /// accuracy for classifiers (a lower cost among equal accuracies), a lower
+    /// cost J otherwise. NaN never wins.
+    pub fn better_than(&self, other: &Metrics) -> bool {
+        match (self.accuracy, other.accuracy) {
+            (Some(a), Some(b)) if a != b => a > b,
+            _ => self.cost < other.cost,
+        }
+    }
+}
+
 /// Evaluates `network` on `data`: one forward pass, no gradients.
 pub fn evaluate(
     network: &Network,

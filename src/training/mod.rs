@@ -1,12 +1,16 @@
-//! Batch gradient descent on the hand-written gradients (SPEC.md, "Batch
-//! gradient descent"), with a per-epoch history and divergence detection.
+//! Training on the hand-written gradients: the reference's batch gradient
+//! descent (SPEC.md, "Batch gradient descent") or one of burn's optimizers fed
+//! by the same gradients, with a per-epoch history, divergence detection,
+//! the best model by validation metric, and early stopping.
 //!
-//! Nothing here goes through autodiff: gradients come from
-//! [`Network::gradients`] and updates are plain tensor arithmetic.
+//! Gradient descent goes through no autodiff: gradients come from
+//! [`Network::parameter_gradients`] and the update is plain tensor arithmetic.
 
 mod metrics;
+mod optimizer;
 
 pub use metrics::{Metrics, evaluate};
+pub use optimizer::{GradientSource, Optimizer, OptimizerConfig, OptimizerKind, StepReport};
 
 use crate::backend::Precision;
 use crate::data::Dataset;
@@ -20,6 +24,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::ops::ControlFlow;
 use std::time::Instant;
 
@@ -73,7 +78,7 @@ pub fn gradient_descent_update(
     Ok(Network { layers })
 }
 
-fn check_learning_rate(learning_rate: f64) -> Result<()> {
+pub(crate) fn check_learning_rate(learning_rate: f64) -> Result<()> {
     if learning_rate.is_finite() && learning_rate > 0.0 {
         Ok(())
     } else {
@@ -85,7 +90,7 @@ fn check_learning_rate(learning_rate: f64) -> Result<()> {
     }
 }
 
-/// Hyper-parameters of gradient descent.
+/// Hyper-parameters of training.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
     /// Step size α.
@@ -98,6 +103,28 @@ pub struct TrainConfig {
     pub batch_size: Option<usize>,
     /// Seed of the per-epoch shuffle of mini-batches.
     pub seed: u64,
+    /// The update rule and its hyper-parameters.
+    pub optimizer: OptimizerConfig,
+    /// Which gradients drive it: the hand-written ones, or autodiff's as a control.
+    pub gradients: GradientSource,
+    /// Stop when the validation metric has not improved for this many epochs.
+    pub patience: Option<usize>,
+}
+
+impl TrainConfig {
+    /// Full-batch gradient descent on the hand-written gradients, as in the reference.
+    pub fn gradient_descent(learning_rate: f64, weight_decay: f64, epochs: usize) -> TrainConfig {
+        TrainConfig {
+            learning_rate,
+            weight_decay,
+            epochs,
+            batch_size: None,
+            seed: 0,
+            optimizer: OptimizerConfig::gd(),
+            gradients: GradientSource::Manual,
+            patience: None,
+        }
+    }
 }
 
 impl TrainConfig {
@@ -123,7 +150,24 @@ impl TrainConfig {
                 ),
             });
         }
-        Ok(())
+        if self.optimizer.kind == OptimizerKind::Lbfgs && self.batch_size.is_some() {
+            return Err(Error::InvalidParameter {
+                name: "batch_size",
+                value: format!("{:?}", self.batch_size),
+                reason: "L-BFGS works on the full batch: its line search and curvature pairs \
+                         assume one fixed cost function; omit --batch-size"
+                    .into(),
+            });
+        }
+        if self.patience == Some(0) {
+            return Err(Error::InvalidParameter {
+                name: "patience",
+                value: "0".into(),
+                reason: "wait at least one epoch for an improvement (omit it to train all epochs)"
+                    .into(),
+            });
+        }
+        self.optimizer.validate()
     }
 }
 
@@ -181,6 +225,12 @@ pub struct EpochRecord {
     pub validation: Option<Metrics>,
     /// Wall time of the epoch's updates (evaluation excluded), in milliseconds.
     pub millis: f64,
+    /// Optimizer steps that moved the parameters so far (L-BFGS: iterations).
+    #[serde(default)]
+    pub iterations: usize,
+    /// Cost-and-gradient evaluations so far (L-BFGS: with its line searches).
+    #[serde(default)]
+    pub evaluations: usize,
 }
 
 /// Why training ended.
@@ -200,6 +250,47 @@ pub enum Stop {
         /// Completed epochs.
         epochs: usize,
     },
+    /// The validation metric did not improve for `patience` epochs.
+    EarlyStopped {
+        /// Completed epochs.
+        epochs: usize,
+        /// The epoch of the best validation metric.
+        best_epoch: usize,
+    },
+    /// L-BFGS could not move: the gradient or the slope along its search
+    /// direction is below tolerance, or a step changed J by less than it.
+    Converged {
+        /// Completed epochs.
+        epochs: usize,
+        /// Which test ended it.
+        reason: String,
+    },
+}
+
+impl fmt::Display for Stop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stop::Completed => f.write_str("completed"),
+            Stop::Diverged { epoch, .. } => write!(f, "diverged at epoch {epoch}"),
+            Stop::Interrupted { epochs } => write!(f, "interrupted after {epochs} epochs"),
+            Stop::EarlyStopped { epochs, best_epoch } => write!(
+                f,
+                "stopped early after {epochs} epochs (best epoch {best_epoch})"
+            ),
+            Stop::Converged { epochs, reason } => {
+                write!(f, "converged after {epochs} epochs ({reason})")
+            }
+        }
+    }
+}
+
+/// The network of the epoch with the best validation metric.
+#[derive(Debug, Clone)]
+pub struct BestModel {
+    /// Its epoch (1-based).
+    pub epoch: usize,
+    /// The network after that epoch's updates.
+    pub network: Network,
 }
 
 /// The trained network, its history and why training stopped.
@@ -207,6 +298,9 @@ pub enum Stop {
 pub struct TrainOutcome {
     /// The last network whose cost was finite.
     pub network: Network,
+    /// The network of the epoch with the best validation metric (the last
+    /// network's epoch when there is no validation set).
+    pub best: Option<BestModel>,
     /// One record per completed epoch.
     pub history: Vec<EpochRecord>,
     /// Why training ended.
@@ -227,12 +321,15 @@ impl TrainOutcome {
     }
 }
 
-/// Trains `network` by gradient descent on the manual gradients.
+/// Trains `network` with `config.optimizer` on the chosen gradients.
 ///
 /// After each epoch the training (and validation) metrics are computed and
 /// `on_epoch` is called; returning `ControlFlow::Break` stops training after
 /// that epoch. A non-finite cost stops training and keeps the previous epoch's
-/// network (see [`TrainOutcome::diverged`]).
+/// network (see [`TrainOutcome::diverged`]). The network of the epoch with
+/// the best validation metric ([`Metrics::better_than`]) is kept beside the
+/// last one; with `config.patience`, training stops once that many epochs
+/// have passed without an improvement.
 pub fn train(
     mut network: Network,
     train_set: &Prepared,
@@ -244,23 +341,38 @@ pub fn train(
     let m = train_set.data.len();
     config.validate(m)?;
     network.check_batch(&train_set.x, &train_set.y, config.weight_decay)?;
+    let mut optimizer = config.optimizer.init()?;
     let mut history = Vec::with_capacity(config.epochs);
+    let mut best: Option<(BestModel, Metrics)> = None;
     let mut rng = StdRng::seed_from_u64(config.seed);
     let device = network.device();
+    let (decay, rate, source) = (config.weight_decay, config.learning_rate, config.gradients);
+    let outcome = |network, history, best: Option<(BestModel, Metrics)>, stop| TrainOutcome {
+        network,
+        best: best.map(|(b, _)| b),
+        history,
+        stop,
+    };
     for epoch in 1..=config.epochs {
         let started = Instant::now();
         let previous = network.clone();
         // The steps read nothing back from the device (no cost, no shapes from
         // data), so an asynchronous device runs the whole epoch from one queue;
-        // the epoch's metrics below are its one read-back.
+        // the epoch's metrics below are its one read-back. (L-BFGS reads the
+        // cost at every point of its line search: it cannot do otherwise.)
+        let mut moved = false;
         match config.batch_size {
             None => {
-                let grads = network.parameter_gradients(
+                let (next, report) = optimizer.step(
+                    network,
                     train_set.x.clone(),
                     train_set.y.clone(),
-                    config.weight_decay,
+                    decay,
+                    rate,
+                    source,
                 )?;
-                network = gradient_descent_update(network, grads, config.learning_rate)?;
+                network = next;
+                moved |= report.moved;
             }
             Some(batch_size) => {
                 // One upload of the epoch's shuffled order; each step selects
@@ -272,8 +384,9 @@ pub fn train(
                     let rows = order.clone().slice(start..(start + batch_size).min(m));
                     let x = train_set.x.clone().select(0, rows.clone());
                     let y = train_set.y.clone().select(0, rows);
-                    let grads = network.parameter_gradients(x, y, config.weight_decay)?;
-                    network = gradient_descent_update(network, grads, config.learning_rate)?;
+                    let (next, report) = optimizer.step(network, x, y, decay, rate, source)?;
+                    network = next;
+                    moved |= report.moved;
                 }
             }
         }
@@ -282,39 +395,69 @@ pub fn train(
             .sync()
             .map_err(|e| Error::TensorRead(format!("{e:?}")))?;
         let millis = started.elapsed().as_secs_f64() * 1e3;
-        let train_metrics = evaluate(&network, train_set, preprocessing, config.weight_decay)?;
+        let train_metrics = evaluate(&network, train_set, preprocessing, decay)?;
         if !train_metrics.cost.is_finite() {
-            return Ok(TrainOutcome {
-                network: previous,
-                history,
-                stop: Stop::Diverged {
-                    epoch,
-                    cost: train_metrics.cost,
-                },
-            });
+            let stop = Stop::Diverged {
+                epoch,
+                cost: train_metrics.cost,
+            };
+            return Ok(outcome(previous, history, best, stop));
         }
         let validation_metrics = validation
-            .map(|v| evaluate(&network, v, preprocessing, config.weight_decay))
+            .map(|v| evaluate(&network, v, preprocessing, decay))
             .transpose()?;
+        let judged = validation_metrics.as_ref().unwrap_or(&train_metrics);
+        if best.as_ref().is_none_or(|(_, b)| judged.better_than(b)) {
+            let model = BestModel {
+                epoch,
+                network: network.clone(),
+            };
+            best = Some((model, judged.clone()));
+        }
+        let converged = !moved
+            || history.last().is_some_and(|r: &EpochRecord| {
+                optimizer.kind() == OptimizerKind::Lbfgs
+                    && (r.train.cost - train_metrics.cost).abs() < config.optimizer.tolerance_change
+            });
         let record = EpochRecord {
             epoch,
             train: train_metrics,
             validation: validation_metrics,
             millis,
+            iterations: optimizer.iterations(),
+            evaluations: optimizer.evaluations(),
         };
         let flow = on_epoch(&record);
         history.push(record);
-        if flow.is_break() && epoch < config.epochs {
-            return Ok(TrainOutcome {
-                network,
-                history,
-                stop: Stop::Interrupted { epochs: epoch },
-            });
+        let best_epoch = best.as_ref().map_or(epoch, |(b, _)| b.epoch);
+        let stop = if converged && epoch < config.epochs {
+            Some(Stop::Converged {
+                epochs: epoch,
+                reason: if moved {
+                    format!(
+                        "J changed by less than {:e} in an iteration",
+                        config.optimizer.tolerance_change
+                    )
+                } else {
+                    "the gradient or the slope along the search direction is below tolerance".into()
+                },
+            })
+        } else if config
+            .patience
+            .is_some_and(|p| epoch - best_epoch >= p && epoch < config.epochs)
+        {
+            Some(Stop::EarlyStopped {
+                epochs: epoch,
+                best_epoch,
+            })
+        } else if flow.is_break() && epoch < config.epochs {
+            Some(Stop::Interrupted { epochs: epoch })
+        } else {
+            None
+        };
+        if let Some(stop) = stop {
+            return Ok(outcome(network, history, best, stop));
         }
     }
-    Ok(TrainOutcome {
-        network,
-        history,
-        stop: Stop::Completed,
-    })
+    Ok(outcome(network, history, best, Stop::Completed))
 }

@@ -1,0 +1,376 @@
+//! The update rules that consume the gradients: the reference's gradient
+//! descent, and burn's SGD with momentum, Adam and L-BFGS fed by the same
+//! hand-written gradients (or, as a control, by burn-autodiff's).
+//!
+//! burn's optimizers take a `GradientsParams` keyed by parameter id — exactly
+//! what [`Network::register_grads`](crate::Layer::register_grads) fills — so
+//! none of the update rules is re-implemented here except the reference's own.
+//! The decay term λW is part of J and so of the gradient; no optimizer is given
+//! a weight decay of its own, which would count it twice.
+
+use super::{check_learning_rate, gradient_descent_update};
+use crate::error::{Error, Result};
+use crate::layer::Layer;
+use crate::network::Network;
+use crate::verification::autodiff_gradients;
+use burn::module::Module;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{
+    AdamConfig, GradientsParams, LBFGS, LBFGSConfig, LineSearchFn, ModuleOptimizer, SgdConfig,
+};
+use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Which update rule trains the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// θ ← θ − α ∂J/∂θ, the reference's batch gradient descent (SPEC.md).
+    Gd,
+    /// burn's SGD with (heavy-ball) momentum: v ← μv + ∂J/∂θ, θ ← θ − αv.
+    Momentum,
+    /// burn's Adam (Kingma & Ba), step size α.
+    Adam,
+    /// burn's L-BFGS with a strong-Wolfe line search, full batch, one
+    /// iteration per epoch; α is the initial step of each line search (1 is usual).
+    Lbfgs,
+}
+
+impl fmt::Display for OptimizerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OptimizerKind::Gd => "gd",
+            OptimizerKind::Momentum => "momentum",
+            OptimizerKind::Adam => "adam",
+            OptimizerKind::Lbfgs => "lbfgs",
+        })
+    }
+}
+
+/// Where the gradients that drive the optimizer come from.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum GradientSource {
+    /// The hand-written backward passes ([`Network::parameter_gradients`]).
+    #[default]
+    Manual,
+    /// burn-autodiff of the same forward and cost: a control.
+    Autodiff,
+}
+
+/// An optimizer and its hyper-parameters; only the chosen kind's are used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OptimizerConfig {
+    /// The update rule.
+    pub kind: OptimizerKind,
+    /// Momentum μ (`momentum`).
+    pub momentum: f64,
+    /// Nesterov's variant of momentum (`momentum`).
+    pub nesterov: bool,
+    /// β₁, decay of the first-moment estimate (`adam`).
+    pub beta1: f64,
+    /// β₂, decay of the second-moment estimate (`adam`).
+    pub beta2: f64,
+    /// ε added to the root of the second moment (`adam`).
+    pub adam_epsilon: f64,
+    /// Correction pairs (s, y) kept (`lbfgs`).
+    pub lbfgs_history: usize,
+    /// Strong-Wolfe line search; without it L-BFGS takes the fixed step α (`lbfgs`).
+    pub line_search: bool,
+    /// Stop when the largest |∂J/∂θ| falls to this (`lbfgs`).
+    pub tolerance_grad: f64,
+    /// Stop when a step changes J or θ by less than this (`lbfgs`).
+    pub tolerance_change: f64,
+}
+
+impl Default for OptimizerConfig {
+    fn default() -> Self {
+        OptimizerConfig {
+            kind: OptimizerKind::Gd,
+            momentum: 0.9,
+            nesterov: false,
+            beta1: 0.9,
+            beta2: 0.999,
+            adam_epsilon: 1e-8,
+            lbfgs_history: 100,
+            line_search: true,
+            tolerance_grad: 1e-7,
+            tolerance_change: 1e-9,
+        }
+    }
+}
+
+impl OptimizerConfig {
+    /// Gradient descent, the reference's update.
+    pub fn gd() -> OptimizerConfig {
+        OptimizerConfig::default()
+    }
+
+    /// The default hyper-parameters of `kind`.
+    pub fn of(kind: OptimizerKind) -> OptimizerConfig {
+        OptimizerConfig {
+            kind,
+            ..OptimizerConfig::default()
+        }
+    }
+
+    /// Rejects hyper-parameters outside their meaning before any step.
+    pub fn validate(&self) -> Result<()> {
+        let unit = |name: &'static str, value: f64, closed_low: bool| {
+            let ok =
+                value.is_finite() && value < 1.0 && (value > 0.0 || closed_low && value == 0.0);
+            if ok {
+                Ok(())
+            } else {
+                Err(Error::InvalidParameter {
+                    name,
+                    value: crate::error::readable(value),
+                    reason: format!("must lie in {}0, 1)", if closed_low { "[" } else { "(" }),
+                })
+            }
+        };
+        let positive = |name: &'static str, value: f64| {
+            if value.is_finite() && value > 0.0 {
+                Ok(())
+            } else {
+                Err(Error::InvalidParameter {
+                    name,
+                    value: crate::error::readable(value),
+                    reason: "must be finite and > 0".into(),
+                })
+            }
+        };
+        match self.kind {
+            OptimizerKind::Gd => Ok(()),
+            OptimizerKind::Momentum => unit("momentum", self.momentum, true),
+            OptimizerKind::Adam => {
+                unit("beta1", self.beta1, true)?;
+                unit("beta2", self.beta2, true)?;
+                positive("adam_epsilon", self.adam_epsilon)
+            }
+            OptimizerKind::Lbfgs => {
+                if self.lbfgs_history == 0 {
+                    return Err(Error::InvalidParameter {
+                        name: "lbfgs_history",
+                        value: "0".into(),
+                        reason: "L-BFGS needs at least one correction pair (default 100)".into(),
+                    });
+                }
+                positive("tolerance_grad", self.tolerance_grad)?;
+                positive("tolerance_change", self.tolerance_change)
+            }
+        }
+    }
+
+    /// A fresh optimizer (no momentum, moments or history yet).
+    pub fn init(&self) -> Result<Optimizer> {
+        self.validate()?;
+        let state = match self.kind {
+            OptimizerKind::Gd => State::Gd,
+            OptimizerKind::Momentum => State::Burn(
+                SgdConfig::new()
+                    .with_momentum(Some(
+                        MomentumConfig::new()
+                            .with_momentum(self.momentum)
+                            // Classical heavy ball: the gradient enters v undamped.
+                            .with_dampening(0.0)
+                            .with_nesterov(self.nesterov),
+                    ))
+                    .init(),
+            ),
+            // burn keeps Adam's constants in f32.
+            OptimizerKind::Adam => State::Burn(
+                AdamConfig::new()
+                    .with_beta_1(self.beta1 as f32)
+                    .with_beta_2(self.beta2 as f32)
+                    .with_epsilon(self.adam_epsilon as f32)
+                    .init(),
+            ),
+            OptimizerKind::Lbfgs => State::Lbfgs(Box::new(
+                LBFGSConfig::new()
+                    // One iteration per epoch, so the history records each one.
+                    .with_max_iter(1)
+                    .with_history_size(self.lbfgs_history)
+                    .with_tolerance_grad(self.tolerance_grad)
+                    .with_tolerance_change(self.tolerance_change)
+                    .with_line_search_fn(if self.line_search {
+                        LineSearchFn::StrongWolfe
+                    } else {
+                        LineSearchFn::None
+                    })
+                    // The line search's budget within the iteration.
+                    .with_max_eval(Some(25))
+                    .init(),
+            )),
+        };
+        Ok(Optimizer {
+            kind: self.kind,
+            state,
+            evaluations: 0,
+            iterations: 0,
+        })
+    }
+}
+
+/// An optimizer with its state (momentum, moments, L-BFGS history).
+pub struct Optimizer {
+    kind: OptimizerKind,
+    state: State,
+    evaluations: usize,
+    iterations: usize,
+}
+
+enum State {
+    Gd,
+    Burn(ModuleOptimizer),
+    Lbfgs(Box<LBFGS>),
+}
+
+/// What one call of [`Optimizer::step`] did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepReport {
+    /// Cost and gradient evaluations in this step (1 for first-order rules;
+    /// for L-BFGS, the line search's and the one at the starting point).
+    pub evaluations: usize,
+    /// Whether the parameters moved. L-BFGS does not move when the gradient
+    /// or the directional derivative is already below its tolerances.
+    pub moved: bool,
+}
+
+impl Optimizer {
+    /// The update rule.
+    pub fn kind(&self) -> OptimizerKind {
+        self.kind
+    }
+
+    /// Cost-and-gradient evaluations so far.
+    pub fn evaluations(&self) -> usize {
+        self.evaluations
+    }
+
+    /// Steps that moved the parameters so far (for L-BFGS, its iterations).
+    pub fn iterations(&self) -> usize {
+        self.iterations
+    }
+
+    /// One update of `network` on the batch (`x`, `y`), from the gradients of
+    /// `source`, with step size `learning_rate`.
+    pub fn step(
+        &mut self,
+        network: Network,
+        x: Tensor<2>,
+        y: Tensor<2>,
+        weight_decay: f64,
+        learning_rate: f64,
+        source: GradientSource,
+    ) -> Result<(Network, StepReport)> {
+        check_learning_rate(learning_rate)?;
+        let (network, report) = match &mut self.state {
+            State::Gd => {
+                let grads = layer_gradients(&network, x, y, weight_decay, source)?;
+                (
+                    gradient_descent_update(network, grads, learning_rate)?,
+                    moved_once(),
+                )
+            }
+            State::Burn(optimizer) => {
+                let grads = layer_gradients(&network, x, y, weight_decay, source)?;
+                let mut params = GradientsParams::new();
+                network.register_grads(grads, &mut params);
+                // burn's optimizers update autodiff-enabled modules; `valid()`
+                // turns the result back into a plain one, parameter ids kept.
+                let updated = optimizer.step(learning_rate, network.train(), params);
+                (updated.valid(), moved_once())
+            }
+            State::Lbfgs(lbfgs) => {
+                lbfgs_step(lbfgs, network, x, y, weight_decay, learning_rate, source)?
+            }
+        };
+        self.evaluations += report.evaluations;
+        self.iterations += usize::from(report.moved);
+        Ok((network, report))
+    }
+}
+
+fn moved_once() -> StepReport {
+    StepReport {
+        evaluations: 1,
+        moved: true,
+    }
+}
+
+/// The per-layer gradients of J from `source`, with no read-back on the manual path.
+fn layer_gradients(
+    network: &Network,
+    x: Tensor<2>,
+    y: Tensor<2>,
+    weight_decay: f64,
+    source: GradientSource,
+) -> Result<Vec<crate::layer::DenseGrads>> {
+    match source {
+        GradientSource::Manual => network.parameter_gradients(x, y, weight_decay),
+        GradientSource::Autodiff => Ok(autodiff_gradients(network, x, y, weight_decay)?.layers),
+    }
+}
+
+/// One L-BFGS iteration. burn's L-BFGS asks a closure for J and ∂J/∂θ at the
+/// points it tries; the closure answers with the chosen gradients.
+fn lbfgs_step(
+    lbfgs: &mut LBFGS,
+    network: Network,
+    x: Tensor<2>,
+    y: Tensor<2>,
+    weight_decay: f64,
+    learning_rate: f64,
+    source: GradientSource,
+) -> Result<(Network, StepReport)> {
+    network.check_batch(&x, &y, weight_decay)?;
+    let mut evaluations = 0;
+    let mut failure = None;
+    // Like burn's other optimizers, L-BFGS rebuilds autodiff-enabled
+    // parameters; the gradients themselves are computed on plain ones.
+    let (network, _) = lbfgs.step(learning_rate, network.train(), |candidate: Network| {
+        let candidate = candidate.valid();
+        evaluations += 1;
+        let grads = match source {
+            GradientSource::Manual => candidate.gradients(x.clone(), y.clone(), weight_decay),
+            GradientSource::Autodiff => {
+                autodiff_gradients(&candidate, x.clone(), y.clone(), weight_decay)
+            }
+        };
+        match grads {
+            Ok(grads) => (grads.cost, candidate.to_gradients_params(&grads)),
+            Err(e) => {
+                // The closure cannot fail: report a non-finite cost with zero
+                // gradients, which ends the line search, and the error after it.
+                failure.get_or_insert(e);
+                (f64::NAN, zero_gradients(&candidate))
+            }
+        }
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    Ok((
+        network.valid(),
+        StepReport {
+            evaluations,
+            // The first evaluation is at the starting point; any other is a
+            // point on the search line, so the iteration moved.
+            moved: evaluations > 1,
+        },
+    ))
+}
+
+fn zero_gradients(network: &Network) -> GradientsParams {
+    let mut params = GradientsParams::new();
+    for layer in &network.layers {
+        params.register(layer.weight.id, layer.weight.val().zeros_like());
+        params.register(layer.bias.id, layer.bias.val().zeros_like());
+    }
+    params
+}

@@ -1,0 +1,276 @@
+//! burn's optimizers driven by the hand-written gradients: each takes the same
+//! steps as when driven by burn-autodiff's gradients, gradient descent is
+//! still exactly the reference's update, L-BFGS descends and converges, and
+//! the best model by validation metric is the one saved.
+
+mod common;
+
+use common::cases;
+use manual_backprop::run::{self, DatasetKind, TrainOptions};
+use manual_backprop::training::{
+    self, GradientSource, OptimizerConfig, OptimizerKind, Prepared, Stop, TrainConfig,
+};
+use manual_backprop::verification::{Tolerance, compare::compare_values};
+use manual_backprop::{Backend, Network, Precision, persist};
+use std::ops::ControlFlow;
+
+const KINDS: [OptimizerKind; 4] = [
+    OptimizerKind::Gd,
+    OptimizerKind::Momentum,
+    OptimizerKind::Adam,
+    OptimizerKind::Lbfgs,
+];
+
+/// `k` steps of `kind` from the same start, driven by `source`'s gradients.
+fn k_steps(
+    kind: OptimizerKind,
+    source: GradientSource,
+    backend: Backend,
+    k: usize,
+) -> (Network, Vec<usize>) {
+    let case = &cases()[3]; // two hidden sigmoid layers, λ = 0.05, m = 37
+    let (mut net, x, y) = case.build(&backend.device(), Precision::F64, 23);
+    let mut optimizer = OptimizerConfig::of(kind).init().unwrap();
+    let learning_rate = match kind {
+        OptimizerKind::Adam => 0.01,
+        OptimizerKind::Lbfgs => 1.0,
+        _ => 0.5,
+    };
+    let mut evaluations = Vec::new();
+    for _ in 0..k {
+        let (next, report) = optimizer
+            .step(
+                net,
+                x.clone(),
+                y.clone(),
+                case.weight_decay,
+                learning_rate,
+                source,
+            )
+            .unwrap();
+        net = next;
+        evaluations.push(report.evaluations);
+    }
+    (net, evaluations)
+}
+
+#[test]
+fn every_optimizer_takes_the_same_steps_on_manual_and_autodiff_gradients() {
+    // The two gradients agree to ~1e-15 relative (tests/autodiff_agreement.rs);
+    // five updates carry that difference along with a few more roundings
+    // (Adam divides by √v̂, L-BFGS by sᵀy), so 1e-10 relative per entry, with
+    // the same floor relative to the tensor's largest entry, leaves a margin
+    // of 10⁴ while any real difference in the steps would be O(1).
+    let tolerance = Tolerance {
+        relative: 1e-10,
+        floor: 1e-10,
+    };
+    for backend in Backend::ALL {
+        for kind in KINDS {
+            let (manual, manual_evals) = k_steps(kind, GradientSource::Manual, backend, 5);
+            let (autodiff, autodiff_evals) = k_steps(kind, GradientSource::Autodiff, backend, 5);
+            assert_eq!(
+                manual_evals, autodiff_evals,
+                "{backend} {kind}: same line searches"
+            );
+            let start = cases()[3]
+                .build(&backend.device(), Precision::F64, 23)
+                .0
+                .param_values()
+                .unwrap();
+            let (m, a) = (
+                manual.param_values().unwrap(),
+                autodiff.param_values().unwrap(),
+            );
+            let mut worst = 0.0_f64;
+            for (((path, m), a), s) in manual.param_paths().iter().zip(&m).zip(&a).zip(&start) {
+                let report = compare_values(path, &[m.len()], m, a, tolerance);
+                assert!(report.passed, "{backend} {kind} {path}: {report:?}");
+                assert_ne!(
+                    m, s,
+                    "{backend} {kind} {path}: the steps moved the parameter"
+                );
+                worst = worst.max(report.max_rel_diff);
+            }
+            println!(
+                "{backend} {kind}: 5 steps, worst element-wise relative difference manual vs autodiff {worst:.2e}, evaluations {manual_evals:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn gradient_descent_through_the_optimizer_is_the_reference_update_bit_for_bit() {
+    let case = &cases()[6];
+    let (net, x, y) = case.build(&Backend::Flex.device(), Precision::F64, 5);
+    let grads = net
+        .gradients(x.clone(), y.clone(), case.weight_decay)
+        .unwrap();
+    let by_hand = training::gradient_descent_step(net.clone(), grads, 0.3).unwrap();
+    let mut optimizer = OptimizerConfig::gd().init().unwrap();
+    let (stepped, _) = optimizer
+        .step(net, x, y, case.weight_decay, 0.3, GradientSource::Manual)
+        .unwrap();
+    assert_eq!(
+        stepped.param_values().unwrap(),
+        by_hand.param_values().unwrap()
+    );
+}
+
+fn lbfgs_options(dataset: DatasetKind, hidden: Vec<usize>, epochs: usize) -> TrainOptions {
+    TrainOptions {
+        dataset,
+        hidden,
+        epochs,
+        alpha: 1.0,
+        lambda: 0.0,
+        init_std: 1.0,
+        dtype: Precision::F64,
+        optimizer: OptimizerConfig::of(OptimizerKind::Lbfgs),
+        ..TrainOptions::default()
+    }
+}
+
+#[test]
+fn lbfgs_decreases_the_cost_monotonically_and_converges_on_xor() {
+    // Strong Wolfe's sufficient-decrease condition makes every accepted
+    // iteration lower J: the history must never go up.
+    let sine = run::train(&lbfgs_options(DatasetKind::Sine, vec![8], 60), |_| {
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    let costs: Vec<f64> = sine.outcome.history.iter().map(|r| r.train.cost).collect();
+    for (i, pair) in costs.windows(2).enumerate() {
+        assert!(
+            pair[1] <= pair[0],
+            "epoch {}: J rose from {} to {}",
+            i + 2,
+            pair[0],
+            pair[1]
+        );
+    }
+    assert!(costs[costs.len() - 1] < 0.2 * costs[0], "{costs:?}");
+    let last = sine.outcome.history.last().unwrap();
+    assert!(
+        last.evaluations >= last.iterations && last.iterations > 0,
+        "{last:?}"
+    );
+
+    let xor = run::train(&lbfgs_options(DatasetKind::Xor, vec![3], 300), |_| {
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    let s = &xor.summary;
+    println!(
+        "XOR with L-BFGS: cost {:.3e} after {} iterations, {} evaluations, stop: {}",
+        s.train.cost, s.iterations, s.evaluations, s.stop
+    );
+    assert_eq!(s.train.accuracy, Some(1.0), "all four points classified");
+    assert!(
+        s.train.cost < 1e-4,
+        "J = {} has not converged",
+        s.train.cost
+    );
+}
+
+#[test]
+fn lbfgs_refuses_mini_batches() {
+    let mut config = TrainConfig::gradient_descent(1.0, 0.0, 1);
+    config.optimizer = OptimizerConfig::of(OptimizerKind::Lbfgs);
+    config.batch_size = Some(2);
+    let err = config.validate(4).unwrap_err().to_string();
+    assert!(err.contains("full batch"), "{err}");
+}
+
+#[test]
+fn nonsense_optimizer_hyper_parameters_are_refused() {
+    for (kind, edit) in [
+        (
+            OptimizerKind::Momentum,
+            (|c: &mut OptimizerConfig| c.momentum = 1.0) as fn(&mut _),
+        ),
+        (OptimizerKind::Adam, |c| c.beta2 = -0.1),
+        (OptimizerKind::Adam, |c| c.adam_epsilon = 0.0),
+        (OptimizerKind::Lbfgs, |c| c.lbfgs_history = 0),
+    ] {
+        let mut config = OptimizerConfig::of(kind);
+        edit(&mut config);
+        assert!(config.init().is_err(), "{config:?}");
+    }
+}
+
+#[test]
+fn the_saved_model_is_the_best_epoch_and_reproduces_its_validation_metric() {
+    // Adam on a wide net without decay overfits the digits within tens of
+    // epochs: the best validation epoch is not the last one.
+    let options = TrainOptions {
+        epochs: 40,
+        hidden: vec![100],
+        lambda: 0.0,
+        alpha: 0.01,
+        batch_size: Some(32),
+        optimizer: OptimizerConfig::of(OptimizerKind::Adam),
+        dtype: Precision::F64,
+        ..TrainOptions::default()
+    };
+    let trained = run::train(&options, |_| ControlFlow::Continue(())).unwrap();
+    let s = &trained.summary;
+    let history = &trained.outcome.history;
+    let recorded = history[s.best_epoch - 1].validation.clone().unwrap();
+    // No later or earlier epoch is better.
+    for r in history {
+        assert!(
+            !r.validation.as_ref().unwrap().better_than(&recorded),
+            "epoch {}",
+            r.epoch
+        );
+    }
+    let dir = std::env::temp_dir().join(format!("mb-best-{}", std::process::id()));
+    run::save_run(&dir, &options, &trained).unwrap();
+    let device = Backend::Flex.device();
+    let (loaded, meta) = persist::load(&dir, &device).unwrap();
+    let split = options.load_data().unwrap();
+    let validation = Prepared::new(
+        &split.validation,
+        &meta.preprocessing,
+        &device,
+        meta.precision,
+    )
+    .unwrap();
+    let metrics =
+        training::evaluate(&loaded, &validation, &meta.preprocessing, options.lambda).unwrap();
+    println!(
+        "best epoch {} of {}: validation accuracy {:?}, last epoch {:?}",
+        s.best_epoch, s.epochs, recorded.accuracy, s.last.validation.accuracy
+    );
+    assert!(s.best_epoch < s.epochs, "this run peaks before its end");
+    assert_eq!(
+        metrics, recorded,
+        "the reloaded model gives the recorded metric exactly"
+    );
+    assert_eq!(s.validation, recorded);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn patience_stops_training_that_no_longer_improves() {
+    // A wide net, no decay, Adam on mini-batches: it fits the 1257 training
+    // digits within a few dozen epochs, after which validation stops improving.
+    let options = TrainOptions {
+        epochs: 400,
+        hidden: vec![100],
+        lambda: 0.0,
+        alpha: 0.01,
+        batch_size: Some(32),
+        optimizer: OptimizerConfig::of(OptimizerKind::Adam),
+        patience: Some(10),
+        ..TrainOptions::default()
+    };
+    let trained = run::train(&options, |_| ControlFlow::Continue(())).unwrap();
+    let Stop::EarlyStopped { epochs, best_epoch } = trained.summary.stop else {
+        panic!("expected an early stop, got {}", trained.summary.stop);
+    };
+    assert_eq!(epochs - best_epoch, 10);
+    assert_eq!(trained.outcome.history.len(), epochs);
+    assert_eq!(trained.summary.best_epoch, best_epoch);
+}
