@@ -1,19 +1,15 @@
 //! `backprop`: train, inspect and verify networks with hand-written gradients.
 //!
-//! A thin command-line layer over the `manual_backprop` library; run
-//! `cargo run --release --example backprop -- --help`.
+//! A thin command-line layer over the `manual_backprop` library: the argument
+//! definitions live here and each subcommand's work in `manual_backprop::app`.
+//! Run `cargo run --release --example backprop -- --help`.
 
 use clap::{Args, Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
-use manual_backprop::data::preprocess::{FeatureScaling, Predictions, Preprocessing};
-use manual_backprop::interchange::{DataJson, GradientsJson, ModelJson, read_json};
-use manual_backprop::run::{self, DatasetKind, Summary, TrainOptions};
-use manual_backprop::training::{
-    GradientSource as TrainGradients, Metrics, OptimizerKind, Prepared, Stop,
-};
-use manual_backprop::verification::{self, CheckOptions, FiniteDifference};
-use manual_backprop::{Activation, Backend, Error, NetworkConfig, Precision, bench, persist};
-use std::ops::ControlFlow;
+use manual_backprop::app::{self, grads::GradientSource};
+use manual_backprop::data::preprocess::FeatureScaling;
+use manual_backprop::run::{DatasetKind, TrainOptions};
+use manual_backprop::training::{GradientSource as TrainGradients, OptimizerKind};
+use manual_backprop::{Activation, Backend, Error, Precision, bench};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -89,13 +85,6 @@ struct BenchArgs {
     /// One JSON object per row instead of a table.
     #[arg(long)]
     json: bool,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum GradientSource {
-    Manual,
-    Autodiff,
-    Numeric,
 }
 
 #[derive(Args)]
@@ -385,6 +374,100 @@ struct SymmetryArgs {
     dtype: Precision,
 }
 
+impl From<ExperimentArgs> for app::experiment::ExperimentRequest {
+    fn from(a: ExperimentArgs) -> Self {
+        Self {
+            config: a.config,
+            out: a.out,
+        }
+    }
+}
+
+impl From<BenchArgs> for app::bench::BenchRequest {
+    fn from(a: BenchArgs) -> Self {
+        Self {
+            shapes: a.shapes,
+            backends: a.backends,
+            dtypes: a.dtypes,
+            warmup: a.warmup,
+            reps: a.reps,
+            json: a.json,
+        }
+    }
+}
+
+impl From<GradsArgs> for app::grads::GradsRequest {
+    fn from(a: GradsArgs) -> Self {
+        Self {
+            model: a.model,
+            data: a.data,
+            lambda: a.lambda,
+            source: a.source,
+            backend: a.backend,
+            dtype: a.dtype,
+            out: a.out,
+        }
+    }
+}
+
+impl From<CheckArgs> for app::check::CheckRequest {
+    fn from(a: CheckArgs) -> Self {
+        Self {
+            model: a.model,
+            data: a.data,
+            hidden: a.hidden,
+            dataset: a.dataset,
+            examples: a.examples,
+            activation: a.activation,
+            init_std: a.init_std,
+            lambda: a.lambda,
+            epsilon: a.epsilon,
+            sample: a.sample,
+            directions: a.directions,
+            params: a.params,
+            backend: a.backend,
+            dtype: a.dtype,
+            json: a.json,
+        }
+    }
+}
+
+impl From<ExportArgs> for app::export::ExportRequest {
+    fn from(a: ExportArgs) -> Self {
+        Self {
+            model: a.model,
+            out: a.out,
+        }
+    }
+}
+
+impl From<PredictArgs> for app::predict::PredictRequest {
+    fn from(a: PredictArgs) -> Self {
+        Self {
+            model: a.model,
+            dataset: a.dataset,
+            data: a.data,
+            target_columns: a.target_columns,
+            classify: a.classify,
+            mnist_dir: a.mnist_dir,
+            backend: a.backend,
+            out: a.out,
+        }
+    }
+}
+
+impl From<SymmetryArgs> for app::symmetry::SymmetryRequest {
+    fn from(a: SymmetryArgs) -> Self {
+        Self {
+            hidden: a.hidden,
+            epochs: a.epochs,
+            value: a.value,
+            backend: a.backend,
+            dtype: a.dtype,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     // Die quietly on a closed pipe (`backprop … | head`), as command-line tools do,
     // instead of panicking inside println!.
@@ -398,13 +481,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(args) => train(args),
-        Command::Predict(args) => predict(args),
-        Command::Symmetry(args) => symmetry(args),
-        Command::Grads(args) => grads(args),
-        Command::Check(args) => check(args),
-        Command::ExportModel(args) => export_model(args),
-        Command::Bench(args) => bench(args),
-        Command::Experiment(args) => experiment(args),
+        Command::Predict(args) => app::predict::run(args.into()),
+        Command::Symmetry(args) => app::symmetry::run(args.into()),
+        Command::Grads(args) => app::grads::run(args.into()),
+        Command::Check(args) => app::check::run(args.into()),
+        Command::ExportModel(args) => app::export::run(args.into()),
+        Command::Bench(args) => app::bench::run(args.into(), &step_peak_bytes),
+        Command::Experiment(args) => app::experiment::run(args.into()),
     };
     match result {
         Ok(code) => code,
@@ -413,6 +496,25 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `train`, with Ctrl-C stopping it after the current epoch (and a second
+/// Ctrl-C while saving falling through to the default handler).
+fn train(args: TrainArgs) -> Result<ExitCode, Error> {
+    let request = app::train::TrainRequest {
+        options: args.options()?,
+        out: args.out.clone(),
+        quiet: args.quiet,
+        json: args.json,
+    };
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = interrupted.clone();
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+    app::train::run(request, &interrupted)
 }
 
 /// Mesa's Vulkan drivers print "error: XDG_RUNTIME_DIR is invalid or not set"
@@ -432,392 +534,6 @@ fn quiet_mesa() {
         // SAFETY: called first thing in main, before any thread is started.
         unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
     }
-}
-
-fn train(args: TrainArgs) -> Result<ExitCode, Error> {
-    let options = args.options()?;
-    options.validate()?;
-    options.backend.device_for(options.dtype)?;
-    let quiet = args.quiet || args.json;
-    let out = args.out.clone().unwrap_or_else(default_run_dir);
-    let interrupted = Arc::new(AtomicBool::new(false));
-    {
-        let flag = interrupted.clone();
-        // A second Ctrl-C while saving falls through to the default handler.
-        let _ = ctrlc::set_handler(move || {
-            if flag.swap(true, Ordering::SeqCst) {
-                std::process::exit(130);
-            }
-        });
-    }
-    let split = options.load_data()?;
-    if !quiet {
-        let sizes = options
-            .network_config(split.train.n_features, split.train.targets.width())
-            .sizes;
-        eprintln!(
-            "training {sizes:?} {} on {} ({} train / {} validation / {} test), {} {}, {} on {} gradients, α = {}, λ = {}, {}",
-            options.activation,
-            split.train.name.trim_end_matches("-train"),
-            split.train.len(),
-            split.validation.len(),
-            split.test.len(),
-            options.backend,
-            options.dtype,
-            options.optimizer.kind,
-            match options.gradients {
-                TrainGradients::Manual => "hand-written",
-                TrainGradients::Autodiff => "autodiff",
-            },
-            options.alpha,
-            options.lambda,
-            options
-                .batch_size
-                .map_or("full batch".into(), |b| format!("batches of {b}")),
-        );
-    }
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(options.epochs as u64)
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{bar:30} {pos}/{len} epochs  {msg}  [{elapsed_precise} < {eta}]",
-        )
-        .expect("valid template"),
-    );
-    let trained = run::train_on(&options, &split, |record| {
-        bar.set_position(record.epoch as u64);
-        bar.set_message(format!(
-            "cost {:.5}  {}",
-            record.train.cost,
-            record
-                .validation
-                .as_ref()
-                .map_or(String::new(), |v| format!("validation {}", headline(v)))
-        ));
-        if interrupted.load(Ordering::SeqCst) {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
-    })?;
-    bar.finish_and_clear();
-    let files = run::save_run(&out, &options, &trained)?;
-    if args.json {
-        let value = serde_json::json!({ "out": out, "summary": trained.summary, "files": files });
-        println!("{value}");
-    } else {
-        print_summary(&trained.summary);
-        println!("saved to {}:", out.display());
-        for f in &files {
-            println!("  {}", f.display());
-        }
-    }
-    match trained.summary.stop {
-        Stop::Diverged { .. } => {
-            let e = trained
-                .outcome
-                .diverged(&options.train_config())
-                .expect("diverged");
-            eprintln!("error: {e}");
-            Ok(ExitCode::from(1))
-        }
-        Stop::Interrupted { epochs } => {
-            eprintln!("interrupted after {epochs} epochs; the model and history so far were saved");
-            Ok(ExitCode::from(130))
-        }
-        Stop::EarlyStopped { .. } | Stop::Converged { .. } => {
-            eprintln!("{}", trained.summary.stop);
-            Ok(ExitCode::SUCCESS)
-        }
-        Stop::Completed => Ok(ExitCode::SUCCESS),
-    }
-}
-
-fn default_run_dir() -> PathBuf {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    PathBuf::from("runs").join(secs.to_string())
-}
-
-/// Accuracy for classifiers, R² and MSE for regressors.
-fn headline(m: &Metrics) -> String {
-    match (m.accuracy, m.r2, m.mse) {
-        (Some(a), _, _) => format!("accuracy {:.2}%", 100.0 * a),
-        (_, Some(r2), Some(mse)) => format!("R² {r2:.4}  MSE {mse:.3e}"),
-        _ => String::new(),
-    }
-}
-
-fn print_summary(s: &Summary) {
-    println!();
-    println!("{:<11} {:>12} {:>12}  metric", "set", "cost J", "data cost");
-    for (name, m) in [
-        ("train", &s.train),
-        ("validation", &s.validation),
-        ("test", &s.test),
-    ] {
-        println!(
-            "{name:<11} {:>12.6} {:>12.6}  {}",
-            m.cost,
-            m.data_cost,
-            headline(m)
-        );
-    }
-    println!(
-        "saved model: epoch {} of {} (best validation metric); the last epoch's model gives test {}",
-        s.best_epoch,
-        s.epochs,
-        headline(&s.last.test)
-    );
-    println!(
-        "{} epochs of {} in {:.2} s ({:.3} ms per epoch), {} steps, {} cost-and-gradient evaluations",
-        s.epochs, s.optimizer, s.train_seconds, s.millis_per_epoch, s.iterations, s.evaluations
-    );
-}
-
-fn predict(args: PredictArgs) -> Result<ExitCode, Error> {
-    let device = args.backend.device();
-    let interchange = args.model.is_file() && args.model.extension().is_some_and(|e| e == "json");
-    let (network, meta) = if interchange {
-        (
-            read_json::<ModelJson>(&args.model)?.to_network(&device, Precision::F64)?,
-            None,
-        )
-    } else {
-        let (network, meta) = persist::load(&args.model, &device)?;
-        (network, Some(meta))
-    };
-    let trained_on = meta
-        .as_ref()
-        .map_or("(a JSON model)", |m| m.dataset.as_str());
-    let kind = match args.dataset {
-        Some(kind) => kind,
-        None => match trained_on.trim_end_matches("-train") {
-            "digits" => DatasetKind::Digits,
-            "mnist" => DatasetKind::Mnist,
-            "xor" => DatasetKind::Xor,
-            "sine" => DatasetKind::Sine,
-            other => {
-                return Err(Error::InvalidParameter {
-                    name: "dataset",
-                    value: "(none)".into(),
-                    reason: format!(
-                        "the model was trained on {other:?}; say which data to predict with --dataset"
-                    ),
-                });
-            }
-        },
-    };
-    let options = TrainOptions {
-        dataset: kind,
-        data: args.data.clone(),
-        target_columns: args.target_columns.clone(),
-        classify: args.classify,
-        mnist_dir: args.mnist_dir.clone(),
-        validation: 0.0,
-        test: 0.0,
-        ..TrainOptions::default()
-    };
-    let split = options.load_data()?;
-    // MNIST predicts its own test set; the others the whole data set.
-    let data = if kind == DatasetKind::Mnist {
-        split.test
-    } else {
-        split.train
-    };
-    // A JSON model carries no preprocessing: features go in as they are, and
-    // labels are encoded for its output activation.
-    let (preprocessing, precision) = match meta {
-        Some(meta) => (meta.preprocessing, meta.precision),
-        None => {
-            let output = network.layers[network.layers.len() - 1].activation;
-            (
-                Preprocessing::fit(&data, FeatureScaling::None, output)?,
-                Precision::F64,
-            )
-        }
-    };
-    let prepared = Prepared::new(&data, &preprocessing, &device, precision)?;
-    let metrics = manual_backprop::training::evaluate(&network, &prepared, &preprocessing, 0.0)?;
-    println!(
-        "{} examples of {}: {}",
-        data.len(),
-        data.name,
-        headline(&metrics)
-    );
-    if let Some(out) = &args.out {
-        let outputs = manual_backprop::tensor::to_vec(&network.hypothesis(prepared.x))?;
-        let text = match preprocessing.decode(&outputs) {
-            Predictions::Classes(classes) => std::iter::once("prediction".to_string())
-                .chain(classes.iter().map(|c| c.to_string()))
-                .collect::<Vec<_>>(),
-            Predictions::Values(values) => {
-                let k = preprocessing.n_outputs();
-                std::iter::once(
-                    (0..k)
-                        .map(|j| format!("prediction_{j}"))
-                        .collect::<Vec<_>>()
-                        .join(","),
-                )
-                .chain(
-                    values
-                        .chunks(k)
-                        .map(|row| row.iter().map(f64::to_string).collect::<Vec<_>>().join(",")),
-                )
-                .collect()
-            }
-        };
-        persist::write_atomic(out, format!("{}\n", text.join("\n")).as_bytes())?;
-        println!("predictions written to {}", out.display());
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn symmetry(args: SymmetryArgs) -> Result<ExitCode, Error> {
-    let base = TrainOptions {
-        hidden: vec![args.hidden],
-        epochs: args.epochs,
-        backend: args.backend,
-        dtype: args.dtype,
-        ..TrainOptions::default()
-    };
-    base.validate()?;
-    let device = args.backend.device_for(args.dtype)?;
-    let split = base.load_data()?;
-    println!(
-        "digits, 64-{}-10 sigmoid, {} epochs of full-batch gradient descent (α = {}, λ = {}):",
-        args.hidden, args.epochs, base.alpha, base.lambda
-    );
-    for (label, constant) in [
-        (format!("all weights = {}", args.value), Some(args.value)),
-        ("random N(0, 0.1²)".to_string(), None),
-    ] {
-        let options = TrainOptions {
-            init_std: 0.1,
-            ..base.clone()
-        };
-        let network = |config: &NetworkConfig| match constant {
-            Some(v) => config.init_constant(&device, args.dtype, v),
-            None => config.init(&device, args.dtype),
-        };
-        let trained =
-            run::train_with_network(&options, &split, network, |_| ControlFlow::Continue(()))?;
-        let distinct = trained.outcome.network.distinct_units(0, 1e-9)?;
-        println!(
-            "  {label:<22} {distinct:>3} distinct hidden units of {}   test {}",
-            args.hidden,
-            headline(&trained.summary.test)
-        );
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Writes `text` to `out`, or stdout.
-fn emit(out: Option<&PathBuf>, text: &str) -> Result<(), Error> {
-    match out {
-        Some(path) => persist::write_atomic(path, format!("{text}\n").as_bytes()),
-        None => {
-            println!("{text}");
-            Ok(())
-        }
-    }
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string_pretty(value).expect("plain data serialises")
-}
-
-fn grads(args: GradsArgs) -> Result<ExitCode, Error> {
-    let device = args.backend.device_for(args.dtype)?;
-    let model: ModelJson = read_json(&args.model)?;
-    let network = model.to_network(&device, args.dtype)?;
-    let data: DataJson = read_json(&args.data)?;
-    let (x, y) = data.to_tensors(&network)?;
-    let grads = match args.source {
-        GradientSource::Manual => network.gradients(x, y, args.lambda)?,
-        GradientSource::Autodiff => verification::autodiff_gradients(&network, x, y, args.lambda)?,
-        GradientSource::Numeric => verification::numeric_gradients(
-            &network,
-            x,
-            y,
-            args.lambda,
-            FiniteDifference::central(1e-5),
-        )?,
-    };
-    emit(
-        args.out.as_ref(),
-        &to_json(&GradientsJson::from_gradients(&network, &grads)?),
-    )?;
-    Ok(ExitCode::SUCCESS)
-}
-
-fn check(args: CheckArgs) -> Result<ExitCode, Error> {
-    let device = args.backend.device_for(args.dtype)?;
-    let (network, x, y) = match (&args.model, &args.data) {
-        (Some(model), Some(data)) => {
-            let network = read_json::<ModelJson>(model)?.to_network(&device, args.dtype)?;
-            let (x, y) = read_json::<DataJson>(data)?.to_tensors(&network)?;
-            (network, x, y)
-        }
-        _ => {
-            let options = TrainOptions {
-                dataset: args.dataset,
-                hidden: args.hidden.clone(),
-                activation: args.activation,
-                init_std: args.init_std,
-                validation: 0.0,
-                test: 0.0,
-                ..TrainOptions::default()
-            };
-            options.validate()?;
-            let data = options.load_data()?.train;
-            let m = args.examples.clamp(1, data.len());
-            let rows: Vec<usize> = (0..m).collect();
-            let data = data.subset(&data.name, &rows);
-            let scaling = if data.image_shape.is_some() {
-                FeatureScaling::MaxAbs
-            } else {
-                FeatureScaling::Standardize
-            };
-            let preprocessing = Preprocessing::fit(&data, scaling, args.activation)?;
-            let prepared = Prepared::new(&data, &preprocessing, &device, args.dtype)?;
-            let config =
-                options.network_config(preprocessing.n_features(), preprocessing.n_outputs());
-            (config.init(&device, args.dtype)?, prepared.x, prepared.y)
-        }
-    };
-    let options = CheckOptions {
-        finite_difference: FiniteDifference::central(args.epsilon.unwrap_or(match args.dtype {
-            Precision::F64 => 1e-5,
-            Precision::F32 => 4e-3,
-        })),
-        params: args.params.clone(),
-        sample: args.sample,
-        directions: args.directions,
-        ..CheckOptions::default()
-    };
-    let report = verification::check_network(&network, x, y, args.lambda, &options)?;
-    if args.json {
-        println!("{}", to_json(&report));
-    } else {
-        print!("{report}");
-    }
-    Ok(if report.passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
-}
-
-fn export_model(args: ExportArgs) -> Result<ExitCode, Error> {
-    let (network, meta) = persist::load(&args.model, &Backend::Flex.device())?;
-    let model = ModelJson::from_network_on_raw_features(&network, &meta.preprocessing.features)?;
-    emit(args.out.as_ref(), &to_json(&model))?;
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Counts heap bytes in use and their peak, to compare the memory a manual
@@ -870,155 +586,4 @@ fn step_peak_bytes(
     let peak = PEAK.load(Ordering::SeqCst);
     drop(network);
     Ok(peak.saturating_sub(before))
-}
-
-fn bench(args: BenchArgs) -> Result<ExitCode, Error> {
-    let shapes: Vec<bench::Shape> = args
-        .shapes
-        .iter()
-        .map(|name| {
-            bench::shapes()
-                .into_iter()
-                .find(|s| &s.name == name)
-                .ok_or_else(|| Error::InvalidParameter {
-                    name: "shapes",
-                    value: name.clone(),
-                    reason: "known shapes are digits, mnist, wide".into(),
-                })
-        })
-        .collect::<Result<_, _>>()?;
-    if !args.json {
-        println!(
-            "{:<7} {:<8} {:<5} {:>10} {:>12} {:>7} {:>6} {:>7} {:>11} {:>8} {:>6} {:>7} {:>11} {:>13}",
-            "shape",
-            "backend",
-            "dtype",
-            "manual ms",
-            "autodiff ms",
-            "ad/man",
-            "bound",
-            "fwd ms",
-            "kernels ms",
-            "GFLOP/s",
-            "GEMM",
-            "% GEMM",
-            "manual MiB",
-            "autodiff MiB"
-        );
-    }
-    // Say which device each backend is before any number: a GPU backend on a
-    // software adapter (lavapipe) measures CPU emulation, not GPU speed.
-    let mut devices = Vec::new();
-    for &backend in &args.backends {
-        let description = manual_backprop::backend::describe(&backend.device());
-        if !args.json {
-            println!(
-                "# {backend}: {description}{}",
-                if description.emulated {
-                    " — its timings measure CPU emulation, not GPU speed"
-                } else {
-                    ""
-                }
-            );
-        }
-        devices.push(description);
-    }
-    for shape in &shapes {
-        for (&backend, description) in args.backends.iter().zip(&devices) {
-            for &dtype in &args.dtypes {
-                if let Err(e) = backend.device_for(dtype) {
-                    if !args.json {
-                        println!("{:<7} {backend:<8} {dtype:<5} skipped: {e}", shape.name);
-                    }
-                    continue;
-                }
-                // Measured next to the row it judges: this machine's speed drifts.
-                let gemm_gflops = bench::gemm_gflops(backend, dtype, GEMM_REFERENCE_N, 3)?;
-                let row = bench::measure(shape, backend, dtype, args.warmup, args.reps)?;
-                // Peak heap is measured on a fresh network, outside the timed loop.
-                let (net, x, y) = shape.setup(backend, dtype)?;
-                let mib = |method| -> Result<f64, Error> {
-                    Ok(step_peak_bytes(method, net.clone(), &x, &y)? as f64 / 1048576.0)
-                };
-                let (mem_manual, mem_autodiff) =
-                    (mib(bench::Method::Manual)?, mib(bench::Method::Autodiff)?);
-                let gflops = shape.flops() / (row.manual_ms * 1e-3) / 1e9;
-                let of_gemm = 100.0 * gflops / gemm_gflops;
-                if args.json {
-                    let json = serde_json::json!({
-                        "shape": shape.name, "sizes": shape.sizes, "m": shape.m, "backend": backend, "dtype": dtype,
-                        "device": description.to_string(), "adapter": description.adapter, "emulated": description.emulated,
-                        "manual_ms": row.manual_ms, "autodiff_ms": row.autodiff_ms, "ratio": row.ratio,
-                        "ratio_bound": row.ratio_bound(), "forward_ms": row.forward_ms,
-                        "kernel_floor_ms": row.kernel_floor_ms(), "forward_kernels_ms": row.forward_kernels_ms,
-                        "backward_kernels_ms": row.backward_kernels_ms, "manual_gflops": gflops,
-                        "gemm_reference_gflops": gemm_gflops, "percent_of_gemm": of_gemm,
-                        "manual_peak_mib": mem_manual, "autodiff_peak_mib": mem_autodiff,
-                    });
-                    println!("{json}");
-                } else {
-                    println!(
-                        "{:<7} {:<8} {:<5} {:>10.3} {:>12.3} {:>7.2} {:>6.2} {:>7.3} {:>11.3} {:>8.1} {:>6.0} {:>7.0} {:>11.2} {:>13.2}",
-                        shape.name,
-                        backend,
-                        dtype,
-                        row.manual_ms,
-                        row.autodiff_ms,
-                        row.ratio,
-                        row.ratio_bound(),
-                        row.forward_ms,
-                        row.kernel_floor_ms(),
-                        gflops,
-                        gemm_gflops,
-                        of_gemm,
-                        mem_manual,
-                        mem_autodiff
-                    );
-                }
-            }
-        }
-    }
-    if !args.json {
-        println!(
-            "ad/man: median of back-to-back pairs. bound: autodiff ms / (fwd ms + the backward's matmuls alone), the \
-             ratio a backward costing only its matmuls would reach. fwd: forward + cost alone \
-             (shared by both). kernels: the step's matmuls and exp alone. GEMM: GFLOP/s of the best of three \
-             {n}x{n} matmuls run just before the row; % GEMM: the step's share of it.",
-            n = GEMM_REFERENCE_N
-        );
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Side of the square matrix product that measures a backend's reachable GEMM rate.
-const GEMM_REFERENCE_N: usize = 2048;
-
-fn experiment(args: ExperimentArgs) -> Result<ExitCode, Error> {
-    let grid = manual_backprop::experiment::GridConfig::from_json_file(&args.config)?;
-    let total = grid.runs().len();
-    println!(
-        "{:<46} {:>7} {:>11} {:>10} {:>8} {:>10}  stop",
-        "run", "epochs", "final cost", "test", "ms/epoch", "grad err"
-    );
-    let mut done = 0;
-    let rows = manual_backprop::experiment::run_grid(&grid, &args.out, |row, skipped| {
-        done += 1;
-        println!(
-            "{:<46} {:>7} {:>11.5} {:>10.4} {:>8.3} {:>10.2e}  {}{}  [{done}/{total}]",
-            row.key,
-            row.epochs,
-            row.final_cost,
-            row.test_metric,
-            row.ms_per_epoch,
-            row.gradient_error,
-            row.stop,
-            if skipped { " (already done)" } else { "" }
-        );
-    })?;
-    println!(
-        "{} rows in {}/results.json, results.csv and results.svg",
-        rows.len(),
-        args.out.display()
-    );
-    Ok(ExitCode::SUCCESS)
 }

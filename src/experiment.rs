@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use std::ops::ControlFlow;
 use std::path::Path;
 
-/// A grid: every combination of the listed values, the rest from `base`.
+/// A grid: every combination of the listed values, the rest from `base`
+/// (backends × dtypes × hidden × λ × α × seeds × optimizers).
 /// An empty list means "the value in `base`".
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -32,6 +33,8 @@ pub struct GridConfig {
     pub alphas: Vec<f64>,
     /// Seeds.
     pub seeds: Vec<u64>,
+    /// Update rules, each with `base.optimizer`'s hyper-parameters.
+    pub optimizers: Vec<crate::training::OptimizerKind>,
 }
 
 /// The outcome of one run of the grid.
@@ -43,6 +46,9 @@ pub struct RunRow {
     pub backend: Backend,
     /// Precision.
     pub dtype: Precision,
+    /// Update rule.
+    #[serde(default = "default_optimizer")]
+    pub optimizer: crate::training::OptimizerKind,
     /// Hidden layers.
     pub hidden: Vec<usize>,
     /// λ.
@@ -90,15 +96,19 @@ impl GridConfig {
                     for &lambda in &or(&self.lambdas, self.base.lambda) {
                         for &alpha in &or(&self.alphas, self.base.alpha) {
                             for &seed in &or(&self.seeds, self.base.seed) {
-                                out.push(TrainOptions {
-                                    backend,
-                                    dtype,
-                                    hidden: hidden.clone(),
-                                    lambda,
-                                    alpha,
-                                    seed,
-                                    ..self.base.clone()
-                                });
+                                for &kind in &or(&self.optimizers, self.base.optimizer.kind) {
+                                    let mut options = TrainOptions {
+                                        backend,
+                                        dtype,
+                                        hidden: hidden.clone(),
+                                        lambda,
+                                        alpha,
+                                        seed,
+                                        ..self.base.clone()
+                                    };
+                                    options.optimizer.kind = kind;
+                                    out.push(options);
+                                }
                             }
                         }
                     }
@@ -109,11 +119,16 @@ impl GridConfig {
     }
 }
 
+/// Rows written before optimizers were a grid dimension were trained with gd.
+fn default_optimizer() -> crate::training::OptimizerKind {
+    crate::training::OptimizerKind::Gd
+}
+
 /// The resume key of a run.
 pub fn key(o: &TrainOptions) -> String {
     format!(
-        "{}/{}/{:?}/lambda={}/alpha={}/seed={}",
-        o.backend, o.dtype, o.hidden, o.lambda, o.alpha, o.seed
+        "{}/{}/{}/{:?}/lambda={}/alpha={}/seed={}",
+        o.backend, o.dtype, o.optimizer.kind, o.hidden, o.lambda, o.alpha, o.seed
     )
 }
 
@@ -149,6 +164,7 @@ pub fn run_one(options: &TrainOptions, split: &Split) -> Result<RunRow> {
         key: key(options),
         backend: options.backend,
         dtype: options.dtype,
+        optimizer: options.optimizer.kind,
         hidden: options.hidden.clone(),
         lambda: options.lambda,
         alpha: options.alpha,
@@ -207,15 +223,16 @@ pub fn run_grid(
 fn save(out: &Path, rows: &[RunRow]) -> Result<()> {
     persist::write_json(&out.join("results.json"), &rows)?;
     let mut csv = String::from(
-        "key,backend,dtype,hidden,lambda,alpha,seed,epochs,final_cost,test_metric,validation_metric,ms_per_epoch,gradient_error,stop\n",
+        "key,backend,dtype,optimizer,hidden,lambda,alpha,seed,epochs,final_cost,test_metric,validation_metric,ms_per_epoch,gradient_error,stop\n",
     );
     for r in rows {
         let hidden: Vec<String> = r.hidden.iter().map(usize::to_string).collect();
         csv.push_str(&format!(
-            "\"{}\",{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "\"{}\",{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\"\n",
             r.key,
             r.backend,
             r.dtype,
+            r.optimizer,
             hidden.join("-"),
             r.lambda,
             r.alpha,
@@ -230,9 +247,79 @@ fn save(out: &Path, rows: &[RunRow]) -> Result<()> {
         ));
     }
     persist::write_atomic(&out.join("results.csv"), csv.as_bytes())?;
-    let points: Vec<(String, f64)> = rows
-        .iter()
-        .map(|r| (r.key.clone(), r.test_metric))
+    crate::plot::configurations(&out.join("results.svg"), &configurations(rows))
+}
+
+/// The runs of one configuration (every grid dimension but the seed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Configuration {
+    /// The dimensions that vary across the grid, e.g. `flex/f32/adam/[30]`.
+    pub label: String,
+    /// Test metric of each seed.
+    pub test: Vec<f64>,
+    /// Validation metric of each seed.
+    pub validation: Vec<f64>,
+    /// Milliseconds per epoch of each seed.
+    pub ms_per_epoch: Vec<f64>,
+}
+
+impl Configuration {
+    /// Mean validation metric over seeds: how configurations are ranked.
+    pub fn mean_validation(&self) -> f64 {
+        mean(&self.validation)
+    }
+}
+
+/// Mean of a non-empty list (NaN for an empty one).
+pub fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len() as f64
+}
+
+/// Groups rows by configuration, labelled by the dimensions that vary, best
+/// mean validation metric first (choose by validation, report test).
+pub fn configurations(rows: &[RunRow]) -> Vec<Configuration> {
+    let parts = |r: &RunRow| -> [String; 6] {
+        [
+            r.backend.to_string(),
+            r.dtype.to_string(),
+            r.optimizer.to_string(),
+            format!("{:?}", r.hidden),
+            format!("λ={}", r.lambda),
+            format!("α={}", r.alpha),
+        ]
+    };
+    let varying: Vec<bool> = (0..6)
+        .map(|i| rows.iter().any(|r| parts(r)[i] != parts(&rows[0])[i]))
         .collect();
-    crate::plot::run_metrics(&out.join("results.svg"), &points)
+    let mut groups: Vec<Configuration> = Vec::new();
+    for r in rows {
+        let shown: Vec<String> = parts(r)
+            .into_iter()
+            .zip(&varying)
+            .filter(|(_, v)| **v)
+            .map(|(p, _)| p)
+            .collect();
+        let label = if shown.is_empty() {
+            "all runs".to_string()
+        } else {
+            shown.join(" / ")
+        };
+        let group = match groups.iter_mut().position(|g| g.label == label) {
+            Some(i) => &mut groups[i],
+            None => {
+                groups.push(Configuration {
+                    label,
+                    test: Vec::new(),
+                    validation: Vec::new(),
+                    ms_per_epoch: Vec::new(),
+                });
+                groups.last_mut().expect("just pushed")
+            }
+        };
+        group.test.push(r.test_metric);
+        group.validation.push(r.validation_metric);
+        group.ms_per_epoch.push(r.ms_per_epoch);
+    }
+    groups.sort_by(|a, b| b.mean_validation().total_cmp(&a.mean_validation()));
+    groups
 }

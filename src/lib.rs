@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod activation;
+pub mod app;
 pub mod backend;
 pub mod bench;
 pub mod cost;

@@ -159,52 +159,127 @@ pub fn weight_tiles(
     crate::persist::write_atomic(path, &bytes)
 }
 
-/// One dot per run of an experiment grid: its test accuracy (or R²), in run order.
-pub fn run_metrics(path: &Path, runs: &[(String, f64)]) -> Result<()> {
+/// Draws one row per configuration of an experiment grid, best mean
+/// validation metric at the top: on the left the test metric (accuracy or
+/// R²) as the mean over seeds (dot) with its range (bar), on the right the
+/// mean milliseconds per epoch — so the best configuration, its spread and
+/// its cost can be read at a glance.
+pub fn configurations(path: &Path, groups: &[crate::experiment::Configuration]) -> Result<()> {
+    use crate::experiment::mean;
     let fail = |e: String| Error::Io {
         action: "draw",
         path: path.to_path_buf(),
         source: std::io::Error::other(e),
     };
+    let n = groups.len().max(1);
+    let label_width = groups
+        .iter()
+        .map(|g| g.label.chars().count())
+        .max()
+        .unwrap_or(8) as u32
+        * 7
+        + 20;
+    let height = 110 + 30 * n as u32;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (900, 420)).into_drawing_area();
+        let root =
+            SVGBackend::with_string(&mut svg, (820 + label_width, height)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
-        let finite = runs.iter().map(|r| r.1).filter(|v| v.is_finite());
-        let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-            (a.min(v), b.max(v))
-        });
+        let (left, right) = root.split_horizontally(label_width + 480);
+        let finite = |v: &[f64]| {
+            v.iter()
+                .copied()
+                .filter(|x| x.is_finite())
+                .collect::<Vec<_>>()
+        };
+        let all: Vec<f64> = groups.iter().flat_map(|g| finite(&g.test)).collect();
+        let (lo, hi) = all
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
         let (lo, hi) = if lo < hi {
             (lo, hi)
         } else if lo.is_finite() {
-            (lo - 0.5, lo + 0.5)
+            (lo - 0.01, lo + 0.01)
         } else {
             (0.0, 1.0)
         };
-        let pad = 0.05 * (hi - lo);
-        let mut chart = ChartBuilder::on(&root)
-            .caption("test metric per run (accuracy or R²)", ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(30)
-            .y_label_area_size(60)
-            .build_cartesian_2d(
-                -0.5..(runs.len() as f64 - 0.5).max(0.5),
-                (lo - pad)..(hi + pad),
+        let pad = 0.08 * (hi - lo);
+        // Row i of the picture is groups[i]; the best is drawn at the top.
+        let row = |i: usize| (n - 1 - i) as f64;
+        let label_of = |y: &f64| {
+            let i = n as f64 - 1.0 - y.round();
+            if (y - y.round()).abs() < 1e-6 && i >= 0.0 && (i as usize) < groups.len() {
+                groups[i as usize].label.clone()
+            } else {
+                String::new()
+            }
+        };
+        let mut chart = ChartBuilder::on(&left)
+            .caption(
+                "test metric over seeds (dot: mean, bar: min–max), best validation first",
+                ("sans-serif", 15),
             )
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(label_width)
+            .build_cartesian_2d((lo - pad)..(hi + pad), -0.5..(n as f64 - 0.5))
             .map_err(|e| fail(e.to_string()))?;
         chart
             .configure_mesh()
-            .x_desc("run (see results.csv)")
-            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_labels(n * 2 + 1)
+            .y_label_formatter(&label_of)
+            .x_desc("test accuracy or R²")
             .draw()
             .map_err(|e| fail(e.to_string()))?;
-        chart
-            .draw_series(
-                runs.iter()
-                    .enumerate()
-                    .filter(|(_, r)| r.1.is_finite())
-                    .map(|(i, r)| Circle::new((i as f64, r.1), 4, BLUE.filled())),
-            )
+        for (i, g) in groups.iter().enumerate() {
+            let values = finite(&g.test);
+            if values.is_empty() {
+                continue;
+            }
+            let (min, max) = values
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                    (a.min(v), b.max(v))
+                });
+            let y = row(i);
+            chart
+                .draw_series([PathElement::new(
+                    vec![(min, y), (max, y)],
+                    BLACK.stroke_width(2),
+                )])
+                .map_err(|e| fail(e.to_string()))?;
+            chart
+                .draw_series([Circle::new((mean(&values), y), 5, BLUE.filled())])
+                .map_err(|e| fail(e.to_string()))?;
+        }
+        let slowest = groups
+            .iter()
+            .map(|g| mean(&g.ms_per_epoch))
+            .filter(|v| v.is_finite())
+            .fold(0.0, f64::max)
+            .max(1e-9);
+        let mut times = ChartBuilder::on(&right)
+            .caption("ms per epoch (mean over seeds)", ("sans-serif", 15))
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(10)
+            .build_cartesian_2d(0.0..slowest * 1.1, -0.5..(n as f64 - 0.5))
+            .map_err(|e| fail(e.to_string()))?;
+        times
+            .configure_mesh()
+            .disable_y_axis()
+            .disable_y_mesh()
+            .x_desc("milliseconds")
+            .draw()
+            .map_err(|e| fail(e.to_string()))?;
+        times
+            .draw_series(groups.iter().enumerate().map(|(i, g)| {
+                let y = row(i);
+                let ms = mean(&g.ms_per_epoch);
+                Rectangle::new([(0.0, y - 0.3), (ms, y + 0.3)], GREEN.mix(0.6).filled())
+            }))
             .map_err(|e| fail(e.to_string()))?;
         root.present().map_err(|e| fail(e.to_string()))?;
     }

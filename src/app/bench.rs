@@ -1,0 +1,155 @@
+//! `backprop bench`: one training step, hand-written vs autodiff, per shape,
+//! backend and precision, as a table or JSON lines.
+
+use crate::bench::{self, Method};
+use crate::error::Error;
+use crate::network::Network;
+use crate::{Backend, Precision};
+use burn::tensor::Tensor;
+use std::process::ExitCode;
+
+/// Peak heap bytes one step of `Method` allocates on top of what is live:
+/// measured by the binary's counting allocator, which only a binary can install.
+pub type PeakBytes<'a> =
+    &'a dyn Fn(Method, Network, &Tensor<2>, &Tensor<2>) -> Result<usize, Error>;
+
+/// What `backprop bench` measures.
+#[derive(Debug, Clone)]
+pub struct BenchRequest {
+    /// Shapes to run (digits 64-25-10 m=1797, mnist 784-256-256-10 m=128, wide 1024-1024-1024-10 m=256).
+    pub shapes: Vec<String>,
+    /// Backends.
+    pub backends: Vec<Backend>,
+    /// Precisions.
+    pub dtypes: Vec<Precision>,
+    /// Unmeasured repetitions before timing.
+    pub warmup: usize,
+    /// Timed repetitions (each: a manual step, an autodiff step, the forward pass,
+    /// the kernels alone); medians are reported.
+    pub reps: usize,
+    /// One JSON object per row instead of a table.
+    pub json: bool,
+}
+
+/// Measures every row of `args` and prints it; `peak_bytes` measures a
+/// step's heap peak.
+pub fn run(args: BenchRequest, peak_bytes: PeakBytes) -> Result<ExitCode, Error> {
+    let shapes: Vec<bench::Shape> = args
+        .shapes
+        .iter()
+        .map(|name| {
+            bench::shapes()
+                .into_iter()
+                .find(|s| &s.name == name)
+                .ok_or_else(|| Error::InvalidParameter {
+                    name: "shapes",
+                    value: name.clone(),
+                    reason: "known shapes are digits, mnist, wide".into(),
+                })
+        })
+        .collect::<Result<_, _>>()?;
+    if !args.json {
+        println!(
+            "{:<7} {:<8} {:<5} {:>10} {:>12} {:>7} {:>6} {:>7} {:>11} {:>8} {:>6} {:>7} {:>11} {:>13}",
+            "shape",
+            "backend",
+            "dtype",
+            "manual ms",
+            "autodiff ms",
+            "ad/man",
+            "bound",
+            "fwd ms",
+            "kernels ms",
+            "GFLOP/s",
+            "GEMM",
+            "% GEMM",
+            "manual MiB",
+            "autodiff MiB"
+        );
+    }
+    // Say which device each backend is before any number: a GPU backend on a
+    // software adapter (lavapipe) measures CPU emulation, not GPU speed.
+    let mut devices = Vec::new();
+    for &backend in &args.backends {
+        let description = crate::backend::describe(&backend.device());
+        if !args.json {
+            println!(
+                "# {backend}: {description}{}",
+                if description.emulated {
+                    " — its timings measure CPU emulation, not GPU speed"
+                } else {
+                    ""
+                }
+            );
+        }
+        devices.push(description);
+    }
+    for shape in &shapes {
+        for (&backend, description) in args.backends.iter().zip(&devices) {
+            for &dtype in &args.dtypes {
+                if let Err(e) = backend.device_for(dtype) {
+                    if !args.json {
+                        println!("{:<7} {backend:<8} {dtype:<5} skipped: {e}", shape.name);
+                    }
+                    continue;
+                }
+                // Measured next to the row it judges: this machine's speed drifts.
+                let gemm_gflops = bench::gemm_gflops(backend, dtype, GEMM_REFERENCE_N, 3)?;
+                let row = bench::measure(shape, backend, dtype, args.warmup, args.reps)?;
+                // Peak heap is measured on a fresh network, outside the timed loop.
+                let (net, x, y) = shape.setup(backend, dtype)?;
+                let mib = |method| -> Result<f64, Error> {
+                    Ok(peak_bytes(method, net.clone(), &x, &y)? as f64 / 1048576.0)
+                };
+                let (mem_manual, mem_autodiff) =
+                    (mib(bench::Method::Manual)?, mib(bench::Method::Autodiff)?);
+                let gflops = shape.flops() / (row.manual_ms * 1e-3) / 1e9;
+                let of_gemm = 100.0 * gflops / gemm_gflops;
+                if args.json {
+                    let json = serde_json::json!({
+                        "shape": shape.name, "sizes": shape.sizes, "m": shape.m, "backend": backend, "dtype": dtype,
+                        "device": description.to_string(), "adapter": description.adapter, "emulated": description.emulated,
+                        "manual_ms": row.manual_ms, "autodiff_ms": row.autodiff_ms, "ratio": row.ratio,
+                        "ratio_bound": row.ratio_bound(), "forward_ms": row.forward_ms,
+                        "kernel_floor_ms": row.kernel_floor_ms(), "forward_kernels_ms": row.forward_kernels_ms,
+                        "backward_kernels_ms": row.backward_kernels_ms, "manual_gflops": gflops,
+                        "gemm_reference_gflops": gemm_gflops, "percent_of_gemm": of_gemm,
+                        "manual_peak_mib": mem_manual, "autodiff_peak_mib": mem_autodiff,
+                    });
+                    println!("{json}");
+                } else {
+                    println!(
+                        "{:<7} {:<8} {:<5} {:>10.3} {:>12.3} {:>7.2} {:>6.2} {:>7.3} {:>11.3} {:>8.1} {:>6.0} {:>7.0} {:>11.2} {:>13.2}",
+                        shape.name,
+                        backend,
+                        dtype,
+                        row.manual_ms,
+                        row.autodiff_ms,
+                        row.ratio,
+                        row.ratio_bound(),
+                        row.forward_ms,
+                        row.kernel_floor_ms(),
+                        gflops,
+                        gemm_gflops,
+                        of_gemm,
+                        mem_manual,
+                        mem_autodiff
+                    );
+                }
+            }
+        }
+    }
+    if !args.json {
+        println!(
+            "ad/man: median of back-to-back pairs. bound: autodiff ms / (fwd ms + the backward's matmuls alone), the \
+             ratio a backward costing only its matmuls would reach. fwd: forward + cost alone \
+             (shared by both). kernels: the step's matmuls and exp alone. GEMM: GFLOP/s of the best of three \
+             {n}x{n} matmuls run just before the row; % GEMM: the step's share of it.",
+            n = GEMM_REFERENCE_N
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Side of the square matrix product that measures a backend's reachable GEMM rate.
+const GEMM_REFERENCE_N: usize = 2048;
