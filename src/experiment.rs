@@ -205,13 +205,22 @@ pub fn run_grid(
     } else {
         Vec::new()
     };
-    let split = grid.base.load_data()?;
+    // The seed draws the split as well as the initial weights, as in `backprop
+    // train --seed`: the spread over seeds includes the data's.
+    let mut splits: Vec<(u64, Split)> = Vec::new();
     for options in &runs {
         if let Some(row) = rows.iter().find(|r| r.key == key(options)) {
             on_row(row, true);
             continue;
         }
-        let row = run_one(options, &split)?;
+        let split = match splits.iter().position(|(seed, _)| *seed == options.seed) {
+            Some(i) => &splits[i].1,
+            None => {
+                splits.push((options.seed, options.load_data()?));
+                &splits[splits.len() - 1].1
+            }
+        };
+        let row = run_one(options, split)?;
         on_row(&row, false);
         rows.push(row);
         save(out, &rows)?;

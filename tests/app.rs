@@ -29,7 +29,13 @@ fn train_then_export_predict_and_check_run_as_library_calls() {
     };
     let code = app::train::run(request, &AtomicBool::new(false)).unwrap();
     assert_eq!(code, ExitCode::SUCCESS);
-    for file in ["model.bpk", "model.json", "network.json", "last/model.bpk", "summary.json"] {
+    for file in [
+        "model.bpk",
+        "model.json",
+        "network.json",
+        "last/model.bpk",
+        "summary.json",
+    ] {
         assert!(dir.join(file).is_file(), "{file}");
     }
     let exported = dir.join("exported.json");
@@ -58,7 +64,10 @@ fn train_then_export_predict_and_check_run_as_library_calls() {
     .unwrap();
     assert_eq!(code, ExitCode::SUCCESS);
     let text = std::fs::read_to_string(&predictions).unwrap();
-    assert_eq!(text, "prediction\n0\n1\n1\n0\n", "XOR learned and predicted on the other backend");
+    assert_eq!(
+        text, "prediction\n0\n1\n1\n0\n",
+        "XOR learned and predicted on the other backend"
+    );
     // The three-way check of a random 2-3-1 network on the XOR points.
     let code = app::check::run(app::check::CheckRequest {
         model: None,

@@ -342,16 +342,17 @@ fn digits_training_on_wgpu_matches_flex_within_f32_reordering() {
         ControlFlow::Continue(())
     })
     .unwrap();
+    // The last epoch's models: the best-validation epoch could differ by a tie.
     let (a_flex, a_wgpu) = (
-        flex.summary.test.accuracy.unwrap(),
-        wgpu.summary.test.accuracy.unwrap(),
+        flex.summary.last.test.accuracy.unwrap(),
+        wgpu.summary.last.test.accuracy.unwrap(),
     );
     println!(
         "{epochs} epochs: test accuracy flex {:.2}% vs wgpu {:.2}%, cost {:.6} vs {:.6}, {:.2} vs {:.2} ms/epoch",
         100.0 * a_flex,
         100.0 * a_wgpu,
-        flex.summary.train.cost,
-        wgpu.summary.train.cost,
+        flex.summary.last.train.cost,
+        wgpu.summary.last.train.cost,
         flex.summary.millis_per_epoch,
         wgpu.summary.millis_per_epoch
     );
@@ -415,10 +416,10 @@ fn a_model_trained_on_wgpu_loads_on_flex_and_predicts_the_same_classes() {
     run::save_run(&dir, &options, &trained).unwrap();
     let flex = Backend::Flex.device();
     let (loaded, meta) = persist::load(&dir, &flex).unwrap();
-    // The parameters survive the trip bit for bit.
+    // The saved model (the best validation epoch's) survives the trip bit for bit.
     assert_eq!(
         loaded.param_values().unwrap(),
-        trained.outcome.network.param_values().unwrap()
+        trained.best_network().param_values().unwrap()
     );
     let split = options.load_data().unwrap();
     let classes = |network: &Network, device: &burn::tensor::Device| {
@@ -429,7 +430,7 @@ fn a_model_trained_on_wgpu_loads_on_flex_and_predicts_the_same_classes() {
             other => panic!("digits are classes, got {other:?}"),
         }
     };
-    let on_wgpu = classes(&trained.outcome.network, &Backend::Wgpu.device());
+    let on_wgpu = classes(trained.best_network(), &Backend::Wgpu.device());
     let on_flex = classes(&loaded, &flex);
     assert_eq!(on_wgpu, on_flex);
     let metrics = training::evaluate(

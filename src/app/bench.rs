@@ -48,6 +48,23 @@ pub fn run(args: BenchRequest, peak_bytes: PeakBytes) -> Result<ExitCode, Error>
                 })
         })
         .collect::<Result<_, _>>()?;
+    // Say which device each backend is before any number: a GPU backend on a
+    // software adapter (lavapipe) measures CPU emulation, not GPU speed.
+    let mut devices = Vec::new();
+    for &backend in &args.backends {
+        let description = crate::backend::describe(&backend.device());
+        if !args.json {
+            println!(
+                "# {backend}: {description}{}",
+                if description.emulated {
+                    " — its timings measure CPU emulation, not GPU speed"
+                } else {
+                    ""
+                }
+            );
+        }
+        devices.push(description);
+    }
     if !args.json {
         println!(
             "{:<7} {:<8} {:<5} {:>10} {:>12} {:>7} {:>6} {:>7} {:>11} {:>8} {:>6} {:>7} {:>11} {:>13}",
@@ -67,28 +84,17 @@ pub fn run(args: BenchRequest, peak_bytes: PeakBytes) -> Result<ExitCode, Error>
             "autodiff MiB"
         );
     }
-    // Say which device each backend is before any number: a GPU backend on a
-    // software adapter (lavapipe) measures CPU emulation, not GPU speed.
-    let mut devices = Vec::new();
-    for &backend in &args.backends {
-        let description = crate::backend::describe(&backend.device());
-        if !args.json {
-            println!(
-                "# {backend}: {description}{}",
-                if description.emulated {
-                    " — its timings measure CPU emulation, not GPU speed"
-                } else {
-                    ""
-                }
-            );
-        }
-        devices.push(description);
-    }
     for shape in &shapes {
         for (&backend, description) in args.backends.iter().zip(&devices) {
             for &dtype in &args.dtypes {
                 if let Err(e) = backend.device_for(dtype) {
-                    if !args.json {
+                    if args.json {
+                        let json = serde_json::json!({
+                            "shape": shape.name, "backend": backend, "dtype": dtype,
+                            "device": description.to_string(), "skipped": e.to_string(),
+                        });
+                        println!("{json}");
+                    } else {
                         println!("{:<7} {backend:<8} {dtype:<5} skipped: {e}", shape.name);
                     }
                     continue;
