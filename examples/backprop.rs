@@ -199,7 +199,7 @@ struct TrainArgs {
     /// Activation of every layer [default: sigmoid].
     #[arg(long, value_enum)]
     activation: Option<Activation>,
-    /// Weight decay λ [default: 1e-4].
+    /// Weight decay λ [default: 3e-5].
     #[arg(long)]
     lambda: Option<f64>,
     /// Step size α [default: 4].

@@ -95,7 +95,7 @@ impl Default for TrainOptions {
             mnist_dir: PathBuf::from("data/mnist"),
             hidden: vec![30],
             activation: Activation::Sigmoid,
-            lambda: 1e-4,
+            lambda: 3e-5,
             alpha: 4.0,
             epochs: 8000,
             batch_size: None,
