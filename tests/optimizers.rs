@@ -199,19 +199,26 @@ fn nonsense_optimizer_hyper_parameters_are_refused() {
     }
 }
 
-#[test]
-fn the_saved_model_is_the_best_epoch_and_reproduces_its_validation_metric() {
-    // Adam on a wide net without decay overfits the digits within tens of
-    // epochs: the best validation epoch is not the last one.
-    let options = TrainOptions {
-        epochs: 40,
+/// A wide net, no decay, Adam on mini-batches: it fits the 1257 training
+/// digits within a few dozen epochs, after which validation stops improving.
+fn overfitting_adam(epochs: usize) -> TrainOptions {
+    TrainOptions {
+        epochs,
         hidden: vec![100],
         lambda: 0.0,
         alpha: 0.01,
         batch_size: Some(32),
         optimizer: OptimizerConfig::of(OptimizerKind::Adam),
-        dtype: Precision::F64,
         ..TrainOptions::default()
+    }
+}
+
+#[test]
+fn the_saved_model_is_the_best_epoch_and_reproduces_its_validation_metric() {
+    // The best validation epoch of this run is not its last one.
+    let options = TrainOptions {
+        dtype: Precision::F64,
+        ..overfitting_adam(40)
     };
     let trained = run::train(&options, |_| ControlFlow::Continue(())).unwrap();
     let s = &trained.summary;
@@ -254,17 +261,9 @@ fn the_saved_model_is_the_best_epoch_and_reproduces_its_validation_metric() {
 
 #[test]
 fn patience_stops_training_that_no_longer_improves() {
-    // A wide net, no decay, Adam on mini-batches: it fits the 1257 training
-    // digits within a few dozen epochs, after which validation stops improving.
     let options = TrainOptions {
-        epochs: 400,
-        hidden: vec![100],
-        lambda: 0.0,
-        alpha: 0.01,
-        batch_size: Some(32),
-        optimizer: OptimizerConfig::of(OptimizerKind::Adam),
         patience: Some(10),
-        ..TrainOptions::default()
+        ..overfitting_adam(400)
     };
     let trained = run::train(&options, |_| ControlFlow::Continue(())).unwrap();
     let Stop::EarlyStopped { epochs, best_epoch } = trained.summary.stop else {

@@ -317,6 +317,20 @@ fn layer_gradients(
     }
 }
 
+/// J and its gradients from `source`: what L-BFGS asks for at every point.
+fn gradients_with_cost(
+    network: &Network,
+    x: Tensor<2>,
+    y: Tensor<2>,
+    weight_decay: f64,
+    source: GradientSource,
+) -> Result<crate::network::Gradients> {
+    match source {
+        GradientSource::Manual => network.gradients(x, y, weight_decay),
+        GradientSource::Autodiff => autodiff_gradients(network, x, y, weight_decay),
+    }
+}
+
 /// One L-BFGS iteration. burn's L-BFGS asks a closure for J and ∂J/∂θ at the
 /// points it tries; the closure answers with the chosen gradients.
 fn lbfgs_step(
@@ -336,13 +350,7 @@ fn lbfgs_step(
     let (network, _) = lbfgs.step(learning_rate, network.train(), |candidate: Network| {
         let candidate = candidate.valid();
         evaluations += 1;
-        let grads = match source {
-            GradientSource::Manual => candidate.gradients(x.clone(), y.clone(), weight_decay),
-            GradientSource::Autodiff => {
-                autodiff_gradients(&candidate, x.clone(), y.clone(), weight_decay)
-            }
-        };
-        match grads {
+        match gradients_with_cost(&candidate, x.clone(), y.clone(), weight_decay, source) {
             Ok(grads) => (grads.cost, candidate.to_gradients_params(&grads)),
             Err(e) => {
                 // The closure cannot fail: report a non-finite cost with zero
