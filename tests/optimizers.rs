@@ -191,6 +191,7 @@ fn nonsense_optimizer_hyper_parameters_are_refused() {
         ),
         (OptimizerKind::Adam, |c| c.beta2 = -0.1),
         (OptimizerKind::Adam, |c| c.adam_epsilon = 0.0),
+        (OptimizerKind::Adam, |c| c.adam_epsilon = 1e300),
         (OptimizerKind::Lbfgs, |c| c.lbfgs_history = 0),
     ] {
         let mut config = OptimizerConfig::of(kind);

@@ -153,7 +153,7 @@ impl TrainConfig {
         if self.optimizer.kind == OptimizerKind::Lbfgs && self.batch_size.is_some() {
             return Err(Error::InvalidParameter {
                 name: "batch_size",
-                value: format!("{:?}", self.batch_size),
+                value: self.batch_size.map_or(String::new(), |b| b.to_string()),
                 reason: "L-BFGS works on the full batch: its line search and curvature pairs \
                          assume one fixed cost function; omit --batch-size"
                     .into(),

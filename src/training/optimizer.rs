@@ -150,7 +150,21 @@ impl OptimizerConfig {
             OptimizerKind::Adam => {
                 unit("beta1", self.beta1, true)?;
                 unit("beta2", self.beta2, true)?;
-                positive("adam_epsilon", self.adam_epsilon)
+                positive("adam_epsilon", self.adam_epsilon)?;
+                // burn keeps Adam's constants in f32: an ε that rounds to 0 or
+                // ∞ there would silently stop (or never guard) the update.
+                let in_f32 = self.adam_epsilon as f32;
+                if in_f32.is_finite() && in_f32 > 0.0 {
+                    Ok(())
+                } else {
+                    Err(Error::InvalidParameter {
+                        name: "adam_epsilon",
+                        value: crate::error::readable(self.adam_epsilon),
+                        reason: "burn's Adam holds ε in f32: it must lie between 1e-45 and 3e38 \
+                                 (default 1e-8)"
+                            .into(),
+                    })
+                }
             }
             OptimizerKind::Lbfgs => {
                 if self.lbfgs_history == 0 {
