@@ -371,9 +371,10 @@ pub fn train_with_network(
     };
     let train_seconds = outcome.history.iter().map(|r| r.millis).sum::<f64>() / 1e3;
     let last = on_sets(&outcome.network)?;
+    // Usually the best epoch is the last one: evaluate it once.
     let (best_epoch, best) = match &outcome.best {
-        Some(b) => (b.epoch, on_sets(&b.network)?),
-        None => (outcome.history.len(), last.clone()),
+        Some(b) if b.epoch != outcome.history.len() => (b.epoch, on_sets(&b.network)?),
+        _ => (outcome.history.len(), last.clone()),
     };
     let progress = outcome.history.last();
     let summary = Summary {
@@ -411,17 +412,20 @@ pub fn train_with_network(
 /// `learning_curve.svg` and, for image data, `weights.png`.
 pub fn save_run(dir: &Path, options: &TrainOptions, trained: &Trained) -> Result<Vec<PathBuf>> {
     let best = trained.best_network();
-    // The last model beside the best, in the same format.
+    // The best model, and the last beside it in the same three files.
+    let save_model = |dir: &Path, network| -> Result<()> {
+        persist::save(dir, network, &trained.meta)?;
+        persist::write_json(
+            &dir.join("network.json"),
+            &crate::interchange::ModelJson::from_network_on_raw_features(
+                network,
+                &trained.meta.preprocessing.features,
+            )?,
+        )
+    };
     let last_dir = dir.join("last");
-    persist::save(&last_dir, &trained.outcome.network, &trained.meta)?;
-    persist::write_json(
-        &last_dir.join("network.json"),
-        &crate::interchange::ModelJson::from_network_on_raw_features(
-            &trained.outcome.network,
-            &trained.meta.preprocessing.features,
-        )?,
-    )?;
-    persist::save(dir, best, &trained.meta)?;
+    save_model(&last_dir, &trained.outcome.network)?;
+    save_model(dir, best)?;
     let history = &trained.outcome.history;
     persist::write_json(&dir.join("options.json"), options)?;
     persist::write_json(&dir.join("history.json"), history)?;
@@ -450,13 +454,6 @@ pub fn save_run(dir: &Path, options: &TrainOptions, trained: &Trained) -> Result
         ));
     }
     persist::write_atomic(&dir.join("history.csv"), csv.as_bytes())?;
-    persist::write_json(
-        &dir.join("network.json"),
-        &crate::interchange::ModelJson::from_network_on_raw_features(
-            best,
-            &trained.meta.preprocessing.features,
-        )?,
-    )?;
     let mut written = vec![
         dir.join("network.json"),
         dir.join(persist::WEIGHTS_FILE),

@@ -120,37 +120,28 @@ impl fmt::Display for DeviceDescription {
 /// whether it is emulated on the CPU. Opens the device if it is not yet open.
 pub fn describe(device: &Device) -> DeviceDescription {
     let plain = device.clone().inner();
-    let cpu = |name: &str| DeviceDescription {
-        backend: name.to_string(),
-        adapter: None,
-        emulated: false,
-    };
-    if plain == Backend::Flex.device() {
-        return cpu("flex");
-    }
-    if plain == Backend::Ndarray.device() {
-        return cpu("ndarray");
-    }
-    gpu_description(&plain).unwrap_or_else(|| cpu(&format!("{plain:?}")))
-}
-
-#[cfg(any(feature = "wgpu", feature = "cuda"))]
-fn gpu_description(device: &Device) -> Option<DeviceDescription> {
-    let identity = device.identity()?;
     let backend = Backend::compiled()
         .into_iter()
-        .find(|b| b.device() == *device)
-        .map_or_else(|| format!("{device:?}"), |b| b.name().to_string());
-    Some(DeviceDescription {
+        .find(|b| b.device() == plain)
+        .map_or_else(|| format!("{plain:?}"), |b| b.name().to_string());
+    let (adapter, emulated) = adapter(&plain).map_or((None, false), |(a, e)| (Some(a), e));
+    DeviceDescription {
         backend,
-        adapter: Some(identity.name),
-        // cubecl reports no physical card for a CPU or a software rasteriser.
-        emulated: identity.physical.is_none(),
-    })
+        adapter,
+        emulated,
+    }
+}
+
+/// The adapter's name and whether it is a software one, for cubecl devices.
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+fn adapter(device: &Device) -> Option<(String, bool)> {
+    let identity = device.identity()?;
+    // cubecl reports no physical card for a CPU or a software rasteriser.
+    Some((identity.name, identity.physical.is_none()))
 }
 
 #[cfg(not(any(feature = "wgpu", feature = "cuda")))]
-fn gpu_description(_device: &Device) -> Option<DeviceDescription> {
+fn adapter(_device: &Device) -> Option<(String, bool)> {
     None
 }
 

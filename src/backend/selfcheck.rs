@@ -10,7 +10,9 @@
 //! with the same arithmetic done on the host in f64.
 
 use super::{Precision, describe};
+use crate::activation::Activation;
 use crate::error::{Error, Result};
+use crate::tensor;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use std::sync::Mutex;
 
@@ -26,8 +28,9 @@ type Verdict = (Device, Precision, std::result::Result<(), String>);
 ///
 /// "Correctly" means: the device says it supports the dtype, and a probe made
 /// of the operations the library relies on — a matrix product with a
-/// broadcast bias, the sigmoid as [`crate::Activation::forward`] evaluates it
-/// (`neg`, `clamp_max`, `exp`, `add_scalar`, `recip`), `tanh`, element-wise
+/// broadcast bias, `exp`, the activations and the sigmoid's derivative as
+/// [`Activation`] evaluates them (`neg`, `clamp_max`, `exp`, `add_scalar`,
+/// `recip`, `tanh`, `mul`), element-wise
 /// products, a transposed product, column and full sums, row selection by
 /// index, slicing, scaling — reproduces the host's f64 values within
 /// 1000 unit roundoffs of `precision` (1.1e-13 in f64, 6e-5 in f32), relative
@@ -110,11 +113,13 @@ fn probe(device: &Device, precision: Precision) -> std::result::Result<(), Strin
     let w: Tensor<2> = Tensor::from_data(TensorData::new(W.to_vec(), [n, k]), (device, dtype));
     let b: Tensor<1> = Tensor::from_data(TensorData::new(B.to_vec(), [k]), (device, dtype));
 
+    // The library's own formulas, so the probe follows them if they change;
+    // `exp` is probed on its own first, to name it when it is the culprit.
     let z = x.clone().matmul(w) + b.unsqueeze::<2>();
-    let exp = z.clone().neg().clamp_max(88.0).exp();
-    let sigmoid = exp.clone().add_scalar(1.0).recip();
-    let tanh = z.clone().tanh();
-    let derivative = sigmoid.clone().mul(sigmoid.clone().neg().add_scalar(1.0));
+    let exp = z.clone().neg().exp();
+    let sigmoid = Activation::Sigmoid.forward(z.clone());
+    let tanh = Activation::Tanh.forward(z.clone());
+    let derivative = Activation::Sigmoid.derivative_from_output(sigmoid.clone());
     let column_sums = derivative.clone().sum_dim(0).squeeze_dim::<1>(0);
     let weight_grad = x.clone().transpose().matmul(tanh.clone()).mul_scalar(0.5);
     let rows = Tensor::<1, Int>::from_data(TensorData::new(vec![2_i64, 0], [2]), device);
@@ -151,11 +156,7 @@ fn probe(device: &Device, precision: Precision) -> std::result::Result<(), Strin
         .sum();
 
     let tolerance = 1e3 * precision.unit_roundoff();
-    let read = |t: Tensor<2>| -> std::result::Result<Vec<f64>, String> {
-        t.to_data()
-            .try_to_vec_as::<f64>()
-            .map_err(|e| format!("reading a result back failed: {e:?}"))
-    };
+    let read = |t: Tensor<2>| tensor::to_vec(&t).map_err(|e| e.to_string());
     // In the order of the computation, so that the first failure names the
     // operation that went wrong rather than one downstream of it.
     let checks: [(&str, Vec<f64>, Vec<f64>); 9] = [
