@@ -15,7 +15,7 @@ fn steps(c: &mut Criterion) {
         group.sample_size(10);
         for backend in Backend::ALL {
             for precision in Precision::ALL {
-                let (net, x, y) = shape.setup(backend, precision).expect("benchmark setup");
+                let (net, x, y) = shape.setup(&backend, precision).expect("benchmark setup");
                 for method in [Method::Manual, Method::Autodiff] {
                     let id =
                         BenchmarkId::new(format!("{method:?}"), format!("{backend}-{precision}"));
@@ -35,7 +35,7 @@ fn gradients_only(c: &mut Criterion) {
         group.sample_size(10);
         for backend in Backend::ALL {
             for precision in Precision::ALL {
-                let (net, x, y) = shape.setup(backend, precision).expect("benchmark setup");
+                let (net, x, y) = shape.setup(&backend, precision).expect("benchmark setup");
                 let id = |m: &str| BenchmarkId::new(m, format!("{backend}-{precision}"));
                 group.bench_function(id("Manual"), |b| {
                     b.iter(|| {

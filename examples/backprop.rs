@@ -6,6 +6,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use manual_backprop::app::{self, grads::GradientSource};
+use manual_backprop::backend::remote;
 use manual_backprop::data::preprocess::FeatureScaling;
 use manual_backprop::run::{DatasetKind, TrainOptions};
 use manual_backprop::training::{GradientSource as TrainGradients, OptimizerKind};
@@ -22,6 +23,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
     about = "Neural networks with hand-written, verified backpropagation"
 )]
 struct Cli {
+    /// The server of `--backend remote`: ws://HOST:PORT, as `backprop serve` prints it.
+    #[arg(long, global = true)]
+    remote: Option<String>,
+    /// File whose first line is the token of the remote server (for `serve`: the token
+    /// clients must present). Without it, the BACKPROP_TOKEN environment variable.
+    #[arg(long, global = true)]
+    token_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -47,6 +55,20 @@ enum Command {
     /// Run a grid of trainings (backends × dtypes × architectures × λ × α × seeds);
     /// rows already in the output are skipped, so an interrupted grid resumes.
     Experiment(ExperimentArgs),
+    /// Host this machine's devices for `--backend remote` clients (burn's remote
+    /// backend over WebSocket; builds with `--features remote`). Stops on Ctrl-C or SIGTERM.
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Local backends to host, one port each from --listen's: flex, ndarray, wgpu.
+    #[arg(long, value_delimiter = ',', default_value = "flex")]
+    backend: Vec<Backend>,
+    /// Address and first port to listen on. Anything but a loopback address needs a
+    /// token (--token-file or BACKPROP_TOKEN).
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    listen: std::net::SocketAddr,
 }
 
 #[derive(Args)]
@@ -64,7 +86,7 @@ struct BenchArgs {
     /// Shapes to run (digits 64-25-10 m=1797, mnist 784-256-256-10 m=128, wide 1024-1024-1024-10 m=256).
     #[arg(long, value_delimiter = ',', default_value = "digits,mnist,wide")]
     shapes: Vec<String>,
-    /// Backends.
+    /// Backends: flex, ndarray, wgpu/cuda in builds with those features, remote (with --remote URL) or a ws:// URL.
     #[arg(
         long,
         value_enum,
@@ -101,8 +123,8 @@ struct GradsArgs {
     /// Which gradient to write.
     #[arg(long, value_enum, default_value = "manual")]
     source: GradientSource,
-    /// Backend.
-    #[arg(long, value_enum, default_value = "flex")]
+    /// Backend: flex, ndarray, wgpu/cuda in builds with those features, remote (with --remote URL) or a ws:// URL.
+    #[arg(long, default_value = "flex")]
     backend: Backend,
     /// Precision.
     #[arg(long, value_enum, default_value = "f64")]
@@ -151,8 +173,8 @@ struct CheckArgs {
     /// Only these parameters (comma list of module paths, e.g. layers.0.weight).
     #[arg(long, value_delimiter = ',')]
     params: Option<Vec<String>>,
-    /// Backend.
-    #[arg(long, value_enum, default_value = "flex")]
+    /// Backend: flex, ndarray, wgpu/cuda in builds with those features, remote (with --remote URL) or a ws:// URL.
+    #[arg(long, default_value = "flex")]
     backend: Backend,
     /// Precision.
     #[arg(long, value_enum, default_value = "f64")]
@@ -217,8 +239,8 @@ struct TrainArgs {
     /// Seed of initialisation, split and shuffling [default: 1].
     #[arg(long)]
     seed: Option<u64>,
-    /// Compute backend [default: flex].
-    #[arg(long, value_enum)]
+    /// Compute backend: flex, ndarray, wgpu/cuda in builds with those features, remote (with --remote URL) or a ws:// URL [default: flex].
+    #[arg(long)]
     backend: Option<Backend>,
     /// Precision [default: f32].
     #[arg(long, value_enum)]
@@ -259,6 +281,10 @@ struct TrainArgs {
     /// Stop after this many epochs without a better validation metric.
     #[arg(long)]
     patience: Option<usize>,
+    /// Data-parallel training: split every batch over these devices (comma list of
+    /// backends or ws:// URLs) and combine their gradients; parameters stay on --backend.
+    #[arg(long, value_delimiter = ',')]
+    devices: Option<Vec<Backend>>,
     /// Output directory [default: runs/<unix time>].
     #[arg(long)]
     out: Option<PathBuf>,
@@ -291,7 +317,8 @@ impl TrainArgs {
             init_std,
             seed,
             backend,
-            dtype
+            dtype,
+            devices
         );
         if self.data.is_some() {
             o.data = self.data.clone();
@@ -347,8 +374,8 @@ struct PredictArgs {
     /// Directory with the MNIST IDX files (the 10k test set is used).
     #[arg(long, default_value = "data/mnist")]
     mnist_dir: PathBuf,
-    /// Backend to run on.
-    #[arg(long, value_enum, default_value = "flex")]
+    /// Backend to run on: flex, ndarray, wgpu/cuda in builds with those features, remote (with --remote URL) or a ws:// URL.
+    #[arg(long, default_value = "flex")]
     backend: Backend,
     /// Write predictions here as CSV.
     #[arg(long)]
@@ -366,8 +393,8 @@ struct SymmetryArgs {
     /// The value every weight and bias starts at in the symmetric run.
     #[arg(long, default_value_t = 0.05)]
     value: f64,
-    /// Backend.
-    #[arg(long, value_enum, default_value = "flex")]
+    /// Backend: flex, ndarray, wgpu/cuda in builds with those features, remote (with --remote URL) or a ws:// URL.
+    #[arg(long, default_value = "flex")]
     backend: Backend,
     /// Precision.
     #[arg(long, value_enum, default_value = "f64")]
@@ -479,17 +506,7 @@ fn main() -> ExitCode {
     #[cfg(all(unix, feature = "wgpu"))]
     quiet_mesa();
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Train(args) => train(args),
-        Command::Predict(args) => app::predict::run(args.into()),
-        Command::Symmetry(args) => app::symmetry::run(args.into()),
-        Command::Grads(args) => app::grads::run(args.into()),
-        Command::Check(args) => app::check::run(args.into()),
-        Command::ExportModel(args) => app::export::run(args.into()),
-        Command::Bench(args) => app::bench::run(args.into(), &step_peak_bytes),
-        Command::Experiment(args) => app::experiment::run(args.into()),
-    };
-    match result {
+    match run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
@@ -498,11 +515,83 @@ fn main() -> ExitCode {
     }
 }
 
+/// Connects the global `--remote`/`--token-file` options to the subcommand,
+/// then runs it.
+fn run(cli: Cli) -> Result<ExitCode, Error> {
+    let url = cli.remote.as_deref();
+    if !matches!(cli.command, Command::Serve(_)) {
+        remote::set_token(remote::read_token(cli.token_file.as_deref())?);
+    }
+    // `--remote` names the server of `--backend remote`: given alone it would
+    // silently run locally, so it must have a bare `remote` to fill.
+    let mut used = false;
+    let mut on = |backend: Backend| {
+        used |= backend.is_bare_remote();
+        backend.with_remote(url)
+    };
+    let result = match cli.command {
+        Command::Train(args) => {
+            let mut options = args.options()?;
+            options.backend = on(options.backend)?;
+            options.devices = options.devices.into_iter().map(&mut on).collect::<Result<_, _>>()?;
+            check_remote_used(url, used)?;
+            return train(args, options);
+        }
+        Command::Predict(mut args) => {
+            args.backend = on(args.backend)?;
+            check_remote_used(url, used)?;
+            app::predict::run(args.into())
+        }
+        Command::Symmetry(mut args) => {
+            args.backend = on(args.backend)?;
+            check_remote_used(url, used)?;
+            app::symmetry::run(args.into())
+        }
+        Command::Grads(mut args) => {
+            args.backend = on(args.backend)?;
+            check_remote_used(url, used)?;
+            app::grads::run(args.into())
+        }
+        Command::Check(mut args) => {
+            args.backend = on(args.backend)?;
+            check_remote_used(url, used)?;
+            app::check::run(args.into())
+        }
+        Command::Bench(mut args) => {
+            args.backends = args.backends.into_iter().map(&mut on).collect::<Result<_, _>>()?;
+            check_remote_used(url, used)?;
+            app::bench::run(args.into(), &step_peak_bytes)
+        }
+        Command::ExportModel(args) => app::export::run(args.into()),
+        Command::Experiment(args) => app::experiment::run(args.into()),
+        Command::Serve(args) => app::serve::run(app::serve::ServeRequest {
+            backends: args.backend,
+            listen: args.listen,
+            token_file: cli.token_file,
+        }),
+    };
+    result
+}
+
+/// `--remote` given with no `--backend remote` to use it.
+fn check_remote_used(url: Option<&str>, used: bool) -> Result<(), Error> {
+    match url {
+        Some(url) if !used => Err(Error::InvalidParameter {
+            name: "remote",
+            value: url.to_string(),
+            reason: "--remote names the server of --backend remote (or of `remote` in \
+                     --devices); add --backend remote"
+                .into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// `train`, with Ctrl-C stopping it after the current epoch (and a second
 /// Ctrl-C while saving falling through to the default handler).
-fn train(args: TrainArgs) -> Result<ExitCode, Error> {
+fn train(args: TrainArgs, options: TrainOptions) -> Result<ExitCode, Error> {
     let request = app::train::TrainRequest {
-        options: args.options()?,
+        options,
         out: args.out.clone(),
         quiet: args.quiet,
         json: args.json,

@@ -66,10 +66,10 @@ impl Shape {
     /// A sigmoid network of this shape and a random batch with targets in (0, 1).
     pub fn setup(
         &self,
-        backend: Backend,
+        backend: &Backend,
         precision: Precision,
     ) -> Result<(Network, Tensor<2>, Tensor<2>)> {
-        let device = backend.device();
+        let device = backend.device()?;
         let net = NetworkConfig::new(self.sizes.clone())
             .with_activation(Activation::Sigmoid)
             .with_init_std(0.1)
@@ -163,7 +163,7 @@ impl Measurement {
 /// and, for every layer but the first, the delta sent down `[m, out]·[out, in]`.
 pub fn measure(
     shape: &Shape,
-    backend: Backend,
+    backend: &Backend,
     precision: Precision,
     warmup: usize,
     reps: usize,
@@ -259,8 +259,8 @@ pub fn measure(
 /// The best rate, in GFLOP/s, of an `n × n` by `n × n` matrix product on this
 /// backend over `reps` tries: the machine's reachable GEMM speed through burn,
 /// against which a step's GFLOP/s is judged.
-pub fn gemm_gflops(backend: Backend, precision: Precision, n: usize, reps: usize) -> Result<f64> {
-    let device = backend.device();
+pub fn gemm_gflops(backend: &Backend, precision: Precision, n: usize, reps: usize) -> Result<f64> {
+    let device = backend.device()?;
     let mut rng = StdRng::seed_from_u64(2);
     let values = (0..n * n).map(|_| rng.random::<f64>() - 0.5).collect();
     let a = tensor::matrix("a", values, [n, n], &device, precision)?;

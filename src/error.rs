@@ -92,6 +92,14 @@ pub enum Error {
         /// What the self-check found.
         reason: String,
     },
+    /// A remote server could not be reached, refused this client, or went away.
+    #[error("remote server {server}: {message}")]
+    Remote {
+        /// The server's URL (or listening address).
+        server: String,
+        /// What happened and what to do about it.
+        message: String,
+    },
     /// Training produced a non-finite cost.
     #[error(
         "training diverged at epoch {epoch}: the cost became {cost}; the step size α = {learning_rate} \

@@ -90,7 +90,7 @@ impl GridConfig {
             }
         }
         let mut out = Vec::new();
-        for backend in or(&self.backends, self.base.backend) {
+        for backend in or(&self.backends, self.base.backend.clone()) {
             for dtype in or(&self.dtypes, self.base.dtype) {
                 for hidden in or(&self.hidden, self.base.hidden.clone()) {
                     for &lambda in &or(&self.lambdas, self.base.lambda) {
@@ -98,7 +98,7 @@ impl GridConfig {
                             for &seed in &or(&self.seeds, self.base.seed) {
                                 for &kind in &or(&self.optimizers, self.base.optimizer.kind) {
                                     let mut options = TrainOptions {
-                                        backend,
+                                        backend: backend.clone(),
                                         dtype,
                                         hidden: hidden.clone(),
                                         lambda,
@@ -162,7 +162,7 @@ pub fn run_one(options: &TrainOptions, split: &Split) -> Result<RunRow> {
     let s = &trained.summary;
     Ok(RunRow {
         key: key(options),
-        backend: options.backend,
+        backend: options.backend.clone(),
         dtype: options.dtype,
         optimizer: options.optimizer.kind,
         hidden: options.hidden.clone(),

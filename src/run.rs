@@ -83,6 +83,10 @@ pub struct TrainOptions {
     pub gradients: GradientSource,
     /// Stop after this many epochs without a better validation metric.
     pub patience: Option<usize>,
+    /// Data-parallel training: every batch is split over these devices (local
+    /// backends or `backprop serve` URLs) and their gradients combined; the
+    /// parameters stay on `backend`. Empty: `backend` does all the work.
+    pub devices: Vec<Backend>,
 }
 
 impl Default for TrainOptions {
@@ -110,6 +114,7 @@ impl Default for TrainOptions {
             optimizer: OptimizerConfig::gd(),
             gradients: GradientSource::Manual,
             patience: None,
+            devices: Vec::new(),
         }
     }
 }
@@ -290,7 +295,7 @@ pub fn train_on(
     split: &Split,
     on_epoch: impl FnMut(&EpochRecord) -> ControlFlow<()>,
 ) -> Result<Trained> {
-    let device = options.backend.device();
+    let device = options.backend.device()?;
     let Some(path) = &options.init_model else {
         return train_with_network(
             options,
@@ -331,7 +336,7 @@ pub fn train_with_network(
     on_epoch: impl FnMut(&EpochRecord) -> ControlFlow<()>,
 ) -> Result<Trained> {
     options.validate()?;
-    let device = options.backend.device();
+    let device = options.backend.device()?;
     let scaling = options
         .scaling
         .unwrap_or(if split.train.image_shape.is_some() {
@@ -352,14 +357,32 @@ pub fn train_with_network(
     let config =
         config.with_layer_activations(Some(network.layers.iter().map(|l| l.activation).collect()));
     let train_config = options.train_config();
-    let outcome = training::train(
-        network,
-        &train_set,
-        Some(&validation),
-        &preprocessing,
-        &train_config,
-        on_epoch,
-    )?;
+    let outcome = if options.devices.is_empty() {
+        training::train(
+            network,
+            &train_set,
+            Some(&validation),
+            &preprocessing,
+            &train_config,
+            on_epoch,
+        )?
+    } else {
+        let devices = options
+            .devices
+            .iter()
+            .map(|b| b.device_for(options.dtype))
+            .collect::<Result<Vec<_>>>()?;
+        let parallel = training::DataParallel::new(&devices, &train_set.x, &train_set.y)?;
+        training::train_data_parallel(
+            network,
+            &train_set,
+            &parallel,
+            Some(&validation),
+            &preprocessing,
+            &train_config,
+            on_epoch,
+        )?
+    };
     let on_sets = |network: &crate::network::Network| -> Result<SetMetrics> {
         let evaluate =
             |p: &Prepared| training::evaluate(network, p, &preprocessing, options.lambda);

@@ -13,10 +13,10 @@ use rand::rngs::StdRng;
 /// Manual vs autodiff for one case; returns the comparison and both costs.
 fn manual_vs_autodiff(
     case: &Case,
-    backend: Backend,
+    backend: &Backend,
     precision: Precision,
 ) -> (Comparison, f64, f64) {
-    let device = backend.device();
+    let device = backend.device().unwrap();
     let (net, x, y) = case.build(&device, precision, 7);
     let manual = net
         .gradients(x.clone(), y.clone(), case.weight_decay)
@@ -42,7 +42,7 @@ fn manual_gradients_equal_autodiff_on_every_backend_and_precision() {
             let mut worst_norm = 0.0_f64;
             for case in cases() {
                 let (report, manual_cost, autodiff_cost) =
-                    manual_vs_autodiff(&case, backend, precision);
+                    manual_vs_autodiff(&case, &backend, precision);
                 worst_rel = worst_rel.max(report.max_rel_diff());
                 worst_norm = worst_norm.max(report.max_relative_difference());
                 // The cost is the same function evaluated on the same values in
@@ -72,7 +72,7 @@ fn manual_gradients_params_match_autodiff_from_grads_key_by_key() {
     // Keyed the way burn's optimizers see them: GradientsParams::from_grads of
     // an autodiff backward on one side, our ParamId-keyed conversion on the other.
     for backend in Backend::ALL {
-        let device = backend.device();
+        let device = backend.device().unwrap();
         let case = &cases()[3];
         let (net, x, y) = case.build(&device, Precision::F64, 11);
         let manual = net.to_gradients_params(
@@ -110,7 +110,7 @@ fn dense_backward_alone_equals_autodiff_vector_jacobian_product() {
     // Each layer's backward checked on its own: any upstream gradient G is the
     // derivative of J = Σ(output ∘ G), so autodiff of that J is the truth.
     for backend in Backend::ALL {
-        let device = backend.device();
+        let device = backend.device().unwrap();
         for precision in Precision::ALL {
             for activation in [Activation::Sigmoid, Activation::Tanh] {
                 let mut rng = StdRng::seed_from_u64(3);

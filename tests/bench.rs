@@ -31,8 +31,8 @@ fn flops_follow_the_issue_formula() {
 fn a_measurement_runs_on_every_backend_and_reports_positive_times() {
     for backend in Backend::ALL {
         for precision in Precision::ALL {
-            let row = bench::measure(&tiny(), backend, precision, 1, 3).unwrap();
-            let gemm = bench::gemm_gflops(backend, precision, 32, 2).unwrap();
+            let row = bench::measure(&tiny(), &backend, precision, 1, 3).unwrap();
+            let gemm = bench::gemm_gflops(&backend, precision, 32, 2).unwrap();
             for (what, value) in [
                 ("manual", row.manual_ms),
                 ("autodiff", row.autodiff_ms),
@@ -56,7 +56,7 @@ fn a_measurement_runs_on_every_backend_and_reports_positive_times() {
 fn a_benchmark_step_lowers_the_cost_with_either_gradient() {
     // The step the bench times is a real descent step: from the same start,
     // manual and autodiff steps give the same cost and both lower it.
-    let (net, x, y) = tiny().setup(Backend::Flex, Precision::F64).unwrap();
+    let (net, x, y) = tiny().setup(&Backend::Flex, Precision::F64).unwrap();
     let before = net.cost(x.clone(), y.clone(), bench::WEIGHT_DECAY).unwrap();
     let mut after = Vec::new();
     for method in [bench::Method::Manual, bench::Method::Autodiff] {

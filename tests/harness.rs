@@ -122,7 +122,7 @@ fn layer_batch(device: &Device, m: usize, d_in: usize, d_out: usize) -> (Tensor<
 #[test]
 fn a_layer_written_outside_the_crate_passes_the_harness() {
     for backend in Backend::ALL {
-        let device = backend.device();
+        let device = backend.device().unwrap();
         let layer = SoftplusConfig::new(4, 3).init(&device, 5);
         let (input, g) = layer_batch(&device, 7, 4, 3);
         let report = verification::check_layer(&layer, input, g, &CheckOptions::default()).unwrap();
@@ -137,7 +137,7 @@ fn a_layer_written_outside_the_crate_passes_the_harness() {
 #[test]
 fn a_subtly_wrong_layer_fails_with_the_right_tensor_and_index() {
     for backend in Backend::ALL {
-        let device = backend.device();
+        let device = backend.device().unwrap();
         let layer = SoftplusConfig::new(4, 3).with_buggy(true).init(&device, 5);
         let (input, g) = layer_batch(&device, 7, 4, 3);
         let report = verification::check_layer(&layer, input, g, &CheckOptions::default()).unwrap();
@@ -172,7 +172,7 @@ fn a_subtly_wrong_layer_fails_with_the_right_tensor_and_index() {
 
 #[test]
 fn sampled_and_directional_modes_and_parameter_selection() {
-    let device = Backend::Flex.device();
+    let device = Backend::Flex.device().unwrap();
     let case = &common::cases()[3];
     let (net, x, y) = case.build(&device, Precision::F64, 4);
     let sampled = CheckOptions {
@@ -215,7 +215,7 @@ fn sampled_and_directional_modes_and_parameter_selection() {
 
 #[test]
 fn f32_finite_differences_are_labelled_a_smoke_test_and_bad_epsilon_warns() {
-    let device = Backend::Flex.device();
+    let device = Backend::Flex.device().unwrap();
     let case = &common::cases()[0];
     let (net, x, y) = case.build(&device, Precision::F32, 4);
     let report =
@@ -309,7 +309,7 @@ proptest! {
     fn random_networks_manual_equals_autodiff_and_finite_differences(
         (sizes, activations, lambda, m, scale, seed) in architecture()
     ) {
-        let device = Backend::Flex.device();
+        let device = Backend::Flex.device().unwrap();
         let case = common::Case {
             name: "proptest",
             sizes,
@@ -338,7 +338,7 @@ proptest! {
 
 #[test]
 fn json_model_round_trips_and_gradients_match_the_native_network() {
-    let device = Backend::Ndarray.device();
+    let device = Backend::Ndarray.device().unwrap();
     let net = NetworkConfig::new(vec![3, 4, 2])
         .with_layer_activations(Some(vec![Activation::Tanh, Activation::Sigmoid]))
         .with_init_std(0.5)
@@ -371,7 +371,7 @@ fn json_model_round_trips_and_gradients_match_the_native_network() {
 
 #[test]
 fn malformed_json_is_rejected_naming_the_field() {
-    let device = Backend::Flex.device();
+    let device = Backend::Flex.device().unwrap();
     let model = |text: &str| {
         parse_json::<ModelJson>(text, "m.json")
             .and_then(|m| m.to_network(&device, Precision::F64))
@@ -452,7 +452,7 @@ fn exported_models_take_raw_features() {
     use manual_backprop::training::Prepared;
     // The exported model folds the feature transform into its first layer, so
     // raw features through it equal transformed features through the network.
-    let device = Backend::Flex.device();
+    let device = Backend::Flex.device().unwrap();
     let data = synthetic::sine(30);
     let pre = Preprocessing::fit(&data, FeatureScaling::Standardize, Activation::Tanh).unwrap();
     let net = NetworkConfig::new(vec![1, 5, 1])

@@ -88,7 +88,7 @@ fn wrong_backward_passes_are_caught_by_autodiff_and_finite_differences() {
     let weights = ["layers.0.weight", "layers.1.weight", "layers.2.weight"];
     let biases = ["layers.0.bias", "layers.1.bias", "layers.2.bias"];
     for backend in Backend::ALL {
-        let device = backend.device();
+        let device = backend.device().unwrap();
         let (net, x, y) = case.build(&device, Precision::F64, 21);
         let lambda = case.weight_decay;
         let autodiff =

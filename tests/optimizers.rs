@@ -25,11 +25,11 @@ const KINDS: [OptimizerKind; 4] = [
 fn k_steps(
     kind: OptimizerKind,
     source: GradientSource,
-    backend: Backend,
+    backend: &Backend,
     k: usize,
 ) -> (Network, Vec<usize>) {
     let case = &cases()[3]; // two hidden sigmoid layers, λ = 0.05, m = 37
-    let (mut net, x, y) = case.build(&backend.device(), Precision::F64, 23);
+    let (mut net, x, y) = case.build(&backend.device().unwrap(), Precision::F64, 23);
     let mut optimizer = OptimizerConfig::of(kind).init().unwrap();
     let learning_rate = match kind {
         OptimizerKind::Adam => 0.01,
@@ -67,14 +67,14 @@ fn every_optimizer_takes_the_same_steps_on_manual_and_autodiff_gradients() {
     };
     for backend in Backend::ALL {
         for kind in KINDS {
-            let (manual, manual_evals) = k_steps(kind, GradientSource::Manual, backend, 5);
-            let (autodiff, autodiff_evals) = k_steps(kind, GradientSource::Autodiff, backend, 5);
+            let (manual, manual_evals) = k_steps(kind, GradientSource::Manual, &backend, 5);
+            let (autodiff, autodiff_evals) = k_steps(kind, GradientSource::Autodiff, &backend, 5);
             assert_eq!(
                 manual_evals, autodiff_evals,
                 "{backend} {kind}: same line searches"
             );
             let start = cases()[3]
-                .build(&backend.device(), Precision::F64, 23)
+                .build(&backend.device().unwrap(), Precision::F64, 23)
                 .0
                 .param_values()
                 .unwrap();
@@ -102,7 +102,7 @@ fn every_optimizer_takes_the_same_steps_on_manual_and_autodiff_gradients() {
 #[test]
 fn gradient_descent_through_the_optimizer_is_the_reference_update_bit_for_bit() {
     let case = &cases()[6];
-    let (net, x, y) = case.build(&Backend::Flex.device(), Precision::F64, 5);
+    let (net, x, y) = case.build(&Backend::Flex.device().unwrap(), Precision::F64, 5);
     let grads = net
         .gradients(x.clone(), y.clone(), case.weight_decay)
         .unwrap();
@@ -235,7 +235,7 @@ fn the_saved_model_is_the_best_epoch_and_reproduces_its_validation_metric() {
     }
     let dir = std::env::temp_dir().join(format!("mb-best-{}", std::process::id()));
     run::save_run(&dir, &options, &trained).unwrap();
-    let device = Backend::Flex.device();
+    let device = Backend::Flex.device().unwrap();
     let (loaded, meta) = persist::load(&dir, &device).unwrap();
     let split = options.load_data().unwrap();
     let validation = Prepared::new(

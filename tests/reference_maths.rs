@@ -32,7 +32,7 @@ fn finite_differences_agree_with_manual_gradients_in_f64() {
     // under 1e-9 (measured: 1.7e-7 at ε=1e-4, 1.7e-9 at 1e-5, 8.8e-10 at 1e-6,
     // 3.3e-9 at 2.5e-7); there the Richardson-extrapolated stencil, O(ε⁴), is used.
     for backend in Backend::ALL {
-        let device = backend.device();
+        let device = backend.device().unwrap();
         for case in cases() {
             let (net, x, y) = case.build(&device, Precision::F64, 5);
             let manual = net
@@ -80,7 +80,7 @@ fn sigmoid_is_accurate_to_a_few_ulps_wherever_its_value_is_a_normal_number() {
     // is exact to 2^-29 relative, far below 4u of f32. Ranges stop where σ (or
     // e^(−z)) leaves the normal numbers: |z| ≤ 80 in f32, |z| ≤ 700 in f64.
     for backend in Backend::ALL {
-        let device = backend.device();
+        let device = backend.device().unwrap();
         for (precision, limit) in [(Precision::F32, 80.0), (Precision::F64, 700.0)] {
             let z: Vec<f64> = (0..=4000)
                 .map(|i| limit * (i as f64 / 2000.0 - 1.0))
@@ -108,7 +108,7 @@ fn saturated_sigmoid_units_have_finite_autodiff_gradients_and_nan_propagates() {
     // through it would give 0 · ∞ = NaN. The capped exponent must prevent that,
     // yet must not turn a NaN input into a number (it would hide divergence).
     for backend in Backend::ALL {
-        let device = backend.device().autodiff();
+        let device = backend.device().unwrap().autodiff();
         for precision in Precision::ALL {
             let z = vec![-1e4, -800.0, -100.0, -89.0, 0.0, 89.0, 800.0, 1e4, f64::NAN];
             let n = z.len();
@@ -195,7 +195,7 @@ fn tiny_network_matches_gradients_derived_by_hand() {
     ];
 
     for backend in Backend::ALL {
-        let device = backend.device();
+        let device = backend.device().unwrap();
         let p = Precision::F64;
         let net = Network {
             layers: vec![
@@ -256,7 +256,7 @@ fn per_example_loop_equals_batched_matrix_form() {
         floor: 1e-12,
     };
     for backend in Backend::ALL {
-        let device = backend.device();
+        let device = backend.device().unwrap();
         for case in cases() {
             let (net, x, y) = case.build(&device, Precision::F64, 9);
             let batched = net
@@ -316,7 +316,7 @@ fn equal_initial_weights_keep_hidden_units_identical_random_ones_do_not() {
     // of a layer computes the same function of the input, receives the same
     // gradient, and so stays identical however long we train.
     for backend in Backend::ALL {
-        let device = backend.device();
+        let device = backend.device().unwrap();
         let config = NetworkConfig::new(vec![2, 4, 1]);
         let symmetric = train_xor(
             config.init_constant(&device, Precision::F64, 0.3).unwrap(),
@@ -369,7 +369,7 @@ fn hand_written_update_equals_burn_sgd_fed_the_manual_gradients() {
     // decay: λW is already inside the manual gradient). Same single operation
     // per element, so the results are bit-identical.
     for backend in Backend::ALL {
-        let device = backend.device();
+        let device = backend.device().unwrap();
         let case = &cases()[3];
         let (net, x, y) = case.build(&device, Precision::F64, 13);
         let grads = net.gradients(x, y, case.weight_decay).unwrap();

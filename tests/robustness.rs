@@ -222,7 +222,7 @@ proptest! {
         w2 in prop::collection::vec(prop::collection::vec(-1e3f64..1e3, 0..4), 0..4),
     ) {
         let model = serde_json::json!({"activation": "tanh", "layers": [{"weight": w, "bias": b}, {"weight": w2, "bias": [0.0]}]});
-        let device = manual_backprop::Backend::Flex.device();
+        let device = manual_backprop::Backend::Flex.device().unwrap();
         if let Ok(m) = parse_json::<ModelJson>(&model.to_string(), "fuzz") {
             let _ = m.to_network(&device, manual_backprop::Precision::F64);
         }

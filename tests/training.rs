@@ -20,7 +20,7 @@ fn small_steps_decrease_the_cost_monotonically_on_a_fixed_batch() {
     // descent lowers J; α = 0.05 is far below that for this small net.
     let case = &common::cases()[3];
     for backend in Backend::ALL {
-        let (mut net, x, y) = case.build(&backend.device(), Precision::F64, 17);
+        let (mut net, x, y) = case.build(&backend.device().unwrap(), Precision::F64, 17);
         let mut previous = f64::INFINITY;
         for step in 0..200 {
             let grads = net
@@ -181,13 +181,13 @@ fn saved_model_predicts_identically_and_loads_on_the_other_backend() {
     }
     let data = digits::load().unwrap();
     let outputs = |backend: Backend| {
-        let device = backend.device();
+        let device = backend.device().unwrap();
         let (net, meta) = persist::load(&dir, &device).unwrap();
         let prepared = Prepared::new(&data, &meta.preprocessing, &device, meta.precision).unwrap();
         tensor::to_vec(&net.hypothesis(prepared.x)).unwrap()
     };
     let original = {
-        let device = Backend::Flex.device();
+        let device = Backend::Flex.device().unwrap();
         let prepared =
             Prepared::new(&data, &trained.meta.preprocessing, &device, Precision::F64).unwrap();
         tensor::to_vec(&trained.best_network().hypothesis(prepared.x)).unwrap()
@@ -198,7 +198,7 @@ fn saved_model_predicts_identically_and_loads_on_the_other_backend() {
         "save → load → predict is exact on the same backend"
     );
     // The last epoch's model is saved beside the best one.
-    let (last, _) = persist::load(&dir.join("last"), &Backend::Flex.device()).unwrap();
+    let (last, _) = persist::load(&dir.join("last"), &Backend::Flex.device().unwrap()).unwrap();
     assert_eq!(
         last.param_values().unwrap(),
         trained.outcome.network.param_values().unwrap()
@@ -214,7 +214,7 @@ fn saved_model_predicts_identically_and_loads_on_the_other_backend() {
 #[test]
 fn loading_a_damaged_model_is_an_error_and_leaves_files_alone() {
     let dir = std::env::temp_dir().join(format!("mb-damaged-{}", std::process::id()));
-    let device = Backend::Flex.device();
+    let device = Backend::Flex.device().unwrap();
     let options = TrainOptions {
         epochs: 1,
         dtype: Precision::F64,
@@ -386,7 +386,7 @@ fn preprocessing_encodes_labels_into_the_activation_range_and_decodes_back() {
 fn one_epoch_of_mini_batches_lowers_the_cost() {
     // 18 shuffled batches of ≤ 100 of the 1797 examples, each a small step downhill on its
     // own batch; together they must lower the full-set cost from the start.
-    let device = Backend::Flex.device();
+    let device = Backend::Flex.device().unwrap();
     let data = digits::load().unwrap().split(0.0, 0.0, 3).unwrap().train;
     let p = Preprocessing::fit(&data, FeatureScaling::MaxAbs, Activation::Sigmoid).unwrap();
     let prepared = Prepared::new(&data, &p, &device, Precision::F64).unwrap();

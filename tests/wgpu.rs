@@ -136,7 +136,7 @@ fn f64_on_wgpu_is_verified_like_the_cpu_or_refused_with_a_typed_error() {
         }) => {
             println!("refused: {device}: {reason}");
             assert_eq!(precision, Precision::F64);
-            let adapter = backend::describe(&Backend::Wgpu.device())
+            let adapter = backend::describe(&Backend::Wgpu.device().unwrap())
                 .adapter
                 .expect("a wgpu device names its adapter");
             assert!(device.contains(&adapter), "{device} names {adapter}");
@@ -149,7 +149,7 @@ fn f64_on_wgpu_is_verified_like_the_cpu_or_refused_with_a_typed_error() {
             assert!(message.contains("--dtype f32"), "{message}");
 
             // Every way of starting work on the device refuses, before any tensor exists.
-            let raw = Backend::Wgpu.device();
+            let raw = Backend::Wgpu.device().unwrap();
             let refused = |r: Result<(), Error>| {
                 assert!(
                     matches!(r, Err(Error::UnsupportedPrecision { .. })),
@@ -174,7 +174,7 @@ fn f64_on_wgpu_is_verified_like_the_cpu_or_refused_with_a_typed_error() {
             // same network's hand-written gradients on this device disagree
             // with flex's f64 gradients of the same numbers.
             let case = &cases()[0];
-            let flex = Backend::Flex.device();
+            let flex = Backend::Flex.device().unwrap();
             let (net, x, y) = case.build(&flex, Precision::F64, 7);
             let on_raw = |t: &Tensor<2>| {
                 Tensor::<2>::from_data(
@@ -364,7 +364,7 @@ fn digits_training_on_wgpu_matches_flex_within_f32_reordering() {
     // other; every disagreement must be such an example.
     let split = digits_options(Backend::Flex, epochs).load_data().unwrap();
     let outputs = |t: &run::Trained, backend: Backend| -> Vec<f64> {
-        let device = backend.device();
+        let device = backend.device().unwrap();
         let p = Prepared::new(&split.test, &t.meta.preprocessing, &device, Precision::F32).unwrap();
         tensor::to_vec(&t.outcome.network.hypothesis(p.x)).unwrap()
     };
@@ -414,7 +414,7 @@ fn a_model_trained_on_wgpu_loads_on_flex_and_predicts_the_same_classes() {
     let trained = run::train(&options, |_| ControlFlow::Continue(())).unwrap();
     let dir = std::env::temp_dir().join(format!("backprop-wgpu-model-{}", std::process::id()));
     run::save_run(&dir, &options, &trained).unwrap();
-    let flex = Backend::Flex.device();
+    let flex = Backend::Flex.device().unwrap();
     let (loaded, meta) = persist::load(&dir, &flex).unwrap();
     // The saved model (the best validation epoch's) survives the trip bit for bit.
     assert_eq!(
@@ -430,7 +430,7 @@ fn a_model_trained_on_wgpu_loads_on_flex_and_predicts_the_same_classes() {
             other => panic!("digits are classes, got {other:?}"),
         }
     };
-    let on_wgpu = classes(trained.best_network(), &Backend::Wgpu.device());
+    let on_wgpu = classes(trained.best_network(), &Backend::Wgpu.device().unwrap());
     let on_flex = classes(&loaded, &flex);
     assert_eq!(on_wgpu, on_flex);
     let metrics = training::evaluate(
@@ -446,7 +446,7 @@ fn a_model_trained_on_wgpu_loads_on_flex_and_predicts_the_same_classes() {
 
 #[test]
 fn bench_runs_on_wgpu_and_names_its_adapter() {
-    let description = backend::describe(&Backend::Wgpu.device());
+    let description = backend::describe(&Backend::Wgpu.device().unwrap());
     println!("{description}");
     let adapter = description.adapter.as_deref().expect("an adapter name");
     if adapter.contains("llvmpipe") {

@@ -51,8 +51,8 @@ pub fn run(args: BenchRequest, peak_bytes: PeakBytes) -> Result<ExitCode, Error>
     // Say which device each backend is before any number: a GPU backend on a
     // software adapter (lavapipe) measures CPU emulation, not GPU speed.
     let mut devices = Vec::new();
-    for &backend in &args.backends {
-        let description = crate::backend::describe(&backend.device());
+    for backend in &args.backends {
+        let description = crate::backend::describe(&backend.device()?);
         if !args.json {
             println!(
                 "# {backend}: {description}{}",
@@ -85,7 +85,7 @@ pub fn run(args: BenchRequest, peak_bytes: PeakBytes) -> Result<ExitCode, Error>
         );
     }
     for shape in &shapes {
-        for (&backend, description) in args.backends.iter().zip(&devices) {
+        for (backend, description) in args.backends.iter().zip(&devices) {
             for &dtype in &args.dtypes {
                 if let Err(e) = backend.device_for(dtype) {
                     if args.json {

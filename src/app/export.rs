@@ -18,7 +18,7 @@ pub struct ExportRequest {
 
 /// Writes the model of the run directory `args.model` as JSON.
 pub fn run(args: ExportRequest) -> Result<ExitCode, Error> {
-    let (network, meta) = persist::load(&args.model, &Backend::Flex.device())?;
+    let (network, meta) = persist::load(&args.model, &Backend::Flex.device()?)?;
     let model = ModelJson::from_network_on_raw_features(&network, &meta.preprocessing.features)?;
     emit(args.out.as_ref(), &to_json(&model))?;
     Ok(ExitCode::SUCCESS)

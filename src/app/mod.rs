@@ -8,6 +8,7 @@ pub mod experiment;
 pub mod export;
 pub mod grads;
 pub mod predict;
+pub mod serve;
 pub mod symmetry;
 pub mod train;
 

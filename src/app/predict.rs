@@ -34,7 +34,7 @@ pub struct PredictRequest {
 
 /// Evaluates the model on the data set and, with `args.out`, writes its predictions.
 pub fn run(args: PredictRequest) -> Result<ExitCode, Error> {
-    let device = args.backend.device();
+    let device = args.backend.device()?;
     let interchange = args.model.is_file() && args.model.extension().is_some_and(|e| e == "json");
     let (network, meta) = if interchange {
         (

@@ -28,7 +28,7 @@ pub fn run(args: SymmetryRequest) -> Result<ExitCode, Error> {
     let base = TrainOptions {
         hidden: vec![args.hidden],
         epochs: args.epochs,
-        backend: args.backend,
+        backend: args.backend.clone(),
         dtype: args.dtype,
         ..TrainOptions::default()
     };

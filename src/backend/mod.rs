@@ -8,17 +8,23 @@
 //! seen it compute that precision correctly: [`Backend::device_for`] does that
 //! up front, and every constructor of networks and data tensors does it too.
 
+pub mod remote;
 mod selfcheck;
 
 pub use selfcheck::verify_precision;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use burn::tensor::{DType, Device};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A compute backend compiled into this build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+/// A compute backend: one compiled into this build, or a device that
+/// `backprop serve` hosts on another machine.
+///
+/// In JSON a local backend is its name (`"flex"`) and a remote one an object
+/// (`{"remote": "ws://gpu-box:3000"}`); on the command line the name, or
+/// `remote` with `--remote URL`, or the `ws://` URL itself ([`Backend::from_str`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
     /// burn-ndarray, the classic CPU backend (deprecated in burn 0.22, kept as a reference).
@@ -31,6 +37,12 @@ pub enum Backend {
     /// An NVIDIA GPU through CUDA; cargo feature `cuda`.
     #[cfg(feature = "cuda")]
     Cuda,
+    /// The device served at this WebSocket URL (`ws://HOST:PORT`) by
+    /// `backprop serve`, through burn's remote backend; cargo feature
+    /// `remote`. The name is present in every build so that a grid file that
+    /// lists a server gets a clear "rebuild with --features remote" instead of
+    /// a parse error.
+    Remote(String),
 }
 
 impl Backend {
@@ -52,15 +64,17 @@ impl Backend {
     /// The device, once it has been seen to compute `precision` correctly
     /// ([`verify_precision`]); otherwise [`crate::Error::UnsupportedPrecision`]
     /// naming the adapter. Use this wherever work is about to start.
-    pub fn device_for(self, precision: Precision) -> Result<Device> {
-        let device = self.device();
+    pub fn device_for(&self, precision: Precision) -> Result<Device> {
+        let device = self.device()?;
         verify_precision(&device, precision)?;
         Ok(device)
     }
 
-    /// The plain (non-autodiff) burn device for this backend.
-    pub fn device(self) -> Device {
-        match self {
+    /// The plain (non-autodiff) burn device for this backend. Local devices
+    /// always open; a remote one is connected (once per process, within
+    /// [`remote::CONNECT_TIMEOUT`]) and may fail with [`Error::Remote`].
+    pub fn device(&self) -> Result<Device> {
+        Ok(match self {
             // burn-ndarray is deprecated in favour of flex, but it is one of the two
             // backends this project compares, so it stays.
             #[allow(deprecated)]
@@ -70,11 +84,13 @@ impl Backend {
             Backend::Wgpu => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
             #[cfg(feature = "cuda")]
             Backend::Cuda => Device::cuda(0),
-        }
+            Backend::Remote(url) => remote::connect(url)?,
+        })
     }
 
-    /// The lower-case name used on the command line and in reports.
-    pub fn name(self) -> &'static str {
+    /// The lower-case name used on the command line and in reports
+    /// (`remote` for every server; [`Display`](fmt::Display) adds its URL).
+    pub fn name(&self) -> &'static str {
         match self {
             Backend::Ndarray => "ndarray",
             Backend::Flex => "flex",
@@ -82,13 +98,73 @@ impl Backend {
             Backend::Wgpu => "wgpu",
             #[cfg(feature = "cuda")]
             Backend::Cuda => "cuda",
+            Backend::Remote(_) => "remote",
         }
+    }
+
+    /// `self`, with the URL of `--remote` filled in when `self` is a bare
+    /// `remote` (as `--backend remote` parses); an error when a bare `remote`
+    /// has no URL to take.
+    pub fn with_remote(self, url: Option<&str>) -> Result<Backend> {
+        match (self, url) {
+            (Backend::Remote(current), Some(url)) if current.is_empty() => {
+                remote::check_url(url)?;
+                Ok(Backend::Remote(url.to_string()))
+            }
+            (Backend::Remote(current), None) if current.is_empty() => {
+                Err(Error::InvalidParameter {
+                    name: "backend",
+                    value: "remote".into(),
+                    reason: "say which server: --remote ws://HOST:PORT (the address `backprop \
+                             serve` prints)"
+                        .into(),
+                })
+            }
+            (backend, _) => Ok(backend),
+        }
+    }
+
+    /// True for `remote` without a URL yet (see [`Backend::with_remote`]).
+    pub fn is_bare_remote(&self) -> bool {
+        matches!(self, Backend::Remote(url) if url.is_empty())
+    }
+}
+
+impl std::str::FromStr for Backend {
+    type Err = String;
+
+    /// A backend's name, or a remote server: `ws://HOST:PORT`, or `remote`
+    /// alone (its URL comes from `--remote`, see [`Backend::with_remote`]).
+    fn from_str(text: &str) -> std::result::Result<Backend, String> {
+        if text.starts_with("ws://") || text.starts_with("wss://") {
+            return Ok(Backend::Remote(text.to_string()));
+        }
+        if text == "remote" {
+            return Ok(Backend::Remote(String::new()));
+        }
+        Backend::compiled()
+            .into_iter()
+            .find(|b| b.name() == text)
+            .ok_or_else(|| {
+                let names: Vec<_> = Backend::compiled().iter().map(|b| b.name()).collect();
+                format!(
+                    "unknown backend `{text}`: expected {}, remote (with --remote URL) or a ws:// URL{}",
+                    names.join(", "),
+                    match text {
+                        "wgpu" | "cuda" => format!("; this build has no {text}: rebuild with --features {text}"),
+                        _ => String::new(),
+                    }
+                )
+            })
     }
 }
 
 impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        match self {
+            Backend::Remote(url) if !url.is_empty() => write!(f, "remote {url}"),
+            other => f.write_str(other.name()),
+        }
     }
 }
 
@@ -122,8 +198,10 @@ pub fn describe(device: &Device) -> DeviceDescription {
     let plain = device.clone().inner();
     let backend = Backend::compiled()
         .into_iter()
-        .find(|b| b.device() == plain)
-        .map_or_else(|| format!("{plain:?}"), |b| b.name().to_string());
+        .find(|b| b.device().is_ok_and(|d| d == plain))
+        .map(|b| b.name().to_string())
+        .or_else(|| remote::url_of(&plain).map(|url| format!("remote {url}")))
+        .unwrap_or_else(|| format!("{plain:?}"));
     let (adapter, emulated) = adapter(&plain).map_or((None, false), |(a, e)| (Some(a), e));
     DeviceDescription {
         backend,

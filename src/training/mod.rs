@@ -7,9 +7,13 @@
 //! [`Network::parameter_gradients`] and the update is plain tensor arithmetic.
 
 mod metrics;
+mod objective;
 mod optimizer;
+mod parallel;
 
 pub use metrics::{Metrics, evaluate};
+pub use objective::{Batch, Objective};
+pub use parallel::{DataParallel, ShardedBatch};
 pub use optimizer::{GradientSource, Optimizer, OptimizerConfig, OptimizerKind, StepReport};
 
 use crate::backend::Precision;
@@ -331,8 +335,51 @@ impl TrainOutcome {
 /// last one; with `config.patience`, training stops once that many epochs
 /// have passed without an improvement.
 pub fn train(
+    network: Network,
+    train_set: &Prepared,
+    validation: Option<&Prepared>,
+    preprocessing: &Preprocessing,
+    config: &TrainConfig,
+    on_epoch: impl FnMut(&EpochRecord) -> ControlFlow<()>,
+) -> Result<TrainOutcome> {
+    train_impl(
+        network,
+        train_set,
+        None,
+        validation,
+        preprocessing,
+        config,
+        on_epoch,
+    )
+}
+
+/// [`train`] with every step's gradient computed data-parallel: each batch is
+/// split over `parallel`'s devices ([`DataParallel`]), and the combined
+/// gradient drives one set of parameters on the network's device.
+pub fn train_data_parallel(
+    network: Network,
+    train_set: &Prepared,
+    parallel: &DataParallel,
+    validation: Option<&Prepared>,
+    preprocessing: &Preprocessing,
+    config: &TrainConfig,
+    on_epoch: impl FnMut(&EpochRecord) -> ControlFlow<()>,
+) -> Result<TrainOutcome> {
+    train_impl(
+        network,
+        train_set,
+        Some(parallel),
+        validation,
+        preprocessing,
+        config,
+        on_epoch,
+    )
+}
+
+fn train_impl(
     mut network: Network,
     train_set: &Prepared,
+    parallel: Option<&DataParallel>,
     validation: Option<&Prepared>,
     preprocessing: &Preprocessing,
     config: &TrainConfig,
@@ -361,30 +408,50 @@ pub fn train(
         // the epoch's metrics below are its one read-back. (L-BFGS reads the
         // cost at every point of its line search: it cannot do otherwise.)
         let mut moved = false;
-        match config.batch_size {
-            None => {
-                let (next, report) = optimizer.step(
-                    network,
-                    train_set.x.clone(),
-                    train_set.y.clone(),
-                    decay,
-                    rate,
+        match (config.batch_size, parallel) {
+            (None, None) => {
+                let batch = Batch {
+                    x: train_set.x.clone(),
+                    y: train_set.y.clone(),
+                    weight_decay: decay,
                     source,
-                )?;
+                };
+                let (next, report) = optimizer.step_on(network, &batch, rate)?;
                 network = next;
                 moved |= report.moved;
             }
-            Some(batch_size) => {
-                // One upload of the epoch's shuffled order; each step selects
-                // its rows through a slice of it, on the device.
+            (None, Some(parallel)) => {
+                let batch = parallel.full_batch(decay, source);
+                let (next, report) = optimizer.step_on(network, &batch, rate)?;
+                network = next;
+                moved |= report.moved;
+            }
+            (Some(batch_size), parallel) => {
+                // One upload of the epoch's shuffled order (per device); each
+                // step selects its rows through a slice of it, on the device.
                 let mut order: Vec<i64> = (0..m as i64).collect();
                 order.shuffle(&mut rng);
+                let orders = parallel.map(|p| p.upload_order(&order));
                 let order = Tensor::<1, Int>::from_data(TensorData::new(order, [m]), &device);
                 for start in (0..m).step_by(batch_size) {
-                    let rows = order.clone().slice(start..(start + batch_size).min(m));
-                    let x = train_set.x.clone().select(0, rows.clone());
-                    let y = train_set.y.clone().select(0, rows);
-                    let (next, report) = optimizer.step(network, x, y, decay, rate, source)?;
+                    let end = (start + batch_size).min(m);
+                    let (next, report) = match (parallel, &orders) {
+                        (Some(p), Some(orders)) => optimizer.step_on(
+                            network,
+                            &p.batch(orders, start..end, decay, source),
+                            rate,
+                        )?,
+                        _ => {
+                            let rows = order.clone().slice(start..end);
+                            let batch = Batch {
+                                x: train_set.x.clone().select(0, rows.clone()),
+                                y: train_set.y.clone().select(0, rows),
+                                weight_decay: decay,
+                                source,
+                            };
+                            optimizer.step_on(network, &batch, rate)?
+                        }
+                    };
                     network = next;
                     moved |= report.moved;
                 }

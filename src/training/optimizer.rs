@@ -8,11 +8,11 @@
 //! The decay term λW is part of J and so of the gradient; no optimizer is given
 //! a weight decay of its own, which would count it twice.
 
+use super::objective::{Batch, Objective};
 use super::{check_learning_rate, gradient_descent_update};
 use crate::error::{Error, Result};
 use crate::layer::Layer;
 use crate::network::Network;
-use crate::verification::autodiff_gradients;
 use burn::module::Module;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{
@@ -282,17 +282,34 @@ impl Optimizer {
         learning_rate: f64,
         source: GradientSource,
     ) -> Result<(Network, StepReport)> {
+        let batch = Batch {
+            x,
+            y,
+            weight_decay,
+            source,
+        };
+        self.step_on(network, &batch, learning_rate)
+    }
+
+    /// One update of `network` that lowers `objective` (a batch on one device,
+    /// or one split over several), with step size `learning_rate`.
+    pub fn step_on(
+        &mut self,
+        network: Network,
+        objective: &impl Objective,
+        learning_rate: f64,
+    ) -> Result<(Network, StepReport)> {
         check_learning_rate(learning_rate)?;
         let (network, report) = match &mut self.state {
             State::Gd => {
-                let grads = layer_gradients(&network, x, y, weight_decay, source)?;
+                let grads = objective.gradients(&network)?;
                 (
                     gradient_descent_update(network, grads, learning_rate)?,
                     moved_once(),
                 )
             }
             State::Burn(optimizer) => {
-                let grads = layer_gradients(&network, x, y, weight_decay, source)?;
+                let grads = objective.gradients(&network)?;
                 let mut params = GradientsParams::new();
                 network.register_grads(grads, &mut params);
                 // burn's optimizers update autodiff-enabled modules; `valid()`
@@ -300,9 +317,7 @@ impl Optimizer {
                 let updated = optimizer.step(learning_rate, network.train(), params);
                 (updated.valid(), moved_once())
             }
-            State::Lbfgs(lbfgs) => {
-                lbfgs_step(lbfgs, network, x, y, weight_decay, learning_rate, source)?
-            }
+            State::Lbfgs(lbfgs) => lbfgs_step(lbfgs, network, objective, learning_rate)?,
         };
         self.evaluations += report.evaluations;
         self.iterations += usize::from(report.moved);
@@ -317,46 +332,14 @@ fn moved_once() -> StepReport {
     }
 }
 
-/// The per-layer gradients of J from `source`, with no read-back on the manual path.
-fn layer_gradients(
-    network: &Network,
-    x: Tensor<2>,
-    y: Tensor<2>,
-    weight_decay: f64,
-    source: GradientSource,
-) -> Result<Vec<crate::layer::DenseGrads>> {
-    match source {
-        GradientSource::Manual => network.parameter_gradients(x, y, weight_decay),
-        GradientSource::Autodiff => Ok(autodiff_gradients(network, x, y, weight_decay)?.layers),
-    }
-}
-
-/// J and its gradients from `source`: what L-BFGS asks for at every point.
-fn gradients_with_cost(
-    network: &Network,
-    x: Tensor<2>,
-    y: Tensor<2>,
-    weight_decay: f64,
-    source: GradientSource,
-) -> Result<crate::network::Gradients> {
-    match source {
-        GradientSource::Manual => network.gradients(x, y, weight_decay),
-        GradientSource::Autodiff => autodiff_gradients(network, x, y, weight_decay),
-    }
-}
-
 /// One L-BFGS iteration. burn's L-BFGS asks a closure for J and ∂J/∂θ at the
-/// points it tries; the closure answers with the chosen gradients.
+/// points it tries; the closure answers from `objective`.
 fn lbfgs_step(
     lbfgs: &mut LBFGS,
     network: Network,
-    x: Tensor<2>,
-    y: Tensor<2>,
-    weight_decay: f64,
+    objective: &impl Objective,
     learning_rate: f64,
-    source: GradientSource,
 ) -> Result<(Network, StepReport)> {
-    network.check_batch(&x, &y, weight_decay)?;
     let mut evaluations = 0;
     let mut failure = None;
     // Like burn's other optimizers, L-BFGS rebuilds autodiff-enabled
@@ -364,7 +347,7 @@ fn lbfgs_step(
     let (network, _) = lbfgs.step(learning_rate, network.train(), |candidate: Network| {
         let candidate = candidate.valid();
         evaluations += 1;
-        match gradients_with_cost(&candidate, x.clone(), y.clone(), weight_decay, source) {
+        match objective.cost_and_gradients(&candidate) {
             Ok(grads) => (grads.cost, candidate.to_gradients_params(&grads)),
             Err(e) => {
                 // The closure cannot fail: report a non-finite cost with zero

@@ -1,0 +1,209 @@
+//! Devices on other machines, through burn's remote backend (cargo feature
+//! `remote`): [`connect`] gives an ordinary [`Device`] for a server's URL, and
+//! [`serve`] hosts this machine's devices for such clients.
+//!
+//! burn does the transport, the protocol and the authorisation; this module
+//! only adds what a command-line user needs around them: a bounded connect
+//! time, a token that never appears on a command line, a loopback default,
+//! and one log line per client admitted or refused.
+//!
+//! WebSocket carries tensors and operation descriptions unencrypted: use it on
+//! a trusted network or through an SSH tunnel.
+
+use crate::error::{Error, Result};
+use burn::tensor::Device;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// How long [`connect`] waits for a server to answer before giving up.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The environment variable holding the token, for clients and servers alike.
+pub const TOKEN_VARIABLE: &str = "BACKPROP_TOKEN";
+
+/// The token clients present: set once by the command line ([`read_token`]),
+/// read by every [`connect`].
+static TOKEN: Mutex<Option<String>> = Mutex::new(None);
+
+/// Devices connected so far, by URL: burn keeps a session per device for the
+/// life of the process, and reports name the server by its URL.
+static CONNECTED: Mutex<Vec<(String, Device)>> = Mutex::new(Vec::new());
+
+/// The token from `file` (its first line), else from [`TOKEN_VARIABLE`], else
+/// none. Never from a command-line argument, which `ps` shows to every user.
+pub fn read_token(file: Option<&Path>) -> Result<Option<String>> {
+    let token = match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+                action: "read the token file",
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let token = text.lines().next().unwrap_or("").trim().to_string();
+            if token.is_empty() {
+                return Err(Error::InvalidParameter {
+                    name: "token_file",
+                    value: path.display().to_string(),
+                    reason: "the file is empty: put the token on its first line".into(),
+                });
+            }
+            Some(token)
+        }
+        None => std::env::var(TOKEN_VARIABLE)
+            .ok()
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty()),
+    };
+    Ok(token)
+}
+
+/// Sets the token every later [`connect`] presents (`None`: no credential).
+pub fn set_token(token: Option<String>) {
+    *TOKEN.lock().unwrap_or_else(|e| e.into_inner()) = token;
+}
+
+/// Rejects anything but `ws://HOST:PORT` (burn's WebSocket transport).
+pub fn check_url(url: &str) -> Result<()> {
+    let invalid = |reason: &str| Error::InvalidParameter {
+        name: "remote",
+        value: url.to_string(),
+        reason: reason.to_string(),
+    };
+    let Some(rest) = url.strip_prefix("ws://") else {
+        return Err(invalid(
+            "expected ws://HOST:PORT, the address `backprop serve` prints (wss:// is not \
+             supported: tunnel the connection, e.g. with ssh -L)",
+        ));
+    };
+    let authority = rest.trim_end_matches('/');
+    match authority.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0) => {
+            Ok(())
+        }
+        _ => Err(invalid("expected ws://HOST:PORT with a port between 1 and 65535")),
+    }
+}
+
+/// The URL a connected remote device was reached at.
+pub fn url_of(device: &Device) -> Option<String> {
+    CONNECTED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .find(|(_, d)| d == device)
+        .map(|(url, _)| url.clone())
+}
+
+/// The device served at `url`, connected with the token of [`set_token`].
+///
+/// A server that does not answer within [`CONNECT_TIMEOUT`] (a firewall that
+/// drops packets, a host that is down) is an error, not a hang; so is a
+/// refused token, with what to do about it. A device already connected is
+/// returned at once.
+pub fn connect(url: &str) -> Result<Device> {
+    check_url(url)?;
+    if let Some((_, device)) = CONNECTED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .find(|(u, _)| u == url)
+    {
+        return Ok(device.clone());
+    }
+    let device = open(url)?;
+    CONNECTED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((url.to_string(), device.clone()));
+    Ok(device)
+}
+
+/// An error about the server at `url`.
+pub(crate) fn failure(url: &str, message: impl Into<String>) -> Error {
+    Error::Remote {
+        server: url.to_string(),
+        message: message.into(),
+    }
+}
+
+#[cfg(feature = "remote")]
+fn open(url: &str) -> Result<Device> {
+    use burn::remote::{ConnectError, RemoteHost};
+
+    let token = TOKEN.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut host = RemoteHost::websocket(url);
+    if let Some(token) = token.clone() {
+        host = host.with_credential(token.into_bytes().as_slice());
+    }
+    // burn's connect has no deadline of its own (a TCP connect to a host
+    // that drops packets waits minutes), so it runs on a thread we stop
+    // waiting for.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(Device::remote_options(&host).init());
+    });
+    match receiver.recv_timeout(CONNECT_TIMEOUT) {
+        Ok(Ok(device)) => Ok(device),
+        Ok(Err(ConnectError::Unauthorized)) => Err(failure(
+            url,
+            if token.is_some() {
+                format!(
+                    "the server refused this client's token: use the server's token \
+                     (--token-file or {TOKEN_VARIABLE})"
+                )
+            } else {
+                format!(
+                    "the server requires a token: pass --token-file FILE or set {TOKEN_VARIABLE}"
+                )
+            },
+        )),
+        Ok(Err(e)) => Err(failure(
+            url,
+            format!("cannot connect: {e}; is `backprop serve` running there?"),
+        )),
+        Err(_) => Err(failure(
+            url,
+            format!(
+                "no answer within {} s: check the address, that `backprop serve` runs there \
+                 and that the port is open",
+                CONNECT_TIMEOUT.as_secs()
+            ),
+        )),
+    }
+}
+
+#[cfg(not(feature = "remote"))]
+fn open(url: &str) -> Result<Device> {
+    Err(failure(
+        url,
+        "this build has no remote backend: rebuild with `--features remote`",
+    ))
+}
+
+#[cfg(feature = "remote")]
+mod server;
+
+#[cfg(feature = "remote")]
+pub use server::{ServeOptions, Server, serve};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_websocket_urls_with_a_port_are_accepted() {
+        assert!(check_url("ws://127.0.0.1:3000").is_ok());
+        assert!(check_url("ws://gpu-box:3000/").is_ok());
+        for bad in [
+            "http://h:1",
+            "ws://h",
+            "ws://:3000",
+            "ws://h:0",
+            "ws://h:70000",
+            "h:3000",
+        ] {
+            assert!(check_url(bad).is_err(), "{bad}");
+        }
+    }
+}

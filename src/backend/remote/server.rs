@@ -1,0 +1,176 @@
+//! `backprop serve`: this machine's devices, hosted with burn's remote server.
+
+use super::failure;
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use burn::server::{AuthorizationRequest, RemoteServer, TokenAuthorizer, WebSocketTransport};
+use std::net::{SocketAddr, TcpListener};
+
+/// What [`serve`] and [`Server::start`] host, where, and for whom.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The local backends to host. burn serves one backend per server, so the
+    /// i-th listens on the port of `listen` plus i (or on a free port each
+    /// when that port is 0).
+    pub backends: Vec<Backend>,
+    /// Address and first port; `127.0.0.1:3000` unless the user says otherwise.
+    pub listen: SocketAddr,
+    /// The token clients must present. Without one, only a loopback address
+    /// may be served (any local user can then connect).
+    pub token: Option<String>,
+}
+
+/// A running server, hosting [`ServeOptions::backends`] until dropped;
+/// dropping it ends every client's session (what a dying server does).
+pub struct Server {
+    /// `(backend, ws:// URL)` of each hosted backend.
+    pub urls: Vec<(Backend, String)>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Server {
+    /// Binds every backend's port and starts serving in the background.
+    ///
+    /// Errors: a remote backend (a server cannot host another), a non-loopback
+    /// address without a token, a port that cannot be bound.
+    pub fn start(options: &ServeOptions) -> Result<Server> {
+        let listen = options.listen;
+        if options.backends.is_empty() {
+            return Err(Error::InvalidParameter {
+                name: "backend",
+                value: String::new(),
+                reason: "name at least one backend to serve".into(),
+            });
+        }
+        if options.token.is_none() && !listen.ip().is_loopback() {
+            return Err(Error::InvalidParameter {
+                name: "listen",
+                value: listen.to_string(),
+                reason: format!(
+                    "serving beyond this machine needs a token, or anyone who reaches the port \
+                     runs code on your devices: pass --token-file FILE or set {}",
+                    super::TOKEN_VARIABLE
+                ),
+            });
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("backprop-serve")
+            .build()
+            .map_err(|e| failure(&listen.to_string(), format!("cannot start the server: {e}")))?;
+        let mut urls = Vec::new();
+        for (i, backend) in options.backends.iter().enumerate() {
+            if let Backend::Remote(url) = backend {
+                return Err(Error::InvalidParameter {
+                    name: "backend",
+                    value: format!("remote {url}"),
+                    reason: "a server hosts this machine's devices, not another server's".into(),
+                });
+            }
+            let port = if listen.port() == 0 {
+                0
+            } else {
+                listen.port().checked_add(i as u16).ok_or_else(|| Error::InvalidParameter {
+                    name: "listen",
+                    value: listen.to_string(),
+                    reason: "no room above this port for one port per backend".into(),
+                })?
+            };
+            let address = SocketAddr::new(listen.ip(), port);
+            let listener = TcpListener::bind(address).map_err(|e| {
+                failure(
+                    &address.to_string(),
+                    format!("cannot listen: {e} (is another server on this port? try --listen with another port)"),
+                )
+            })?;
+            let bound = listener.local_addr().map_err(|e| failure(&address.to_string(), e.to_string()))?;
+            let url = format!("ws://{bound}");
+            let server = RemoteServer::new([backend.device()?])
+                .with_authorizer(authorizer(options.token.clone(), backend.clone())?);
+            let serving = server.serve_async(WebSocketTransport::from_listener(listener));
+            let announce = url.clone();
+            runtime.spawn(async move {
+                if let Err(e) = serving.await {
+                    tracing::error!("server {announce} stopped: {e}");
+                }
+            });
+            urls.push((backend.clone(), url));
+        }
+        Ok(Server {
+            urls,
+            runtime: Some(runtime),
+        })
+    }
+
+    /// Stops serving now: clients see their sessions end.
+    pub fn stop(mut self) {
+        self.shut_down();
+    }
+
+    fn shut_down(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
+
+/// Admits the clients that present `token` (every client when there is none,
+/// which [`Server::start`] allows on loopback only), logging each decision.
+fn authorizer(
+    token: Option<String>,
+    backend: Backend,
+) -> Result<impl Fn(AuthorizationRequest<'_>) -> std::result::Result<(), String> + Send + Sync + 'static>
+{
+    let check = token
+        .map(|t| {
+            TokenAuthorizer::new(t.into_bytes().as_slice()).map_err(|e| Error::InvalidParameter {
+                name: "token",
+                value: String::new(),
+                reason: e.to_string(),
+            })
+        })
+        .transpose()?;
+    Ok(move |request: AuthorizationRequest<'_>| {
+        use burn::server::PeerAuthorizer;
+        let client = request.client;
+        let verdict = check.as_ref().map_or(Ok(()), |c| c.authorize(request));
+        match &verdict {
+            Ok(()) => tracing::info!("{backend}: admitted {client}"),
+            Err(reason) => tracing::warn!("{backend}: refused {client}: {reason}"),
+        }
+        verdict
+    })
+}
+
+/// Hosts `options.backends` until Ctrl-C or SIGTERM, then ends every session
+/// and returns. `ready` is told each backend's URL once all are listening.
+pub fn serve(options: &ServeOptions, ready: impl FnOnce(&[(Backend, String)])) -> Result<()> {
+    burn::server::ServerLogging::install();
+    let server = Server::start(options)?;
+    ready(&server.urls);
+    let runtime = server.runtime.as_ref().expect("running");
+    runtime.block_on(async {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut terminate = signal(SignalKind::terminate())
+                .map_err(|e| failure("serve", format!("cannot handle SIGTERM: {e}")))?;
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        Ok::<(), Error>(())
+    })?;
+    tracing::info!("stopping: ending every session");
+    server.stop();
+    Ok(())
+}
