@@ -37,7 +37,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train a network by batch gradient descent on the hand-written gradients.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Run a saved model on a data set: metrics and, with --out, predictions.
     Predict(PredictArgs),
     /// Show why random initialisation is needed: equal initial weights keep
@@ -529,13 +529,17 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
         used |= backend.is_bare_remote();
         backend.with_remote(url)
     };
-    let result = match cli.command {
+    match cli.command {
         Command::Train(args) => {
             let mut options = args.options()?;
             options.backend = on(options.backend)?;
-            options.devices = options.devices.into_iter().map(&mut on).collect::<Result<_, _>>()?;
+            options.devices = options
+                .devices
+                .into_iter()
+                .map(&mut on)
+                .collect::<Result<_, _>>()?;
             check_remote_used(url, used)?;
-            return train(args, options);
+            train(*args, options)
         }
         Command::Predict(mut args) => {
             args.backend = on(args.backend)?;
@@ -558,7 +562,11 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             app::check::run(args.into())
         }
         Command::Bench(mut args) => {
-            args.backends = args.backends.into_iter().map(&mut on).collect::<Result<_, _>>()?;
+            args.backends = args
+                .backends
+                .into_iter()
+                .map(&mut on)
+                .collect::<Result<_, _>>()?;
             check_remote_used(url, used)?;
             app::bench::run(args.into(), &step_peak_bytes)
         }
@@ -569,8 +577,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             listen: args.listen,
             token_file: cli.token_file,
         }),
-    };
-    result
+    }
 }
 
 /// `--remote` given with no `--backend remote` to use it.

@@ -383,6 +383,18 @@ pub fn train_with_network(
             on_epoch,
         )?
     };
+    // A run whose server was lost kept its model on this machine: measure it here.
+    let kept_on = outcome.network.device();
+    let (train_set, validation, test) = if kept_on == device {
+        (train_set, validation, test)
+    } else {
+        let prepare = |d: &Dataset| Prepared::new(d, &preprocessing, &kept_on, options.dtype);
+        (
+            prepare(&split.train)?,
+            prepare(&split.validation)?,
+            prepare(&split.test)?,
+        )
+    };
     let on_sets = |network: &crate::network::Network| -> Result<SetMetrics> {
         let evaluate =
             |p: &Prepared| training::evaluate(network, p, &preprocessing, options.lambda);

@@ -106,6 +106,12 @@ pub fn run(args: TrainRequest, interrupted: &AtomicBool) -> Result<ExitCode, Err
             eprintln!("error: {e}");
             Ok(ExitCode::from(1))
         }
+        Stop::Failed { epochs, error } => {
+            eprintln!(
+                "error: {error}\nthe model and history of the {epochs} completed epochs were saved"
+            );
+            Ok(ExitCode::from(1))
+        }
         Stop::Interrupted { epochs } => {
             eprintln!("interrupted after {epochs} epochs; the model and history so far were saved");
             Ok(ExitCode::from(130))

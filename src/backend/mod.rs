@@ -23,7 +23,7 @@ use std::fmt;
 ///
 /// In JSON a local backend is its name (`"flex"`) and a remote one an object
 /// (`{"remote": "ws://gpu-box:3000"}`); on the command line the name, or
-/// `remote` with `--remote URL`, or the `ws://` URL itself ([`Backend::from_str`]).
+/// `remote` with `--remote URL`, or the `ws://` URL itself (its [`FromStr`](std::str::FromStr)).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {

@@ -1,6 +1,6 @@
 //! Devices on other machines, through burn's remote backend (cargo feature
 //! `remote`): [`connect`] gives an ordinary [`Device`] for a server's URL, and
-//! [`serve`] hosts this machine's devices for such clients.
+//! `serve` (feature `remote`) hosts this machine's devices for such clients.
 //!
 //! burn does the transport, the protocol and the authorisation; this module
 //! only adds what a command-line user needs around them: a bounded connect
@@ -81,7 +81,9 @@ pub fn check_url(url: &str) -> Result<()> {
         Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0) => {
             Ok(())
         }
-        _ => Err(invalid("expected ws://HOST:PORT with a port between 1 and 65535")),
+        _ => Err(invalid(
+            "expected ws://HOST:PORT with a port between 1 and 65535",
+        )),
     }
 }
 

@@ -13,8 +13,8 @@ mod parallel;
 
 pub use metrics::{Metrics, evaluate};
 pub use objective::{Batch, Objective};
-pub use parallel::{DataParallel, ShardedBatch};
 pub use optimizer::{GradientSource, Optimizer, OptimizerConfig, OptimizerKind, StepReport};
+pub use parallel::{DataParallel, ShardedBatch};
 
 use crate::backend::Precision;
 use crate::data::Dataset;
@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::layer::{Dense, DenseGrads};
 use crate::network::{Gradients, Network};
 use crate::tensor;
+use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -261,6 +262,14 @@ pub enum Stop {
         /// The epoch of the best validation metric.
         best_epoch: usize,
     },
+    /// A remote device was lost (its server stopped or the network failed);
+    /// the model is from the last completed epoch.
+    Failed {
+        /// Completed epochs.
+        epochs: usize,
+        /// What happened, naming the server.
+        error: String,
+    },
     /// L-BFGS could not move: the gradient or the slope along its search
     /// direction is below tolerance, or a step changed J by less than it.
     Converged {
@@ -284,6 +293,7 @@ impl fmt::Display for Stop {
             Stop::Converged { epochs, reason } => {
                 write!(f, "converged after {epochs} epochs ({reason})")
             }
+            Stop::Failed { epochs, error } => write!(f, "failed after {epochs} epochs: {error}"),
         }
     }
 }
@@ -400,69 +410,141 @@ fn train_impl(
         history,
         stop,
     };
+    // A device behind `backprop serve` can vanish mid-run. Its epoch then
+    // ends the run like Ctrl-C would, with the last completed epoch's model
+    // — kept on this machine, since the server's copy is gone with it.
+    let servers: Vec<String> = std::iter::once(&device)
+        .chain(parallel.iter().flat_map(|p| p.devices()))
+        .filter_map(crate::backend::remote::url_of)
+        .collect();
+    let on_server = crate::backend::remote::url_of(&device).is_some();
+    let mut mirror = if on_server {
+        let host = Device::flex();
+        Some((network.clone().to_device(&host), None::<BestModel>))
+    } else {
+        None
+    };
     for epoch in 1..=config.epochs {
-        let started = Instant::now();
         let previous = network.clone();
-        // The steps read nothing back from the device (no cost, no shapes from
-        // data), so an asynchronous device runs the whole epoch from one queue;
-        // the epoch's metrics below are its one read-back. (L-BFGS reads the
-        // cost at every point of its line search: it cannot do otherwise.)
-        let mut moved = false;
-        match (config.batch_size, parallel) {
-            (None, None) => {
-                let batch = Batch {
-                    x: train_set.x.clone(),
-                    y: train_set.y.clone(),
-                    weight_decay: decay,
-                    source,
-                };
-                let (next, report) = optimizer.step_on(network, &batch, rate)?;
-                network = next;
-                moved |= report.moved;
-            }
-            (None, Some(parallel)) => {
-                let batch = parallel.full_batch(decay, source);
-                let (next, report) = optimizer.step_on(network, &batch, rate)?;
-                network = next;
-                moved |= report.moved;
-            }
-            (Some(batch_size), parallel) => {
-                // One upload of the epoch's shuffled order (per device); each
-                // step selects its rows through a slice of it, on the device.
-                let mut order: Vec<i64> = (0..m as i64).collect();
-                order.shuffle(&mut rng);
-                let orders = parallel.map(|p| p.upload_order(&order));
-                let order = Tensor::<1, Int>::from_data(TensorData::new(order, [m]), &device);
-                for start in (0..m).step_by(batch_size) {
-                    let end = (start + batch_size).min(m);
-                    let (next, report) = match (parallel, &orders) {
-                        (Some(p), Some(orders)) => optimizer.step_on(
-                            network,
-                            &p.batch(orders, start..end, decay, source),
-                            rate,
-                        )?,
-                        _ => {
-                            let rows = order.clone().slice(start..end);
-                            let batch = Batch {
-                                x: train_set.x.clone().select(0, rows.clone()),
-                                y: train_set.y.clone().select(0, rows),
-                                weight_decay: decay,
-                                source,
-                            };
-                            optimizer.step_on(network, &batch, rate)?
-                        }
+        let mut run_epoch = |mut network: Network| -> Result<_> {
+            let started = Instant::now();
+            // The steps read nothing back from the device (no cost, no shapes from
+            // data), so an asynchronous device runs the whole epoch from one queue;
+            // the epoch's metrics below are its one read-back. (L-BFGS reads the
+            // cost at every point of its line search: it cannot do otherwise.)
+            let mut moved = false;
+            match (config.batch_size, parallel) {
+                (None, None) => {
+                    let batch = Batch {
+                        x: train_set.x.clone(),
+                        y: train_set.y.clone(),
+                        weight_decay: decay,
+                        source,
                     };
+                    let (next, report) = optimizer.step_on(network, &batch, rate)?;
                     network = next;
                     moved |= report.moved;
                 }
+                (None, Some(parallel)) => {
+                    let batch = parallel.full_batch(decay, source);
+                    let (next, report) = optimizer.step_on(network, &batch, rate)?;
+                    network = next;
+                    moved |= report.moved;
+                }
+                (Some(batch_size), parallel) => {
+                    // One upload of the epoch's shuffled order (per device); each
+                    // step selects its rows through a slice of it, on the device.
+                    let mut order: Vec<i64> = (0..m as i64).collect();
+                    order.shuffle(&mut rng);
+                    let orders = parallel.map(|p| p.upload_order(&order));
+                    let order = Tensor::<1, Int>::from_data(TensorData::new(order, [m]), &device);
+                    for start in (0..m).step_by(batch_size) {
+                        let end = (start + batch_size).min(m);
+                        let (next, report) = match (parallel, &orders) {
+                            (Some(p), Some(orders)) => optimizer.step_on(
+                                network,
+                                &p.batch(orders, start..end, decay, source),
+                                rate,
+                            )?,
+                            _ => {
+                                let rows = order.clone().slice(start..end);
+                                let batch = Batch {
+                                    x: train_set.x.clone().select(0, rows.clone()),
+                                    y: train_set.y.clone().select(0, rows),
+                                    weight_decay: decay,
+                                    source,
+                                };
+                                optimizer.step_on(network, &batch, rate)?
+                            }
+                        };
+                        network = next;
+                        moved |= report.moved;
+                    }
+                }
             }
-        }
-        // Wait for the queued work, so that the clock measures it and not its submission.
-        device
-            .sync()
-            .map_err(|e| Error::TensorRead(format!("{e:?}")))?;
-        let millis = started.elapsed().as_secs_f64() * 1e3;
-        let train_metrics = evaluate(&network, train_set, preprocessing, decay)?;
+            // Wait for the queued work, so that the clock measures it and not its submission.
+            device
+                .sync()
+                .map_err(|e| Error::TensorRead(format!("{e:?}")))?;
+            let millis = started.elapsed().as_secs_f64() * 1e3;
+            let train_metrics = evaluate(&network, train_set, preprocessing, decay)?;
+            let validation_metrics = validation
+                .map(|v| evaluate(&network, v, preprocessing, decay))
+                .transpose()?;
+            // The host's copy of this epoch's parameters (through our own
+            // read-back, which reports a lost server as an error).
+            let host = match &mirror {
+                Some((last, _)) => Some(last.with_param_values(network.param_values()?)?),
+                None => None,
+            };
+            Ok((
+                network,
+                moved,
+                millis,
+                train_metrics,
+                validation_metrics,
+                host,
+            ))
+        };
+        let attempt = if servers.is_empty() {
+            run_epoch(network)
+        } else {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_epoch(network)))
+                .unwrap_or_else(|panic| Err(Error::TensorRead(panic_message(&panic))))
+        };
+        let (next, moved, millis, train_metrics, validation_metrics, host) = match attempt {
+            Ok(done) => done,
+            Err(e) if !servers.is_empty() => {
+                let error = Error::Remote {
+                    server: servers.join(", "),
+                    message: format!(
+                        "lost during epoch {epoch} ({}); the model of epoch {} was kept",
+                        // burn's read errors span lines; one line reads better.
+                        e.to_string()
+                            .lines()
+                            .map(str::trim)
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        epoch - 1
+                    ),
+                };
+                let stop = Stop::Failed {
+                    epochs: epoch - 1,
+                    error: error.to_string(),
+                };
+                return Ok(match mirror {
+                    Some((last, best)) => TrainOutcome {
+                        network: last,
+                        best,
+                        history,
+                        stop,
+                    },
+                    None => outcome(previous, history, best, stop),
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        network = next;
         if !train_metrics.cost.is_finite() {
             let stop = Stop::Diverged {
                 epoch,
@@ -470,16 +552,23 @@ fn train_impl(
             };
             return Ok(outcome(previous, history, best, stop));
         }
-        let validation_metrics = validation
-            .map(|v| evaluate(&network, v, preprocessing, decay))
-            .transpose()?;
         let judged = validation_metrics.as_ref().unwrap_or(&train_metrics);
-        if best.as_ref().is_none_or(|(_, b)| judged.better_than(b)) {
+        let improved = best.as_ref().is_none_or(|(_, b)| judged.better_than(b));
+        if improved {
             let model = BestModel {
                 epoch,
                 network: network.clone(),
             };
             best = Some((model, judged.clone()));
+        }
+        if let (Some(host), Some((last, best_host))) = (host, mirror.as_mut()) {
+            if improved {
+                *best_host = Some(BestModel {
+                    epoch,
+                    network: host.clone(),
+                });
+            }
+            *last = host;
         }
         let converged = !moved
             || history.last().is_some_and(|r: &EpochRecord| {
@@ -527,4 +616,13 @@ fn train_impl(
         }
     }
     Ok(outcome(network, history, best, Stop::Completed))
+}
+
+/// The message of a caught panic (burn panics on some failed reads).
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "the backend panicked".into())
 }

@@ -17,8 +17,8 @@
 //! not used: flex and ndarray do not implement them, and a mix of a remote and
 //! a local device shares no communication server.
 
-use super::objective::{Batch, Objective};
 use super::GradientSource;
+use super::objective::{Batch, Objective};
 use crate::error::{Error, Result};
 use crate::layer::DenseGrads;
 use crate::network::{Gradients, Network};
@@ -61,6 +61,11 @@ impl DataParallel {
                 })
                 .collect(),
         })
+    }
+
+    /// The devices that share the work, in shard order.
+    pub fn devices(&self) -> impl Iterator<Item = &Device> {
+        self.replicas.iter().map(|r| &r.device)
     }
 
     /// How many devices share the work.

@@ -70,11 +70,14 @@ impl Server {
             let port = if listen.port() == 0 {
                 0
             } else {
-                listen.port().checked_add(i as u16).ok_or_else(|| Error::InvalidParameter {
-                    name: "listen",
-                    value: listen.to_string(),
-                    reason: "no room above this port for one port per backend".into(),
-                })?
+                listen
+                    .port()
+                    .checked_add(i as u16)
+                    .ok_or_else(|| Error::InvalidParameter {
+                        name: "listen",
+                        value: listen.to_string(),
+                        reason: "no room above this port for one port per backend".into(),
+                    })?
             };
             let address = SocketAddr::new(listen.ip(), port);
             let listener = TcpListener::bind(address).map_err(|e| {
@@ -83,7 +86,9 @@ impl Server {
                     format!("cannot listen: {e} (is another server on this port? try --listen with another port)"),
                 )
             })?;
-            let bound = listener.local_addr().map_err(|e| failure(&address.to_string(), e.to_string()))?;
+            let bound = listener
+                .local_addr()
+                .map_err(|e| failure(&address.to_string(), e.to_string()))?;
             let url = format!("ws://{bound}");
             let server = RemoteServer::new([backend.device()?])
                 .with_authorizer(authorizer(options.token.clone(), backend.clone())?);
@@ -125,8 +130,9 @@ impl Drop for Server {
 fn authorizer(
     token: Option<String>,
     backend: Backend,
-) -> Result<impl Fn(AuthorizationRequest<'_>) -> std::result::Result<(), String> + Send + Sync + 'static>
-{
+) -> Result<
+    impl Fn(AuthorizationRequest<'_>) -> std::result::Result<(), String> + Send + Sync + 'static,
+> {
     let check = token
         .map(|t| {
             TokenAuthorizer::new(t.into_bytes().as_slice()).map_err(|e| Error::InvalidParameter {

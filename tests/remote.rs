@@ -1,0 +1,436 @@
+//! burn's remote backend end to end, on loopback: servers are started by the
+//! tests on free ports and stopped by them. Builds with `--features remote`
+//! (`scripts/test-remote.sh`).
+#![cfg(feature = "remote")]
+
+mod common;
+
+use common::cases;
+use manual_backprop::backend::remote::{self, ServeOptions, Server};
+use manual_backprop::run::{self, TrainOptions};
+use manual_backprop::training::{Batch, DataParallel, GradientSource, Objective};
+use manual_backprop::verification::{Tolerance, autodiff_gradients, compare};
+use manual_backprop::{Backend, Precision, tensor};
+use std::io::{BufRead, BufReader};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The token of every in-process server of this test binary: the client's
+/// token is process-wide, so tests that need another one use the CLI.
+const TOKEN: &str = "in-process-test-token";
+
+/// A flex server on a free loopback port, in this process.
+fn in_process_server() -> (Server, String) {
+    remote::set_token(Some(TOKEN.into()));
+    let server = Server::start(&ServeOptions {
+        backends: vec![Backend::Flex],
+        listen: "127.0.0.1:0".parse().unwrap(),
+        token: Some(TOKEN.into()),
+    })
+    .expect("server starts");
+    let url = server.urls[0].1.clone();
+    (server, url)
+}
+
+/// The examples binary cargo built beside this test.
+fn backprop() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("examples")
+        .join("backprop")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("backprop-remote-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A `backprop serve` process, killed when dropped.
+struct ServeProcess {
+    child: Child,
+    url: String,
+    log: PathBuf,
+}
+
+impl ServeProcess {
+    fn start(args: &[&str], token: Option<&str>, dir: &Path) -> ServeProcess {
+        let log = dir.join("serve.log");
+        let mut command = Command::new(backprop());
+        command
+            .arg("serve")
+            .args(args)
+            .env_remove(remote::TOKEN_VARIABLE)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap());
+        if let Some(token) = token {
+            let file = dir.join("server-token");
+            std::fs::write(&file, format!("{token}\n")).unwrap();
+            command.arg("--token-file").arg(&file);
+        }
+        let mut child = command.spawn().expect("backprop serve starts");
+        // A line names the URL once the port is bound; the rest is the
+        // server's log, kept in a file for the assertions.
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        // (The server's own log may come first: it starts as the port binds.)
+        let announced = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find(|l| l.starts_with("serving "))
+            .expect("serve prints its URL");
+        let url = announced
+            .split_whitespace()
+            .find(|w| w.starts_with("ws://"))
+            .unwrap_or_else(|| panic!("no URL in {announced:?}"))
+            .to_string();
+        let out = log.with_extension("out");
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            for line in lines.map_while(Result::ok) {
+                text.push_str(&line);
+                text.push('\n');
+                let _ = std::fs::write(&out, &text);
+            }
+        });
+        ServeProcess { child, url, log }
+    }
+
+    /// The server's log once it satisfies `ready` (lines arrive through a
+    /// pipe, a moment after the client saw the result), or as it is after 5 s.
+    fn log_when(&self, ready: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let log = std::fs::read_to_string(self.log.with_extension("out")).unwrap_or_default();
+            if ready(&log) || start.elapsed() > Duration::from_secs(5) {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the binary with `args`, the token (if any) in the environment.
+fn client(args: &[&str], token: Option<&str>) -> Output {
+    let mut command = Command::new(backprop());
+    command.args(args).env_remove(remote::TOKEN_VARIABLE);
+    if let Some(token) = token {
+        command.env(remote::TOKEN_VARIABLE, token);
+    }
+    command.output().expect("backprop runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn manual_gradients_equal_autodiff_on_a_remote_device_and_local_flex_bit_for_bit() {
+    let (_server, url) = in_process_server();
+    let device = Backend::Remote(url.clone())
+        .device_for(Precision::F64)
+        .unwrap();
+    let flex = Backend::Flex.device().unwrap();
+    let mut worst = 0.0_f64;
+    for case in cases() {
+        let (net, x, y) = case.build(&device, Precision::F64, 11);
+        let manual = net
+            .gradients(x.clone(), y.clone(), case.weight_decay)
+            .unwrap();
+        let autodiff = autodiff_gradients(&net, x, y, case.weight_decay).unwrap();
+        let report = compare(
+            &net,
+            ("manual", "autodiff"),
+            &net.to_gradients_params(&manual),
+            &net.to_gradients_params(&autodiff),
+            Tolerance::exact(Precision::F64),
+        )
+        .unwrap();
+        assert!(report.passed, "{} on {url}:\n{report}", case.name);
+        worst = worst.max(report.max_relative_difference());
+        // The server runs flex's kernels on the same values in the same
+        // order: the numbers that come back are flex's own.
+        let (local, lx, ly) = case.build(&flex, Precision::F64, 11);
+        let here = local.gradients(lx, ly, case.weight_decay).unwrap();
+        assert_eq!(manual.cost.to_bits(), here.cost.to_bits(), "{}", case.name);
+        for (a, b) in manual.layers.iter().zip(&here.layers) {
+            assert_eq!(
+                tensor::to_vec(&a.weight).unwrap(),
+                tensor::to_vec(&b.weight).unwrap()
+            );
+            assert_eq!(
+                tensor::to_vec(&a.bias).unwrap(),
+                tensor::to_vec(&b.bias).unwrap()
+            );
+        }
+    }
+    println!(
+        "remote flex: worst manual-vs-autodiff ‖m−a‖/‖m+a‖ {worst:e}; equal to local flex bit for bit"
+    );
+}
+
+#[test]
+fn a_gradient_split_between_a_remote_and_a_local_device_is_the_whole_batch_gradient() {
+    let (_server, url) = in_process_server();
+    let remote = Backend::Remote(url).device_for(Precision::F64).unwrap();
+    let flex = Backend::Flex.device().unwrap();
+    let mut worst = 0.0_f64;
+    for case in cases() {
+        let (net, x, y) = case.build(&flex, Precision::F64, 3);
+        let whole = Batch {
+            x: x.clone(),
+            y: y.clone(),
+            weight_decay: case.weight_decay,
+            source: GradientSource::Manual,
+        };
+        let single = whole.cost_and_gradients(&net).unwrap();
+        let parallel = DataParallel::new(&[remote.clone(), flex.clone()], &x, &y).unwrap();
+        let combined = parallel
+            .full_batch(case.weight_decay, GradientSource::Manual)
+            .cost_and_gradients(&net)
+            .unwrap();
+        for (a, b) in combined.layers.iter().zip(&single.layers) {
+            for (p, q) in [
+                (tensor::to_vec(&a.weight), tensor::to_vec(&b.weight)),
+                (tensor::to_vec(&a.bias), tensor::to_vec(&b.bias)),
+            ] {
+                let (p, q) = (p.unwrap(), q.unwrap());
+                let diff: f64 = p.iter().zip(&q).map(|(p, q)| (p - q).powi(2)).sum();
+                let norm: f64 = q.iter().map(|q| q * q).sum();
+                let rel = (diff / norm.max(f64::MIN_POSITIVE)).sqrt();
+                // As in tests/data_parallel.rs: a few roundings of regrouping, ~1e-15.
+                assert!(rel <= 1e-12, "{}: {rel:e}", case.name);
+                worst = worst.max(rel);
+            }
+        }
+        assert!((combined.cost - single.cost).abs() <= 1e-12 * single.cost);
+    }
+    println!("remote + local shards vs one device: worst ‖a−b‖/‖b‖ {worst:e}");
+}
+
+#[test]
+fn data_parallel_training_over_a_remote_and_a_local_device_matches_one_device() {
+    let (_server, url) = in_process_server();
+    let options = TrainOptions {
+        epochs: 20,
+        dtype: Precision::F64,
+        ..TrainOptions::default()
+    };
+    let split = options.load_data().unwrap();
+    let single = run::train_on(&options, &split, |_| ControlFlow::Continue(())).unwrap();
+    let parallel = TrainOptions {
+        devices: vec![Backend::Remote(url), Backend::Flex],
+        ..options.clone()
+    };
+    let parallel = run::train_on(&parallel, &split, |_| ControlFlow::Continue(())).unwrap();
+    for (a, b) in parallel.outcome.history.iter().zip(&single.outcome.history) {
+        let rel = (a.train.cost - b.train.cost).abs() / b.train.cost;
+        assert!(rel <= 1e-12, "epoch {}: {rel:e}", a.epoch);
+    }
+    assert_eq!(parallel.summary.test.accuracy, single.summary.test.accuracy);
+}
+
+#[test]
+fn train_against_a_serve_process_saves_the_local_flex_model_bit_for_bit() {
+    let dir = scratch("train");
+    let server = ServeProcess::start(&["--listen", "127.0.0.1:0"], Some("s3cret"), &dir);
+    std::fs::write(dir.join("client-token"), "s3cret\n").unwrap();
+    let common = ["train", "--epochs", "150", "--quiet"];
+    let remote_out = dir.join("remote");
+    let token_file = dir.join("client-token");
+    let remote_run = client(
+        &[
+            &common[..],
+            &[
+                "--backend",
+                "remote",
+                "--remote",
+                &server.url,
+                "--token-file",
+                token_file.to_str().unwrap(),
+                "--out",
+                remote_out.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+        None,
+    );
+    assert!(remote_run.status.success(), "{}", text(&remote_run.stderr));
+    let local_out = dir.join("local");
+    let local_run = client(
+        &[&common[..], &["--out", local_out.to_str().unwrap()]].concat(),
+        None,
+    );
+    assert!(local_run.status.success(), "{}", text(&local_run.stderr));
+    for file in ["network.json", "last/network.json", "history.csv"] {
+        let remote_file = std::fs::read_to_string(remote_out.join(file)).unwrap();
+        let local_file = std::fs::read_to_string(local_out.join(file)).unwrap();
+        if file == "history.csv" {
+            // Same costs and accuracies epoch by epoch; only the timings differ.
+            let strip = |t: &str| -> Vec<String> {
+                t.lines()
+                    .map(|l| l.split(',').take(10).collect::<Vec<_>>().join(","))
+                    .collect()
+            };
+            assert_eq!(strip(&remote_file), strip(&local_file));
+        } else {
+            assert_eq!(remote_file, local_file, "{file}");
+        }
+    }
+    let log = server.log_when(|l| l.contains("admitted"));
+    assert!(log.contains("admitted"), "{log}");
+    // SIGTERM stops the server cleanly.
+    let mut server = server;
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) };
+    let status = wait_for(&mut server.child, Duration::from_secs(10)).expect("stops on SIGTERM");
+    assert!(status.success(), "{status:?}");
+}
+
+fn wait_for(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+#[test]
+fn a_wrong_or_missing_token_is_refused_and_the_server_keeps_serving() {
+    let dir = scratch("token");
+    let server = ServeProcess::start(&["--listen", "127.0.0.1:0"], Some("right-token"), &dir);
+    let check = |token| {
+        client(
+            &[
+                "check",
+                "--backend",
+                "remote",
+                "--remote",
+                &server.url,
+                "--examples",
+                "5",
+            ],
+            token,
+        )
+    };
+    let wrong = check(Some("wrong-token"));
+    assert_eq!(wrong.status.code(), Some(2));
+    let message = text(&wrong.stderr);
+    assert!(
+        message.contains(&server.url) && message.contains("refused this client's token"),
+        "{message}"
+    );
+    let missing = check(None);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        text(&missing.stderr).contains("requires a token"),
+        "{}",
+        text(&missing.stderr)
+    );
+    let right = check(Some("right-token"));
+    assert!(right.status.success(), "{}", text(&right.stderr));
+    assert!(
+        text(&right.stdout).contains("PASS"),
+        "{}",
+        text(&right.stdout)
+    );
+    let log = server.log_when(|l| l.contains("admitted"));
+    assert_eq!(log.matches("flex: refused").count(), 2, "{log}");
+    assert!(log.contains("admitted"), "{log}");
+}
+
+#[test]
+fn serve_refuses_to_listen_beyond_loopback_without_a_token() {
+    let out = Command::new(backprop())
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .env_remove(remote::TOKEN_VARIABLE)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("needs a token"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn an_unreachable_server_is_an_error_within_the_connect_timeout() {
+    // A port nobody listens on: burn keeps retrying, so this waits for our deadline.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let start = Instant::now();
+    let error = Backend::Remote(url.clone())
+        .device()
+        .unwrap_err()
+        .to_string();
+    let waited = start.elapsed();
+    assert!(error.contains(&url), "{error}");
+    assert!(
+        waited <= remote::CONNECT_TIMEOUT + Duration::from_secs(2),
+        "{waited:?}"
+    );
+}
+
+#[test]
+fn a_killed_server_ends_training_with_an_error_and_the_last_epoch_saved() {
+    let dir = scratch("killed");
+    let mut server = ServeProcess::start(&["--listen", "127.0.0.1:0"], Some("k"), &dir);
+    let out = dir.join("run");
+    let mut train = Command::new(backprop())
+        .args([
+            "train",
+            "--backend",
+            "remote",
+            "--remote",
+            &server.url,
+            "--epochs",
+            "1000000",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env(remote::TOKEN_VARIABLE, "k")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Let some epochs complete, then kill the server outright.
+    std::thread::sleep(Duration::from_secs(3));
+    server.child.kill().unwrap();
+    let status = wait_for(&mut train, Duration::from_secs(30)).expect("the client ends");
+    assert_eq!(status.code(), Some(1));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(train.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(
+        stderr.contains(&server.url) && stderr.contains("lost during epoch"),
+        "{stderr}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let epochs = summary["epochs"].as_u64().unwrap();
+    assert!(epochs > 0, "{summary}");
+    assert!(summary["stop"]["Failed"].is_object(), "{summary}");
+    // The saved models load and predict on this machine.
+    let predicted = client(
+        &["predict", "--model", out.join("last").to_str().unwrap()],
+        None,
+    );
+    assert!(predicted.status.success(), "{}", text(&predicted.stderr));
+}
