@@ -183,6 +183,12 @@ pub fn run_one(options: &TrainOptions, split: &Split) -> Result<RunRow> {
 /// `results.json`, `results.csv` and `results.svg` after each run, so an
 /// interrupted grid resumes where it stopped. `on_row` sees each row and
 /// whether it was skipped (already present).
+///
+/// Runs on different remote servers proceed at the same time, one lane per
+/// server (the local backends share one lane, so that their timings are not
+/// taken while they compete for this machine's cores): a grid scales with
+/// the servers it lists. A failed run ends its lane; the other lanes finish
+/// (their rows are saved) and the first error is returned.
 pub fn run_grid(
     grid: &GridConfig,
     out: &Path,
@@ -205,25 +211,65 @@ pub fn run_grid(
     } else {
         Vec::new()
     };
-    // The seed draws the split as well as the initial weights, as in `backprop
-    // train --seed`: the spread over seeds includes the data's.
-    let mut splits: Vec<(u64, Split)> = Vec::new();
-    for options in &runs {
-        if let Some(row) = rows.iter().find(|r| r.key == key(options)) {
+    let mut lanes: Vec<(Option<String>, Vec<TrainOptions>)> = Vec::new();
+    for options in runs {
+        if let Some(row) = rows.iter().find(|r| r.key == key(&options)) {
             on_row(row, true);
             continue;
         }
-        let split = match splits.iter().position(|(seed, _)| *seed == options.seed) {
-            Some(i) => &splits[i].1,
-            None => {
-                splits.push((options.seed, options.load_data()?));
-                &splits[splits.len() - 1].1
-            }
+        let lane = match &options.backend {
+            crate::backend::Backend::Remote(url) => Some(url.clone()),
+            _ => None,
         };
-        let row = run_one(options, split)?;
-        on_row(&row, false);
-        rows.push(row);
-        save(out, &rows)?;
+        match lanes.iter_mut().find(|(l, _)| *l == lane) {
+            Some((_, queue)) => queue.push(options),
+            None => lanes.push((lane, vec![options])),
+        }
+    }
+    let (sender, receiver) = std::sync::mpsc::channel::<Result<RunRow>>();
+    let mut failure = None;
+    std::thread::scope(|scope| {
+        for (_, queue) in &lanes {
+            let sender = sender.clone();
+            scope.spawn(move || {
+                // The seed draws the split as well as the initial weights, as
+                // in `backprop train --seed`: the spread over seeds includes
+                // the data's.
+                let mut splits: Vec<(u64, Split)> = Vec::new();
+                for options in queue {
+                    let split = match splits.iter().position(|(seed, _)| *seed == options.seed) {
+                        Some(i) => Ok(&splits[i].1),
+                        None => options.load_data().map(|split| {
+                            splits.push((options.seed, split));
+                            &splits[splits.len() - 1].1
+                        }),
+                    };
+                    let row = split.and_then(|split| run_one(options, split));
+                    let failed = row.is_err();
+                    if sender.send(row).is_err() || failed {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(sender);
+        for row in receiver {
+            match row {
+                Ok(row) => {
+                    on_row(&row, false);
+                    rows.push(row);
+                    if let Err(e) = save(out, &rows) {
+                        failure.get_or_insert(e);
+                    }
+                }
+                Err(e) => {
+                    failure.get_or_insert(e);
+                }
+            }
+        }
+    });
+    if let Some(e) = failure {
+        return Err(e);
     }
     save(out, &rows)?;
     Ok(rows)

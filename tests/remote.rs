@@ -434,3 +434,31 @@ fn a_killed_server_ends_training_with_an_error_and_the_last_epoch_saved() {
     );
     assert!(predicted.status.success(), "{}", text(&predicted.stderr));
 }
+
+#[test]
+fn a_grid_runs_on_two_servers_at_once_and_gives_the_local_numbers() {
+    let (_first, one) = in_process_server();
+    let (_second, two) = in_process_server();
+    let grid: manual_backprop::experiment::GridConfig = serde_json::from_value(serde_json::json!({
+        "base": { "dataset": "digits", "epochs": 40 },
+        "backends": ["flex", {"remote": one}, {"remote": two}],
+        "seeds": [1, 2]
+    }))
+    .unwrap();
+    let out = scratch("grid");
+    let rows = manual_backprop::experiment::run_grid(&grid, &out, |_, _| {}).unwrap();
+    assert_eq!(rows.len(), 6);
+    for seed in [1, 2] {
+        let of = |backend: &Backend| {
+            rows.iter()
+                .find(|r| &r.backend == backend && r.seed == seed)
+                .unwrap_or_else(|| panic!("no row for {backend} seed {seed}"))
+        };
+        let local = of(&Backend::Flex);
+        for url in [&one, &two] {
+            let remote = of(&Backend::Remote(url.clone()));
+            assert_eq!(remote.final_cost.to_bits(), local.final_cost.to_bits());
+            assert_eq!(remote.test_metric, local.test_metric);
+        }
+    }
+}

@@ -29,7 +29,10 @@ pub struct TrainRequest {
 pub fn run(args: TrainRequest, interrupted: &AtomicBool) -> Result<ExitCode, Error> {
     let options = &args.options;
     options.validate()?;
-    options.backend.device_for(options.dtype)?;
+    // Every device is connected and verified before the data is loaded.
+    for backend in std::iter::once(&options.backend).chain(&options.devices) {
+        backend.device_for(options.dtype)?;
+    }
     let quiet = args.quiet || args.json;
     let out = args.out.clone().unwrap_or_else(default_run_dir);
     let split = options.load_data()?;
@@ -44,7 +47,16 @@ pub fn run(args: TrainRequest, interrupted: &AtomicBool) -> Result<ExitCode, Err
             split.train.len(),
             split.validation.len(),
             split.test.len(),
-            options.backend,
+            if options.devices.is_empty() {
+                options.backend.to_string()
+            } else {
+                let devices: Vec<String> = options.devices.iter().map(|d| d.to_string()).collect();
+                format!(
+                    "{} (gradients data-parallel on {})",
+                    options.backend,
+                    devices.join(", ")
+                )
+            },
             options.dtype,
             options.optimizer.kind,
             match options.gradients {
