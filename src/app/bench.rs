@@ -95,7 +95,11 @@ pub fn run(args: BenchRequest, peak_bytes: PeakBytes) -> Result<ExitCode, Error>
                         });
                         println!("{json}");
                     } else {
-                        println!("{:<7} {backend:<8} {dtype:<5} skipped: {e}", shape.name);
+                        println!(
+                            "{:<7} {:<8} {dtype:<5} skipped: {e}",
+                            shape.name,
+                            backend.name()
+                        );
                     }
                     continue;
                 }
@@ -127,7 +131,8 @@ pub fn run(args: BenchRequest, peak_bytes: PeakBytes) -> Result<ExitCode, Error>
                     println!(
                         "{:<7} {:<8} {:<5} {:>10.3} {:>12.3} {:>7.2} {:>6.2} {:>7.3} {:>11.3} {:>8.1} {:>6.0} {:>7.0} {:>11.2} {:>13.2}",
                         shape.name,
-                        backend,
+                        // A server's URL is in the `#` line above the table.
+                        backend.name(),
                         dtype,
                         row.manual_ms,
                         row.autodiff_ms,
@@ -153,6 +158,16 @@ pub fn run(args: BenchRequest, peak_bytes: PeakBytes) -> Result<ExitCode, Error>
              {n}x{n} matmuls run just before the row; % GEMM: the step's share of it.",
             n = GEMM_REFERENCE_N
         );
+        if args
+            .backends
+            .iter()
+            .any(|b| matches!(b, Backend::Remote(_)))
+        {
+            println!(
+                "remote: every operation is sent to the server and every read-back waits for it; \
+                 the MiB columns count this process's heap only, not the server's."
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
