@@ -30,6 +30,10 @@ struct Cli {
     /// clients must present). Without it, the BACKPROP_TOKEN environment variable.
     #[arg(long, global = true)]
     token_file: Option<PathBuf>,
+    /// Refuse work whose estimated memory exceeds this (e.g. 4G, 512M) [default: the
+    /// memory available when the work starts].
+    #[arg(long, global = true)]
+    max_memory: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -164,9 +168,13 @@ struct CheckArgs {
     /// precision's optimum u^(1/3); 1e-4 matches the reference course].
     #[arg(long)]
     epsilon: Option<f64>,
-    /// Finite differences on only this many random entries per tensor.
-    #[arg(long)]
+    /// Finite differences on only this many random entries per tensor [default: every
+    /// entry up to 20,000 parameters, 1,000 per tensor above].
+    #[arg(long, conflicts_with = "full")]
     sample: Option<usize>,
+    /// Finite differences on every entry, however large the network.
+    #[arg(long)]
+    full: bool,
     /// Directional mode with this many random directions.
     #[arg(long)]
     directions: Option<usize>,
@@ -450,6 +458,7 @@ impl From<CheckArgs> for app::check::CheckRequest {
             lambda: a.lambda,
             epsilon: a.epsilon,
             sample: a.sample,
+            full: a.full,
             directions: a.directions,
             params: a.params,
             backend: a.backend,
@@ -519,6 +528,9 @@ fn main() -> ExitCode {
 /// then runs it.
 fn run(cli: Cli) -> Result<ExitCode, Error> {
     let url = cli.remote.as_deref();
+    if let Some(size) = &cli.max_memory {
+        manual_backprop::resources::set_limit(Some(manual_backprop::resources::parse_size(size)?));
+    }
     if !matches!(cli.command, Command::Serve(_)) {
         remote::set_token(remote::read_token(cli.token_file.as_deref())?);
     }

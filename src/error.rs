@@ -100,10 +100,24 @@ pub enum Error {
         /// What happened and what to do about it.
         message: String,
     },
+    /// The work would need more memory than this process may use.
+    #[error(
+        "{what} needs about {needed} of memory, more than {limit}; use a smaller network, \
+         fewer examples or mini-batches (--batch-size), or set --max-memory if the limit is wrong"
+    )]
+    Memory {
+        /// What was about to be allocated.
+        what: String,
+        /// The estimate, readable (`30.0 GB`).
+        needed: String,
+        /// The limit and where it comes from.
+        limit: String,
+    },
     /// Training produced a non-finite cost.
     #[error(
-        "training diverged at epoch {epoch}: the cost became {cost}; the step size α = {learning_rate} \
-         is probably too large (try α / 10); the model from the last finite epoch was kept"
+        "training diverged at epoch {epoch}: the cost became {cost}; the step size α = {} \
+         is probably too large (try α / 10); the model from the last finite epoch was kept",
+        readable(*learning_rate)
     )]
     Diverged {
         /// The first epoch whose cost was not finite (1-based).

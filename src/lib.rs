@@ -13,6 +13,7 @@ pub mod layer;
 pub mod network;
 pub mod persist;
 pub mod plot;
+pub mod resources;
 pub mod run;
 pub mod tensor;
 pub mod training;

@@ -67,7 +67,7 @@ impl NetworkConfig {
         if !(self.init_std.is_finite() && self.init_std >= 0.0) {
             return Err(Error::InvalidParameter {
                 name: "init_std",
-                value: self.init_std.to_string(),
+                value: crate::error::readable(self.init_std),
                 reason:
                     "the initialisation standard deviation ε must be finite and ≥ 0 (default 0.01)"
                         .into(),
@@ -92,6 +92,7 @@ impl NetworkConfig {
     /// ([`crate::backend::verify_precision`]).
     pub fn init(&self, device: &Device, precision: Precision) -> Result<Network> {
         self.validate()?;
+        self.ensure_fits(precision)?;
         crate::backend::verify_precision(device, precision)?;
         let mut rng = StdRng::seed_from_u64(self.seed);
         let layers = self
@@ -108,6 +109,20 @@ impl NetworkConfig {
         Ok(Network { layers })
     }
 
+    /// The parameters are drawn on the host in f64 before they reach the
+    /// device: both copies must fit ([`crate::resources`]).
+    fn ensure_fits(&self, precision: Precision) -> Result<()> {
+        let count = crate::resources::parameter_count(&self.sizes);
+        crate::resources::ensure_fits(
+            &format!(
+                "a network of sizes {:?} ({} parameters)",
+                self.sizes,
+                crate::error::readable(count)
+            ),
+            count * 8.0 + crate::resources::network_bytes(&self.sizes, precision),
+        )
+    }
+
     /// Creates the network with every weight and bias equal to `value`.
     ///
     /// This is the initialisation the reference warns against: every hidden unit
@@ -120,6 +135,7 @@ impl NetworkConfig {
         value: f64,
     ) -> Result<Network> {
         self.validate()?;
+        self.ensure_fits(precision)?;
         crate::backend::verify_precision(device, precision)?;
         tensor::check_finite("constant initial value", &[value])?;
         let layers = self
@@ -472,7 +488,7 @@ pub fn check_weight_decay(weight_decay: f64) -> Result<()> {
     } else {
         Err(Error::InvalidParameter {
             name: "weight_decay",
-            value: weight_decay.to_string(),
+            value: crate::error::readable(weight_decay),
             reason: "λ must be finite and ≥ 0 (0 disables weight decay)".into(),
         })
     }

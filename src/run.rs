@@ -210,7 +210,7 @@ impl TrainOptions {
         if !(self.init_std.is_finite() && self.init_std > 0.0) {
             return Err(Error::InvalidParameter {
                 name: "init_std",
-                value: self.init_std.to_string(),
+                value: crate::error::readable(self.init_std),
                 reason: "ε must be finite and > 0 (0 makes every unit identical; see `backprop symmetry`)".into(),
             });
         }
@@ -345,6 +345,22 @@ pub fn train_with_network(
             FeatureScaling::Standardize
         });
     let preprocessing = Preprocessing::fit(&split.train, scaling, options.activation)?;
+    let sets = [&split.train, &split.validation, &split.test];
+    let sizes = options
+        .network_config(preprocessing.n_features(), preprocessing.n_outputs())
+        .sizes;
+    crate::resources::ensure_fits(
+        &format!("training a network of sizes {sizes:?}"),
+        crate::resources::training_bytes(
+            &sizes,
+            options.dtype,
+            sets.iter().map(|d| d.len()).sum(),
+            options.batch_size.unwrap_or(split.train.len()),
+            sets.iter().map(|d| d.len()).max().unwrap_or(0),
+            options.optimizer.kind,
+            options.optimizer.lbfgs_history,
+        ),
+    )?;
     let prepare = |d: &Dataset| Prepared::new(d, &preprocessing, &device, options.dtype);
     let (train_set, validation, test) = (
         prepare(&split.train)?,

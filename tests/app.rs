@@ -80,6 +80,7 @@ fn train_then_export_predict_and_check_run_as_library_calls() {
         lambda: 1e-3,
         epsilon: None,
         sample: None,
+        full: false,
         directions: None,
         params: None,
         backend: Backend::Flex,

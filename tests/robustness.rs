@@ -182,6 +182,83 @@ fn check_exits_0_on_pass() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("PASS"));
 }
 
+#[test]
+fn networks_too_large_for_memory_are_refused_before_allocating() {
+    // 64-1e8-10 is 7.5e9 parameters, 30 GB in f32; 64-3e6-10 fits as
+    // parameters (0.9 GB) but its full-batch activations do not (tens of GB).
+    // Both used to be an abort or the kernel's OOM killer.
+    // (The second under a 24G limit, the CI machine's memory, so that the
+    // test means the same on a larger machine.)
+    rejects(
+        &["train", "--hidden", "100000000", "--quiet"],
+        "needs about",
+    );
+    rejects(
+        &[
+            "train",
+            "--hidden",
+            "3000000",
+            "--max-memory",
+            "24G",
+            "--quiet",
+        ],
+        "GB of memory, more than 25.8 GB (the --max-memory limit)",
+    );
+    rejects(
+        &["train", "--max-memory", "1M", "--epochs", "1", "--quiet"],
+        "the --max-memory limit",
+    );
+    rejects(&["check", "--hidden", "100000000"], "needs about");
+    rejects(&["train", "--max-memory", "lots"], "max_memory");
+    // The same network passes under a limit it fits in.
+    let out = backprop()
+        .args([
+            "check",
+            "--examples",
+            "5",
+            "--hidden",
+            "3",
+            "--max-memory",
+            "1G",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_large_check_samples_by_default_and_says_so() {
+    // 64-2000-10: 150,010 parameters, 7 minutes when every entry is checked.
+    let out = backprop()
+        .args(["check", "--hidden", "2000", "--examples", "10", "--json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let sampled: Vec<u64> = report["params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["numeric_entries"].as_u64().unwrap())
+        .collect();
+    // 1,000 of each tensor's entries, all 10 of the last bias.
+    assert_eq!(sampled, [1000, 1000, 1000, 10]);
+    assert!(
+        report["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("--full")),
+        "{report}"
+    );
+}
+
 proptest! {
     // Fuzzing by property: arbitrary bytes and mutated valid files must give
     // Ok or Err, never a panic. Counts per parser are in ProptestConfig.

@@ -89,8 +89,10 @@ fn divergence_stops_training_and_keeps_the_last_finite_model() {
     let options = TrainOptions {
         dataset: DatasetKind::Xor,
         hidden: vec![4],
+        // αλ = 1 passes validation (below 2); the first step throws the
+        // weights to ~1e299, whose squares overflow the decay term.
         alpha: 1e300,
-        lambda: 1.0,
+        lambda: 1e-300,
         epochs: 50,
         init_std: 1.0,
         ..TrainOptions::default()
@@ -146,6 +148,12 @@ fn nonsense_hyper_parameters_are_rejected_before_training() {
         },
         TrainOptions {
             batch_size: Some(0),
+            ..TrainOptions::default()
+        },
+        // αλ ≥ 2: the decay step alone makes gradient descent diverge.
+        TrainOptions {
+            alpha: 4.0,
+            lambda: 0.5,
             ..TrainOptions::default()
         },
     ];

@@ -63,8 +63,8 @@ pub fn run(args: TrainRequest, interrupted: &AtomicBool) -> Result<ExitCode, Err
                 GradientSource::Manual => "hand-written",
                 GradientSource::Autodiff => "autodiff",
             },
-            options.alpha,
-            options.lambda,
+            crate::error::readable(options.alpha),
+            crate::error::readable(options.lambda),
             options
                 .batch_size
                 .map_or("full batch".into(), |b| format!("batches of {b}")),

@@ -177,7 +177,7 @@ impl Dataset {
                     } else {
                         "test"
                     },
-                    value: f.to_string(),
+                    value: crate::error::readable(f),
                     reason: format!("the {name} must be in [0, 1)"),
                 });
             }

@@ -89,7 +89,7 @@ pub(crate) fn check_learning_rate(learning_rate: f64) -> Result<()> {
     } else {
         Err(Error::InvalidParameter {
             name: "learning_rate",
-            value: learning_rate.to_string(),
+            value: crate::error::readable(learning_rate),
             reason: "the step size α must be finite and > 0".into(),
         })
     }
@@ -162,6 +162,22 @@ impl TrainConfig {
                 reason: "L-BFGS works on the full batch: its line search and curvature pairs \
                          assume one fixed cost function; omit --batch-size"
                     .into(),
+            });
+        }
+        // Gradient descent scales every weight by (1 − αλ) before the data's
+        // pull: at αλ ≥ 2 that factor's magnitude is ≥ 1 and the weights
+        // oscillate and grow whatever the data say.
+        let decay_factor = self.learning_rate * self.weight_decay;
+        if self.optimizer.kind == OptimizerKind::Gd && decay_factor >= 2.0 {
+            return Err(Error::InvalidParameter {
+                name: "lambda",
+                value: crate::error::readable(self.weight_decay),
+                reason: format!(
+                    "with α = {} the decay step scales the weights by 1 − αλ = {}, so they \
+                     grow without bound; αλ must stay below 2 (usually far below: λ ≈ 1e-4)",
+                    crate::error::readable(self.learning_rate),
+                    crate::error::readable(1.0 - decay_factor)
+                ),
             });
         }
         if self.patience == Some(0) {

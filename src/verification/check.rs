@@ -170,17 +170,43 @@ pub fn check_network(
     weight_decay: f64,
     options: &CheckOptions,
 ) -> Result<CheckReport> {
+    check_network_with_progress(network, x, y, weight_decay, options, &mut |_| {})
+}
+
+/// How far a check's finite differences have come: each entry (or direction)
+/// costs two evaluations of J, the bulk of a large check's time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckProgress {
+    /// Finite differences done.
+    pub done: usize,
+    /// Finite differences the check will take.
+    pub total: usize,
+}
+
+/// [`check_network`], calling `progress` before the finite differences start
+/// and after each one (for a progress bar with an ETA).
+pub fn check_network_with_progress(
+    network: &Network,
+    x: Tensor<2>,
+    y: Tensor<2>,
+    weight_decay: f64,
+    options: &CheckOptions,
+    progress: &mut dyn FnMut(CheckProgress),
+) -> Result<CheckReport> {
     let manual = network.gradients(x.clone(), y.clone(), weight_decay)?;
     let autodiff = autodiff_gradients(network, x.clone(), y.clone(), weight_decay)?;
     let objective = |n: &Network| n.cost(x.clone(), y.clone(), weight_decay);
     let mut report = three_way(
         network,
         network.precision()?,
-        &network.to_gradients_params(&manual),
-        &network.to_gradients_params(&autodiff),
+        (
+            &network.to_gradients_params(&manual),
+            &network.to_gradients_params(&autodiff),
+        ),
         objective,
         None,
         options,
+        progress,
     )?;
     report.device = crate::backend::describe(&network.device()).to_string();
     Ok(report)
@@ -210,11 +236,11 @@ pub fn check_layer<L: Layer>(
     let mut report = three_way(
         layer,
         precision,
-        &manual,
-        &autodiff,
+        (&manual, &autodiff),
         objective,
         Some(input_pair),
         options,
+        &mut |_| {},
     )?;
     report.device = crate::backend::describe(&device).to_string();
     Ok(report)
@@ -361,11 +387,11 @@ fn gradient_values(grads: &GradientsParams, id: ParamId, rank: usize) -> Result<
 fn three_way<M: Module>(
     module: &M,
     precision: Precision,
-    manual: &GradientsParams,
-    autodiff: &GradientsParams,
+    (manual, autodiff): (&GradientsParams, &GradientsParams),
     mut objective: impl FnMut(&M) -> Result<f64>,
     input: Option<(Vec<f64>, Vec<f64>, Vec<usize>)>,
     options: &CheckOptions,
+    progress: &mut dyn FnMut(CheckProgress),
 ) -> Result<CheckReport> {
     let tolerance = options.tolerance.unwrap_or(Tolerance::exact(precision));
     let numeric_tolerance = options.numeric_tolerance.unwrap_or(Tolerance {
@@ -434,6 +460,19 @@ fn three_way<M: Module>(
             global_scale = m.iter().fold(global_scale, |s, v| s.max(v.abs()));
         }
     }
+    let total = match options.directions {
+        Some(k) => k,
+        None => selected
+            .iter()
+            .map(|e| {
+                options
+                    .sample
+                    .map_or(e.values.len(), |k| k.min(e.values.len()))
+            })
+            .sum(),
+    };
+    let mut done = 0;
+    progress(CheckProgress { done, total });
     let mut params = Vec::new();
     let mut grads_m = HashMap::new();
     let mut grads_a = HashMap::new();
@@ -472,6 +511,8 @@ fn three_way<M: Module>(
                 };
                 numeric.push(central_differences(cost, &[entry.values[i]], scheme)?[0]);
                 values.get_mut(&entry.id).expect("collected")[i] = entry.values[i];
+                done += 1;
+                progress(CheckProgress { done, total });
             }
             let pick = |g: &[f64]| indices.iter().map(|&i| g[i]).collect::<Vec<f64>>();
             let sub_shape = [indices.len()];
@@ -585,6 +626,8 @@ fn three_way<M: Module>(
             objective(&with_values(module, &moved))
         };
         let numeric = central_differences(cost, &[0.0], scheme)?[0];
+        done += 1;
+        progress(CheckProgress { done, total });
         let scale = manual.abs().max(numeric.abs());
         let relative_error = if scale > 0.0 {
             (manual - numeric).abs() / scale

@@ -20,8 +20,8 @@ mod numeric;
 
 pub use autodiff::{autodiff_gradients, layer_vjp_autodiff, layer_vjp_manual};
 pub use check::{
-    CheckOptions, CheckReport, DirectionalCheck, FunctionCheck, ParamCheck, check_function,
-    check_layer, check_network,
+    CheckOptions, CheckProgress, CheckReport, DirectionalCheck, FunctionCheck, ParamCheck,
+    check_function, check_layer, check_network, check_network_with_progress,
 };
 pub use compare::{Comparison, TensorReport, Tolerance, compare, relative_difference};
 pub use numeric::{FiniteDifference, Stencil, central_differences, numeric_gradients};

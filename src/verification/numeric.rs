@@ -62,7 +62,7 @@ where
     if !(epsilon.is_finite() && epsilon > 0.0) {
         return Err(Error::InvalidParameter {
             name: "epsilon",
-            value: epsilon.to_string(),
+            value: crate::error::readable(epsilon),
             reason: "the finite-difference step must be finite and > 0 (1e-5 suits f64)".into(),
         });
     }
