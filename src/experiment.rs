@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 use std::ops::ControlFlow;
 use std::path::Path;
 
+/// The most runs a grid may have.
+pub const MAX_RUNS: usize = 100_000;
+
 /// A grid: every combination of the listed values, the rest from `base`
 /// (backends × dtypes × hidden × λ × α × seeds × optimizers).
 /// An empty list means "the value in `base`".
@@ -80,7 +83,35 @@ impl GridConfig {
         crate::interchange::read_json(path)
     }
 
-    /// Every combination, as training options, in a stable order.
+    /// The number of runs, refusing grids of more than [`MAX_RUNS`]: the
+    /// product of the lists' lengths grows fast, and a small file could
+    /// otherwise ask for more runs than memory holds.
+    pub fn validate(&self) -> Result<usize> {
+        let lengths = [
+            self.backends.len(),
+            self.dtypes.len(),
+            self.hidden.len(),
+            self.lambdas.len(),
+            self.alphas.len(),
+            self.seeds.len(),
+            self.optimizers.len(),
+        ];
+        let count = lengths
+            .iter()
+            .try_fold(1usize, |n, &len| n.checked_mul(len.max(1)))
+            .filter(|&n| n <= MAX_RUNS);
+        count.ok_or_else(|| Error::InvalidParameter {
+            name: "grid",
+            value: format!("{lengths:?} values per dimension"),
+            reason: format!(
+                "more than {MAX_RUNS} runs; split the grid into several files (rows of \
+                 one output directory resume, so they can share it)"
+            ),
+        })
+    }
+
+    /// Every combination, as training options, in a stable order (call
+    /// [`GridConfig::validate`] first: this allocates one entry per run).
     pub fn runs(&self) -> Vec<TrainOptions> {
         fn or<T: Clone>(values: &[T], default: T) -> Vec<T> {
             if values.is_empty() {
@@ -194,6 +225,7 @@ pub fn run_grid(
     out: &Path,
     mut on_row: impl FnMut(&RunRow, bool),
 ) -> Result<Vec<RunRow>> {
+    grid.validate()?;
     let runs = grid.runs();
     for o in &runs {
         o.validate()?;

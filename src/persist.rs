@@ -106,7 +106,21 @@ pub fn load(dir: &Path, device: &Device) -> Result<(Network, ModelMeta)> {
         Ok((path, bytes))
     };
     let (meta_path, meta_bytes) = read(META_FILE)?;
-    let meta: ModelMeta = serde_json::from_slice(&meta_bytes).map_err(|e| Error::Parse {
+    let (weights_path, weights) = read(WEIGHTS_FILE)?;
+    decode(&meta_bytes, &meta_path, weights, &weights_path, device)
+}
+
+/// [`load`] from the two files' bytes (`meta_path` and `weights_path` name
+/// them in errors). Nothing is allocated for the parameters before the
+/// weights are known to hold as many bytes as the description claims.
+pub fn decode(
+    meta_bytes: &[u8],
+    meta_path: &Path,
+    weights: Vec<u8>,
+    weights_path: &Path,
+    device: &Device,
+) -> Result<(Network, ModelMeta)> {
+    let meta: ModelMeta = serde_json::from_slice(meta_bytes).map_err(|e| Error::Parse {
         source_name: meta_path.display().to_string(),
         position: format!("line {}, column {}", e.line(), e.column()),
         message: e.to_string(),
@@ -126,13 +140,24 @@ pub fn load(dir: &Path, device: &Device) -> Result<(Network, ModelMeta)> {
             ),
         });
     }
-    let (weights_path, weights) = read(WEIGHTS_FILE)?;
-    let record_error = |e: burn::store::RecordError| Error::Record {
-        path: weights_path.clone(),
-        message: e.to_string(),
+    let record_error = |message: String| Error::Record {
+        path: weights_path.to_path_buf(),
+        message,
     };
-    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights)).map_err(record_error)?;
+    let claimed = crate::resources::network_bytes(sizes, meta.precision);
+    if (weights.len() as f64) < claimed {
+        return Err(record_error(format!(
+            "{} bytes cannot hold the {} bytes of parameters that {} describes",
+            weights.len(),
+            claimed,
+            meta_path.display()
+        )));
+    }
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights))
+        .map_err(|e| record_error(e.to_string()))?;
     let skeleton = meta.network.init_constant(device, meta.precision, 0.0)?;
-    let network = skeleton.try_load_record(record).map_err(record_error)?;
+    let network = skeleton
+        .try_load_record(record)
+        .map_err(|e| record_error(e.to_string()))?;
     Ok((network, meta))
 }

@@ -18,7 +18,7 @@ pub struct ExperimentRequest {
 /// finishes and a table by configuration at the end.
 pub fn run(args: ExperimentRequest) -> Result<ExitCode, Error> {
     let grid = crate::experiment::GridConfig::from_json_file(&args.config)?;
-    let total = grid.runs().len();
+    let total = grid.validate()?;
     println!(
         "{:<46} {:>7} {:>11} {:>10} {:>8} {:>10}  stop",
         "run", "epochs", "final cost", "test", "ms/epoch", "grad err"

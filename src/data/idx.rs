@@ -29,11 +29,7 @@ pub fn parse(bytes: &[u8], source_name: &str) -> Result<IdxArray> {
     };
     let unzipped;
     let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        GzDecoder::new(bytes)
-            .read_to_end(&mut out)
-            .map_err(|e| err("gzip stream".into(), e.to_string()))?;
-        unzipped = out;
+        unzipped = gunzip(bytes, source_name)?;
         &unzipped[..]
     } else {
         bytes
@@ -90,6 +86,37 @@ pub fn parse(bytes: &[u8], source_name: &str) -> Result<IdxArray> {
         dims,
         data: data.to_vec(),
     })
+}
+
+/// The largest decompressed IDX file accepted: MNIST's largest is 47 MB, and
+/// a few kilobytes of gzip can expand to gigabytes (a "gzip bomb").
+pub const MAX_GUNZIPPED: u64 = 1 << 30;
+
+/// Decompresses a gzip stream, stopping at [`MAX_GUNZIPPED`] bytes and at
+/// what the memory available allows, so that neither a bomb nor a header's
+/// claim can make it allocate more.
+fn gunzip(bytes: &[u8], source_name: &str) -> Result<Vec<u8>> {
+    let limit = crate::resources::available().map_or(MAX_GUNZIPPED, |a| (a / 2).min(MAX_GUNZIPPED));
+    let mut out = Vec::new();
+    GzDecoder::new(bytes)
+        .take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::Parse {
+            source_name: source_name.into(),
+            position: "gzip stream".into(),
+            message: e.to_string(),
+        })?;
+    if out.len() as u64 > limit {
+        return Err(Error::Parse {
+            source_name: source_name.into(),
+            position: "gzip stream".into(),
+            message: format!(
+                "decompresses to more than {}, larger than any IDX data set this reads",
+                crate::resources::readable_bytes(limit as f64)
+            ),
+        });
+    }
+    Ok(out)
 }
 
 /// Combines an image file and a label file into a data set (pixels 0–255).
