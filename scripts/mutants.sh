@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Mutation testing of the numerical core with cargo-mutants: every plausible
+# bug cargo-mutants can plant in the activations, the cost, the layers, the
+# network (forward, gradients, per-example loop, decay), the training update
+# and optimizers, data-parallel gradients, and the verification comparison and
+# finite differences — does `cargo test --release` catch it?
+#
+#   bash scripts/mutants.sh [file …]      # default: the files below
+#   MUTANTS_SHARD=0/4 bash scripts/mutants.sh   # one quarter of the mutants
+#
+# It builds with the release profile (the one the tests use, so burn is not
+# rebuilt per mutant: cargo-mutants copies target/ into its scratch tree once
+# and each mutant recompiles only this crate), runs the test binaries that
+# check numbers (not the CLI, bench or remote ones), and gives each mutant
+# three times the unmutated test time. Outcome: mutants.out/ (caught.txt,
+# missed.txt, unviable.txt, timeout.txt, outcomes.json) and a summary line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v cargo-mutants >/dev/null || cargo install cargo-mutants --locked
+files=("$@")
+[[ ${#files[@]} -gt 0 ]] || files=(
+  src/activation.rs src/cost.rs src/layer/dense.rs src/layer/mod.rs src/network.rs
+  src/training/mod.rs src/training/optimizer.rs src/training/objective.rs
+  src/training/parallel.rs src/verification/compare.rs src/verification/numeric.rs
+)
+args=()
+for f in "${files[@]}"; do args+=(--file "$f"); done
+[[ -n "${MUTANTS_SHARD:-}" ]] && args+=(--shard "$MUTANTS_SHARD")
+cargo mutants "${args[@]}" --profile release --copy-target true \
+  --timeout-multiplier 3 --minimum-test-timeout 60 --output . -- \
+  --lib --test autodiff_agreement --test reference_maths --test harness \
+  --test negative_controls --test training --test optimizers --test data_parallel \
+  || true  # cargo-mutants exits non-zero when a mutant is missed: the summary says
+for outcome in caught missed unviable timeout; do
+  printf '%s %s  ' "$outcome" "$(wc -l < "mutants.out/$outcome.txt" 2>/dev/null || echo 0)"
+done
+echo
