@@ -138,9 +138,10 @@ fn open(url: &str) -> Result<Device> {
     if let Some(token) = token.clone() {
         host = host.with_credential(token.into_bytes().as_slice());
     }
-    // burn's connect has no deadline of its own (a TCP connect to a host
-    // that drops packets waits minutes), so it runs on a thread we stop
-    // waiting for.
+    // burn's connect has no deadline of its own (it retries a closed port,
+    // and a TCP connect to a host that drops packets waits minutes), so it
+    // runs on a thread we stop waiting for; that thread ends with burn's
+    // retries or with the process.
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = sender.send(Device::remote_options(&host).init());
