@@ -5,38 +5,14 @@
 
 mod common;
 
-use common::cases;
+use common::{cases, gradient_values as values, worst_relative};
 use manual_backprop::network::Network;
 use manual_backprop::run::{self, DatasetKind, TrainOptions};
 use manual_backprop::training::{
     Batch, DataParallel, GradientSource, Objective, OptimizerConfig, OptimizerKind,
 };
-use manual_backprop::{Backend, Precision, tensor};
+use manual_backprop::{Backend, Precision};
 use std::ops::ControlFlow;
-
-/// ‖a − b‖ / ‖b‖ over every parameter's values, the worst parameter.
-fn worst_relative(a: &[Vec<f64>], b: &[Vec<f64>]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(a, b)| {
-            let diff: f64 = a.iter().zip(b).map(|(p, q)| (p - q).powi(2)).sum();
-            let norm: f64 = b.iter().map(|q| q * q).sum();
-            (diff / norm.max(f64::MIN_POSITIVE)).sqrt()
-        })
-        .fold(0.0, f64::max)
-}
-
-fn values(grads: &[manual_backprop::DenseGrads]) -> Vec<Vec<f64>> {
-    grads
-        .iter()
-        .flat_map(|g| {
-            [
-                tensor::to_vec(&g.weight).unwrap(),
-                tensor::to_vec(&g.bias).unwrap(),
-            ]
-        })
-        .collect()
-}
 
 /// The device lists the tests split over: two backends, and three shards
 /// with one device used twice.

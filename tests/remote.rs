@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::cases;
+use common::{cases, gradient_values, worst_relative};
 use manual_backprop::backend::remote::{self, ServeOptions, Server};
 use manual_backprop::run::{self, TrainOptions};
 use manual_backprop::training::{Batch, DataParallel, GradientSource, Objective};
@@ -201,20 +201,13 @@ fn a_gradient_split_between_a_remote_and_a_local_device_is_the_whole_batch_gradi
             .full_batch(case.weight_decay, GradientSource::Manual)
             .cost_and_gradients(&net)
             .unwrap();
-        for (a, b) in combined.layers.iter().zip(&single.layers) {
-            for (p, q) in [
-                (tensor::to_vec(&a.weight), tensor::to_vec(&b.weight)),
-                (tensor::to_vec(&a.bias), tensor::to_vec(&b.bias)),
-            ] {
-                let (p, q) = (p.unwrap(), q.unwrap());
-                let diff: f64 = p.iter().zip(&q).map(|(p, q)| (p - q).powi(2)).sum();
-                let norm: f64 = q.iter().map(|q| q * q).sum();
-                let rel = (diff / norm.max(f64::MIN_POSITIVE)).sqrt();
-                // As in tests/data_parallel.rs: a few roundings of regrouping, ~1e-15.
-                assert!(rel <= 1e-12, "{}: {rel:e}", case.name);
-                worst = worst.max(rel);
-            }
-        }
+        let rel = worst_relative(
+            &gradient_values(&combined.layers),
+            &gradient_values(&single.layers),
+        );
+        // As in tests/data_parallel.rs: a few roundings of regrouping, ~1e-15.
+        assert!(rel <= 1e-12, "{}: {rel:e}", case.name);
+        worst = worst.max(rel);
         assert!((combined.cost - single.cost).abs() <= 1e-12 * single.cost);
     }
     println!("remote + local shards vs one device: worst ‖a−b‖/‖b‖ {worst:e}");

@@ -454,7 +454,7 @@ fn bench_runs_on_wgpu_and_names_its_adapter() {
         assert!(description.to_string().contains("CPU-emulated"));
     }
     let shape = &manual_backprop::bench::shapes()[0];
-    let row = manual_backprop::bench::measure(shape, Backend::Wgpu, Precision::F32, 1, 2).unwrap();
+    let row = manual_backprop::bench::measure(shape, &Backend::Wgpu, Precision::F32, 1, 2).unwrap();
     assert!(row.manual_ms > 0.0 && row.autodiff_ms > 0.0, "{row:?}");
 }
 

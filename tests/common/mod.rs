@@ -171,3 +171,28 @@ pub fn uniform(rng: &mut StdRng, n: usize, scale: f64) -> Vec<f64> {
         .map(|_| scale * (2.0 * rng.random::<f64>() - 1.0))
         .collect()
 }
+
+/// ‖a − b‖ / ‖b‖ of each parameter's values, the worst parameter.
+pub fn worst_relative(a: &[Vec<f64>], b: &[Vec<f64>]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(a, b)| {
+            let diff: f64 = a.iter().zip(b).map(|(p, q)| (p - q).powi(2)).sum();
+            let norm: f64 = b.iter().map(|q| q * q).sum();
+            (diff / norm.max(f64::MIN_POSITIVE)).sqrt()
+        })
+        .fold(0.0, f64::max)
+}
+
+/// Per-layer gradients as host values: weight, bias, weight, bias, …
+pub fn gradient_values(grads: &[manual_backprop::DenseGrads]) -> Vec<Vec<f64>> {
+    grads
+        .iter()
+        .flat_map(|g| {
+            [
+                tensor::to_vec(&g.weight).unwrap(),
+                tensor::to_vec(&g.bias).unwrap(),
+            ]
+        })
+        .collect()
+}
