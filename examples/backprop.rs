@@ -87,8 +87,10 @@ struct ExperimentArgs {
 
 #[derive(Args)]
 struct BenchArgs {
-    /// Shapes to run (digits 64-25-10 m=1797, mnist 784-256-256-10 m=128, wide 1024-1024-1024-10 m=256).
-    #[arg(long, value_delimiter = ',', default_value = "digits,mnist,wide")]
+    /// Shapes to run: the step of digits 64-25-10 m=1797, mnist 784-256-256-10 m=128,
+    /// wide 1024-1024-1024-10 m=256; and epoch, one whole epoch of MNIST
+    /// 784-300-10 with m=32 (synthetic data of that shape without --mnist-dir files).
+    #[arg(long, value_delimiter = ',', default_value = "digits,mnist,wide,epoch")]
     shapes: Vec<String>,
     /// Backends: flex, ndarray, wgpu/cuda in builds with those features, remote (with --remote URL) or a ws:// URL.
     #[arg(
@@ -108,6 +110,12 @@ struct BenchArgs {
     /// the kernels alone); medians are reported.
     #[arg(long, default_value_t = 10)]
     reps: usize,
+    /// Timed epochs of the epoch row (after one unmeasured epoch).
+    #[arg(long, default_value_t = 3)]
+    epoch_reps: usize,
+    /// Directory with the MNIST IDX files for the epoch row.
+    #[arg(long, default_value = "data/mnist")]
+    mnist_dir: PathBuf,
     /// One JSON object per row instead of a table.
     #[arg(long)]
     json: bool,
@@ -426,6 +434,8 @@ impl From<BenchArgs> for app::bench::BenchRequest {
             dtypes: a.dtypes,
             warmup: a.warmup,
             reps: a.reps,
+            epoch_reps: a.epoch_reps,
+            mnist_dir: a.mnist_dir,
             json: a.json,
         }
     }

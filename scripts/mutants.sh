@@ -8,11 +8,13 @@
 #   bash scripts/mutants.sh [file …]      # default: the files below
 #   MUTANTS_SHARD=0/4 bash scripts/mutants.sh   # one quarter of the mutants
 #
-# It builds with the release profile (the one the tests use, so burn is not
-# rebuilt per mutant: cargo-mutants copies target/ into its scratch tree once
-# and each mutant recompiles only this crate), runs the test binaries that
-# check numbers (not the CLI, bench or remote ones), and gives each mutant
-# three times the unmutated test time. Outcome: mutants.out/ (caught.txt,
+# It builds with the release profile (the one the tests use, so burn is
+# optimised as in `cargo test --release`) in its own target directory,
+# target-mutants/ (override with CARGO_TARGET_DIR), where this crate alone is
+# compiled incrementally at opt-level 1: a mutant then rebuilds in about 7 s
+# instead of 30 s. The first run builds burn there once (about 7 minutes on
+# 2 cores). It runs the test binaries that check numbers (not the CLI, bench
+# or remote ones), and gives each mutant three times the unmutated test time. Outcome: mutants.out/ (caught.txt,
 # missed.txt, unviable.txt, timeout.txt, outcomes.json) and a summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +25,12 @@ files=("$@")
   src/training/mod.rs src/training/optimizer.rs src/training/objective.rs
   src/training/parallel.rs src/verification/compare.rs src/verification/numeric.rs
 )
-args=()
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target-mutants}"
+# Only this crate's profile changes: burn's artifacts stay those of one
+# `incremental = true` release build, shared by every mutant.
+args=(-C --config -C profile.release.incremental=true
+      -C --config -C profile.release.package.manual-backprop.opt-level=1
+      -C --config -C profile.release.package.manual-backprop.codegen-units=64)
 for f in "${files[@]}"; do args+=(--file "$f"); done
 [[ -n "${MUTANTS_SHARD:-}" ]] && args+=(--shard "$MUTANTS_SHARD")
 # The test binaries that check numbers, passed to every cargo invocation so
@@ -32,7 +39,7 @@ for t in --lib autodiff_agreement reference_maths harness negative_controls trai
          optimizers data_parallel; do
   if [[ $t == --lib ]]; then args+=(-C --lib); else args+=(-C --test -C "$t"); fi
 done
-cargo mutants "${args[@]}" --profile release --copy-target true --gitignore true \
+cargo mutants "${args[@]}" --profile release --gitignore true \
   --timeout-multiplier 3 --minimum-test-timeout 60 --output . \
   || true  # cargo-mutants exits non-zero when a mutant is missed: the summary says
 for outcome in caught missed unviable timeout; do

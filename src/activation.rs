@@ -84,3 +84,55 @@ fn exp_argument_cap(dtype: DType) -> f64 {
         _ => 88.0,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Activation;
+    use clap::ValueEnum;
+
+    #[test]
+    fn the_printed_name_is_the_one_files_and_the_command_line_accept() {
+        // Reports print the activation; a user copies it into a grid file
+        // (serde) or onto the command line (clap): all three must agree.
+        for activation in [Activation::Sigmoid, Activation::Tanh] {
+            let printed = activation.to_string();
+            let from_json: Activation = serde_json::from_str(&format!("\"{printed}\"")).unwrap();
+            assert_eq!(from_json, activation, "{printed}");
+            assert_eq!(Activation::from_str(&printed, false), Ok(activation));
+        }
+        assert_ne!(Activation::Sigmoid.to_string(), Activation::Tanh.to_string());
+    }
+}
+
+#[cfg(test)]
+mod half_precision {
+    use super::Activation;
+    use burn::tensor::{DType, Device, Tensor, TensorData};
+
+    /// The values of a tensor of any dtype, as f64.
+    fn values(t: Tensor<1>) -> Vec<f64> {
+        crate::tensor::to_vec(&t.cast(DType::F64)).unwrap()
+    }
+
+    #[test]
+    fn sigmoid_stays_finite_and_differentiable_in_f16() {
+        // f16's largest finite value is 65504, so e^(−z) overflows from −z ≈ 11.1:
+        // the cap must be f16's own. With f32's cap (88), σ(−20) would come out as
+        // 1/∞ = 0 and autodiff's derivative as 0 · ∞ = NaN.
+        let device = Device::flex().autodiff();
+        let z = Tensor::<1>::from_data(
+            TensorData::new(vec![-20.0_f32, 0.0, 20.0], [3]),
+            (&device, DType::F16),
+        )
+        .require_grad();
+        let a = Activation::Sigmoid.forward(z.clone());
+        let grads = a.clone().sum().backward();
+        let (a, g) = (values(a.inner()), values(z.grad(&grads).unwrap()));
+        // σ(−20) is below f16's smallest subnormal; the cap gives σ(−11) = 1.7e-5.
+        assert!((a[0] - 1.67e-5).abs() < 1e-7, "σ(−20) = {}", a[0]);
+        assert_eq!(a[1], 0.5);
+        assert_eq!(a[2], 1.0);
+        assert!(g.iter().all(|v| v.is_finite()), "σ′ = {g:?}");
+        assert_eq!(g[1], 0.25);
+    }
+}

@@ -6,15 +6,19 @@
 
 use crate::activation::Activation;
 use crate::backend::{Backend, Precision};
-use crate::error::Result;
+use crate::data::preprocess::{FeatureScaling, Preprocessing};
+use crate::data::{Dataset, Targets, idx};
+use crate::error::{Error, Result};
 use crate::network::{Network, NetworkConfig};
 use crate::tensor;
-use crate::training::gradient_descent_step;
+use crate::training::{GradientSource, Prepared, TrainConfig, gradient_descent_step, train};
 use crate::verification::autodiff_gradients;
 use burn::tensor::{Device, Tensor};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
+use std::path::Path;
 use std::time::Instant;
 
 /// A benchmark shape: layer sizes and batch size.
@@ -273,6 +277,126 @@ pub fn gemm_gflops(backend: &Backend, precision: Precision, n: usize, reps: usiz
         best = best.max(flops / start.elapsed().as_secs_f64() / 1e9);
     }
     Ok(best)
+}
+
+/// Layer sizes of the end-to-end row: MNIST's 784 pixels, 300 sigmoid hidden
+/// units, 10 classes.
+pub const EPOCH_SIZES: [usize; 3] = [784, 300, 10];
+/// Examples per step of the end-to-end row.
+pub const EPOCH_BATCH: usize = 32;
+/// Training examples of the end-to-end row (MNIST's training set).
+pub const EPOCH_EXAMPLES: usize = 60_000;
+
+/// The end-to-end row's data: MNIST's 60,000 training images from
+/// `mnist_dir` when the files are there, otherwise 60,000 synthetic examples
+/// of the same shape (pixels uniform in [0, 1), labels uniform over 10
+/// classes), so that the row runs on any machine. Dense products and
+/// sigmoids cost the same whatever the values, so the two time alike.
+pub fn epoch_data(mnist_dir: &Path) -> Result<Dataset> {
+    match idx::load_mnist(mnist_dir) {
+        Ok((train, _)) => Ok(train),
+        Err(Error::MissingData { .. }) => {
+            let mut rng = StdRng::seed_from_u64(3);
+            let n = EPOCH_SIZES[0];
+            Ok(Dataset {
+                name: "synthetic-mnist".into(),
+                features: (0..EPOCH_EXAMPLES * n).map(|_| rng.random()).collect(),
+                n_features: n,
+                targets: Targets::Classes {
+                    labels: (0..EPOCH_EXAMPLES)
+                        .map(|_| rng.random_range(0..EPOCH_SIZES[2]))
+                        .collect(),
+                    n_classes: EPOCH_SIZES[2],
+                },
+                image_shape: Some([28, 28]),
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Medians of the end-to-end row. See [`measure_epoch`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EpochMeasurement {
+    /// One epoch on the hand-written gradients, ms.
+    pub manual_ms: f64,
+    /// One epoch on autodiff's gradients, ms.
+    pub autodiff_ms: f64,
+    /// Autodiff ms / manual ms of each repetition's back-to-back pair, median.
+    pub ratio: f64,
+    /// Optimizer steps per epoch.
+    pub steps: usize,
+}
+
+/// Times whole epochs of mini-batch gradient descent as `backprop train
+/// --batch-size 32` runs them: the library's training loop (per-epoch
+/// shuffle, each batch selected on the device, forward, gradients, update) on
+/// a 784-300-10 sigmoid network, α and λ as in the step rows, features scaled
+/// to [0, 1]. Each of `warmup + reps` repetitions trains one epoch on the
+/// hand-written gradients and one on autodiff's, back to back (alternating
+/// which goes first, each continuing its own network), and the medians of
+/// the timed ones are reported. The time is the epoch's updates
+/// ([`crate::training::EpochRecord::millis`]); the metrics computed after
+/// each epoch are not part of it.
+pub fn measure_epoch(
+    data: &Dataset,
+    backend: &Backend,
+    precision: Precision,
+    warmup: usize,
+    reps: usize,
+) -> Result<EpochMeasurement> {
+    let device = backend.device_for(precision)?;
+    let preprocessing = Preprocessing::fit(data, FeatureScaling::MaxAbs, Activation::Sigmoid)?;
+    let prepared = Prepared::new(data, &preprocessing, &device, precision)?;
+    let sizes = [data.n_features, EPOCH_SIZES[1], data.targets.width()];
+    let network = NetworkConfig::new(sizes.to_vec())
+        .with_activation(Activation::Sigmoid)
+        .with_init_std(0.1)
+        .init(&device, precision)?;
+    let sources = [GradientSource::Manual, GradientSource::Autodiff];
+    let mut networks = [Some(network.clone()), Some(network)];
+    let mut epoch_of = |i: usize, rep: usize| -> Result<f64> {
+        let config = TrainConfig {
+            batch_size: Some(EPOCH_BATCH),
+            seed: rep as u64,
+            gradients: sources[i],
+            ..TrainConfig::gradient_descent(LEARNING_RATE, WEIGHT_DECAY, 1)
+        };
+        let current = networks[i].take().expect("put back after every epoch");
+        let outcome = train(current, &prepared, None, &preprocessing, &config, |_| {
+            ControlFlow::Continue(())
+        })?;
+        if let Some(e) = outcome.diverged(&config) {
+            return Err(e);
+        }
+        networks[i] = Some(outcome.network);
+        Ok(outcome.history.last().map_or(f64::NAN, |r| r.millis))
+    };
+    let mut samples: [Vec<f64>; 3] = Default::default();
+    for rep in 0..warmup + reps.max(1) {
+        let (manual, autodiff) = if rep % 2 == 0 {
+            let manual = epoch_of(0, rep)?;
+            (manual, epoch_of(1, rep)?)
+        } else {
+            let autodiff = epoch_of(1, rep)?;
+            (epoch_of(0, rep)?, autodiff)
+        };
+        if rep >= warmup {
+            for (sample, value) in samples
+                .iter_mut()
+                .zip([manual, autodiff, autodiff / manual])
+            {
+                sample.push(value);
+            }
+        }
+    }
+    let [manual_ms, autodiff_ms, ratio] = samples.map(median);
+    Ok(EpochMeasurement {
+        manual_ms,
+        autodiff_ms,
+        ratio,
+        steps: data.len().div_ceil(EPOCH_BATCH),
+    })
 }
 
 /// Waits for the device to finish queued work, so that a clock read after it

@@ -473,3 +473,40 @@ fn exported_models_take_raw_features() {
         assert!((a - b).abs() <= 1e-14, "{a} vs {b}");
     }
 }
+
+#[test]
+fn a_saturated_layer_whose_whole_gradient_is_tiny_passes() {
+    // Found by the proptest above (one run in many): every hidden unit is
+    // saturated (inputs scaled by 20, weights ~ N(0, 1)), so layers.0.bias's
+    // gradient is ~1.9e-12 while layers.1.weight's is ~2. σ′ = a(1 − a) from a
+    // rounded a ≈ 1 is off by ≈ u absolutely, so manual and autodiff differ by
+    // 5e-18 there: 3e-6 of the tiny entries, 2.5e-18 of the gradient's scale.
+    // The comparison must judge that against the whole gradient, as it does
+    // finite differences, or a correct backward pass fails.
+    let device = Backend::Flex.device().unwrap();
+    let case = common::Case {
+        name: "saturated",
+        sizes: vec![6, 2, 4],
+        activations: vec![Activation::Sigmoid, Activation::Sigmoid],
+        weight_decay: 0.8473697217156958,
+        m: 6,
+        input_scale: 20.0,
+        init_std: 1.0,
+    };
+    let (net, x, y) = case.build(&device, Precision::F64, 18212415168193134534);
+    let options = CheckOptions {
+        finite_difference: FiniteDifference::richardson(1e-4),
+        ..CheckOptions::default()
+    };
+    let report = verification::check_network(&net, x, y, case.weight_decay, &options).unwrap();
+    let bias = report.param("layers.0.bias").unwrap();
+    assert!(
+        bias.manual_vs_autodiff.max_abs_diff > 0.0 && bias.manual_vs_autodiff.max_rel_diff > 1e-7,
+        "the case no longer exercises saturation:\n{report}"
+    );
+    assert!(report.passed, "{report}");
+    assert!(
+        report.numeric_relative_difference().unwrap() < 1e-8,
+        "{report}"
+    );
+}

@@ -6,6 +6,7 @@ use crate::error::Error;
 use crate::network::Network;
 use crate::{Backend, Precision};
 use burn::tensor::Tensor;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Peak heap bytes one step of `Method` allocates on top of what is live:
@@ -16,7 +17,9 @@ pub type PeakBytes<'a> =
 /// What `backprop bench` measures.
 #[derive(Debug, Clone)]
 pub struct BenchRequest {
-    /// Shapes to run (digits 64-25-10 m=1797, mnist 784-256-256-10 m=128, wide 1024-1024-1024-10 m=256).
+    /// Shapes to run (digits 64-25-10 m=1797, mnist 784-256-256-10 m=128,
+    /// wide 1024-1024-1024-10 m=256) and `epoch`, the end-to-end row (one
+    /// epoch of MNIST 784-300-10, m = 32; see [`bench::measure_epoch`]).
     pub shapes: Vec<String>,
     /// Backends.
     pub backends: Vec<Backend>,
@@ -27,16 +30,25 @@ pub struct BenchRequest {
     /// Timed repetitions (each: a manual step, an autodiff step, the forward pass,
     /// the kernels alone); medians are reported.
     pub reps: usize,
+    /// Timed epochs of the end-to-end row (after one unmeasured epoch).
+    pub epoch_reps: usize,
+    /// Where the end-to-end row looks for MNIST (synthetic data of its shape otherwise).
+    pub mnist_dir: PathBuf,
     /// One JSON object per row instead of a table.
     pub json: bool,
 }
 
+/// The name that selects the end-to-end row in [`BenchRequest::shapes`].
+pub const EPOCH_ROW: &str = "epoch";
+
 /// Measures every row of `args` and prints it; `peak_bytes` measures a
 /// step's heap peak.
 pub fn run(args: BenchRequest, peak_bytes: PeakBytes) -> Result<ExitCode, Error> {
+    let epoch_row = args.shapes.iter().any(|name| name == EPOCH_ROW);
     let shapes: Vec<bench::Shape> = args
         .shapes
         .iter()
+        .filter(|name| *name != EPOCH_ROW)
         .map(|name| {
             bench::shapes()
                 .into_iter()
@@ -44,7 +56,8 @@ pub fn run(args: BenchRequest, peak_bytes: PeakBytes) -> Result<ExitCode, Error>
                 .ok_or_else(|| Error::InvalidParameter {
                     name: "shapes",
                     value: name.clone(),
-                    reason: "known shapes are digits, mnist, wide".into(),
+                    reason: "known shapes are digits, mnist, wide and epoch (the end-to-end row)"
+                        .into(),
                 })
         })
         .collect::<Result<_, _>>()?;
@@ -65,7 +78,7 @@ pub fn run(args: BenchRequest, peak_bytes: PeakBytes) -> Result<ExitCode, Error>
         }
         devices.push(description);
     }
-    if !args.json {
+    if !args.json && !shapes.is_empty() {
         println!(
             "{:<7} {:<8} {:<5} {:>10} {:>12} {:>7} {:>6} {:>7} {:>11} {:>8} {:>6} {:>7} {:>11} {:>13}",
             "shape",
@@ -150,7 +163,7 @@ pub fn run(args: BenchRequest, peak_bytes: PeakBytes) -> Result<ExitCode, Error>
             }
         }
     }
-    if !args.json {
+    if !args.json && !shapes.is_empty() {
         println!(
             "ad/man: median of back-to-back pairs. bound: autodiff ms / (fwd ms + the backward's matmuls alone), the \
              ratio a backward costing only its matmuls would reach. fwd: forward + cost alone \
@@ -169,7 +182,75 @@ pub fn run(args: BenchRequest, peak_bytes: PeakBytes) -> Result<ExitCode, Error>
             );
         }
     }
+    if epoch_row {
+        run_epoch_row(&args, &devices)?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The end-to-end row: one epoch of mini-batch training per backend and dtype.
+fn run_epoch_row(
+    args: &BenchRequest,
+    devices: &[crate::backend::DeviceDescription],
+) -> Result<(), Error> {
+    let data = bench::epoch_data(&args.mnist_dir)?;
+    let [_, hidden, _] = bench::EPOCH_SIZES;
+    let setting = format!(
+        "one epoch of {} {}-{hidden}-{}, m = {}, {} steps",
+        data.name,
+        data.n_features,
+        data.targets.width(),
+        bench::EPOCH_BATCH,
+        data.len().div_ceil(bench::EPOCH_BATCH),
+    );
+    if !args.json {
+        println!("\nend to end: {setting}");
+        println!(
+            "{:<8} {:<5} {:>10} {:>12} {:>7} {:>13}",
+            "backend", "dtype", "manual s", "autodiff s", "ad/man", "steps/s"
+        );
+    }
+    for (backend, description) in args.backends.iter().zip(devices) {
+        for &dtype in &args.dtypes {
+            if let Err(e) = backend.device_for(dtype) {
+                if !args.json {
+                    println!("{:<8} {dtype:<5} skipped: {e}", backend.name());
+                }
+                continue;
+            }
+            let row = bench::measure_epoch(&data, backend, dtype, 1, args.epoch_reps)?;
+            let steps_per_s = row.steps as f64 / (row.manual_ms * 1e-3);
+            if args.json {
+                let json = serde_json::json!({
+                    "shape": EPOCH_ROW, "data": data.name, "sizes": [data.n_features, hidden, data.targets.width()],
+                    "m": bench::EPOCH_BATCH, "examples": data.len(), "steps": row.steps,
+                    "backend": backend, "dtype": dtype, "device": description.to_string(),
+                    "manual_epoch_ms": row.manual_ms, "autodiff_epoch_ms": row.autodiff_ms,
+                    "ratio": row.ratio, "manual_steps_per_s": steps_per_s,
+                });
+                println!("{json}");
+            } else {
+                println!(
+                    "{:<8} {:<5} {:>10.3} {:>12.3} {:>7.2} {:>13.0}",
+                    backend.name(),
+                    dtype,
+                    row.manual_ms / 1e3,
+                    row.autodiff_ms / 1e3,
+                    row.ratio,
+                    steps_per_s
+                );
+            }
+        }
+    }
+    if !args.json {
+        println!(
+            "epoch: the training loop's updates only (shuffle, batch selection, forward, gradients, \
+             update), median of {} epochs after one unmeasured; `python3 examples/numpy_step.py --epoch` \
+             times the same epoch in numpy and PyTorch.",
+            args.epoch_reps.max(1)
+        );
+    }
+    Ok(())
 }
 
 /// Side of the square matrix product that measures a backend's reachable GEMM rate.

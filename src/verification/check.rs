@@ -4,7 +4,7 @@
 
 use super::autodiff::{autodiff_gradients, layer_vjp_autodiff, layer_vjp_manual};
 use super::compare::{
-    TensorReport, Tolerance, compare_values, compare_values_at_scale, relative_difference, unravel,
+    TensorReport, Tolerance, compare_values_at_scale, relative_difference, unravel,
 };
 use super::numeric::{FiniteDifference, central_differences};
 use crate::backend::Precision;
@@ -452,8 +452,10 @@ fn three_way<M: Module>(
         .collect();
     let mut rng = StdRng::seed_from_u64(options.seed);
 
-    // Finite-difference error follows the cost's scale, not each tensor's, so
-    // their floor is relative to the largest entry of the whole gradient.
+    // Both comparisons judge an entry's absolute error against the largest
+    // entry of the whole gradient ([`Tolerance`]): finite-difference error
+    // follows the cost's scale, and a saturated layer's rounding error follows
+    // the gradient flowing into it, not its own tiny entries.
     let mut global_scale = 0.0_f64;
     for entry in &selected {
         if let Some(m) = gradient_values(manual, entry.id, entry.shape.len())? {
@@ -487,7 +489,8 @@ fn three_way<M: Module>(
             .ok_or_else(|| missing("hand-written"))?;
         let a = gradient_values(autodiff, entry.id, entry.shape.len())?
             .ok_or_else(|| missing("autodiff"))?;
-        let m_vs_a = compare_values(&entry.path, &entry.shape, &m, &a, tolerance);
+        let m_vs_a =
+            compare_values_at_scale(&entry.path, &entry.shape, &m, &a, tolerance, global_scale);
 
         // Entry-wise finite differences, on all entries or a sample.
         let (mut m_vs_n, mut a_vs_n, mut numeric_at, mut numeric_entries) =
@@ -567,7 +570,7 @@ fn three_way<M: Module>(
     }
 
     if let Some((m, a, shape)) = input {
-        let report = compare_values("input", &shape, &m, &a, tolerance);
+        let report = compare_values_at_scale("input", &shape, &m, &a, tolerance, global_scale);
         let flat = ravel(&report.worst_index, &shape);
         params.push(ParamCheck {
             path: "input".into(),

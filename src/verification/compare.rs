@@ -15,15 +15,22 @@ use std::fmt;
 /// |a − b| ≤ relative · max(|a|, |b|)  +  floor · scale
 /// ```
 ///
-/// where `scale` is the largest magnitude in that parameter's gradient (either
-/// side). The floor admits entries that are tiny compared with the rest of the
-/// tensor — saturated units, near-cancelling sums — whose rounding error is
-/// set by the size of the terms that were summed, not by the result.
+/// where `scale` is the largest magnitude in the whole gradient (every
+/// parameter, either side). The floor admits entries that are tiny compared
+/// with the rest of the gradient — saturated units, near-cancelling sums —
+/// whose rounding error is set by the size of the terms that were summed, not
+/// by the result. It is the whole gradient's scale, not the tensor's, because
+/// a tensor can be tiny throughout: when every unit of a layer saturates,
+/// σ′ = a(1 − a) computed from a rounded a ≈ 1 is off by ≈ u absolutely, not
+/// relatively, so that layer's entries carry errors of u times the gradient
+/// flowing into it (tests/harness.rs,
+/// `a_saturated_layer_whose_whole_gradient_is_tiny_passes`: entries of 1.9e-12
+/// differing by 5e-18, with 2 the largest entry elsewhere).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Tolerance {
     /// Allowed relative difference of an entry.
     pub relative: f64,
-    /// Allowed absolute difference, as a fraction of the tensor's largest entry.
+    /// Allowed absolute difference, as a fraction of the gradient's largest entry.
     pub floor: f64,
 }
 
@@ -154,9 +161,8 @@ pub fn compare<M: Module>(
     let mut visitor = CompareVisitor {
         a,
         b,
-        tolerance,
         path: Vec::new(),
-        tensors: Vec::new(),
+        values: Vec::new(),
         missing: Vec::new(),
         error: None,
     };
@@ -164,17 +170,30 @@ pub fn compare<M: Module>(
     if let Some(e) = visitor.error {
         return Err(e);
     }
-    let passed = visitor.missing.is_empty() && visitor.tensors.iter().all(|t| t.passed);
+    let scale = visitor
+        .values
+        .iter()
+        .flat_map(|(_, _, a, b)| a.iter().chain(b))
+        .fold(0.0_f64, |s, v| s.max(v.abs()));
+    let tensors: Vec<TensorReport> = visitor
+        .values
+        .iter()
+        .map(|(path, shape, a, b)| compare_values_at_scale(path, shape, a, b, tolerance, scale))
+        .collect();
+    let passed = visitor.missing.is_empty() && tensors.iter().all(|t| t.passed);
     Ok(Comparison {
         labels: (labels.0.to_string(), labels.1.to_string()),
         tolerance,
-        tensors: visitor.tensors,
+        tensors,
         missing: visitor.missing,
         passed,
     })
 }
 
-/// Compares two row-major tensors of the given shape entry by entry.
+/// Compares two row-major tensors of the given shape entry by entry, with the
+/// floor's scale the tensor's own largest entry: for a tensor compared on its
+/// own. Parts of one gradient are compared with [`compare_values_at_scale`]
+/// and the whole gradient's scale, as [`compare()`] does.
 pub fn compare_values(
     path: &str,
     shape: &[usize],
@@ -186,8 +205,9 @@ pub fn compare_values(
 }
 
 /// [`compare_values`] with the floor's scale at least `min_scale` — for
-/// comparisons whose error is set by something larger than the tensor itself,
-/// such as finite differences, whose error follows the cost, not the entry.
+/// comparisons whose error is set by something larger than the tensor itself:
+/// the rest of the gradient (see [`Tolerance`]), or the cost, which sets the
+/// error of finite differences.
 pub fn compare_values_at_scale(
     path: &str,
     shape: &[usize],
@@ -267,9 +287,9 @@ pub(crate) fn unravel(mut flat: usize, shape: &[usize]) -> Vec<usize> {
 struct CompareVisitor<'a> {
     a: &'a GradientsParams,
     b: &'a GradientsParams,
-    tolerance: Tolerance,
     path: Vec<String>,
-    tensors: Vec<TensorReport>,
+    /// Path, shape and both sides' values of every parameter both sides have.
+    values: Vec<(String, Vec<usize>, Vec<f64>, Vec<f64>)>,
     missing: Vec<String>,
     error: Option<crate::Error>,
 }
@@ -291,10 +311,7 @@ impl ModuleVisitor for CompareVisitor<'_> {
         };
         let shape = param.val().dims().to_vec();
         match (tensor::to_vec(&a), tensor::to_vec(&b)) {
-            (Ok(a), Ok(b)) => {
-                self.tensors
-                    .push(compare_values(&path, &shape, &a, &b, self.tolerance));
-            }
+            (Ok(a), Ok(b)) => self.values.push((path, shape, a, b)),
             (Err(e), _) | (_, Err(e)) => self.error = Some(e),
         }
     }
