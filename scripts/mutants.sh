@@ -7,6 +7,7 @@
 #
 #   bash scripts/mutants.sh [file …]      # default: the files below
 #   MUTANTS_SHARD=0/4 bash scripts/mutants.sh   # one quarter of the mutants
+#   MUTANTS_ITERATE=1 bash scripts/mutants.sh   # only those not caught last time
 #
 # It builds with the release profile (the one the tests use, so burn is
 # optimised as in `cargo test --release`) in its own target directory,
@@ -33,6 +34,7 @@ args=(-C --config -C profile.release.incremental=true
       -C --config -C profile.release.package.manual-backprop.codegen-units=64)
 for f in "${files[@]}"; do args+=(--file "$f"); done
 [[ -n "${MUTANTS_SHARD:-}" ]] && args+=(--shard "$MUTANTS_SHARD")
+[[ -n "${MUTANTS_ITERATE:-}" ]] && args+=(--iterate)
 # The test binaries that check numbers, passed to every cargo invocation so
 # that each mutant's build links only these (not the CLI, bench, remote ones).
 for t in --lib autodiff_agreement reference_maths harness negative_controls training \

@@ -100,7 +100,10 @@ mod tests {
             assert_eq!(from_json, activation, "{printed}");
             assert_eq!(Activation::from_str(&printed, false), Ok(activation));
         }
-        assert_ne!(Activation::Sigmoid.to_string(), Activation::Tanh.to_string());
+        assert_ne!(
+            Activation::Sigmoid.to_string(),
+            Activation::Tanh.to_string()
+        );
     }
 }
 

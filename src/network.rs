@@ -562,3 +562,63 @@ impl Layer for Network {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::NetworkConfig;
+    use crate::activation::Activation;
+    use crate::error::Error;
+
+    /// The parameter a rejected config names, or `None` when it is accepted.
+    fn rejected(config: &NetworkConfig) -> Option<&'static str> {
+        match config.validate() {
+            Ok(()) => None,
+            Err(Error::InvalidParameter { name, .. }) => Some(name),
+            Err(e) => panic!("not an InvalidParameter: {e}"),
+        }
+    }
+
+    #[test]
+    fn validation_accepts_every_network_and_names_what_is_wrong_otherwise() {
+        // The smallest network, input → output with no hidden layer, is valid;
+        // one layer alone is not a network.
+        assert_eq!(rejected(&NetworkConfig::new(vec![3, 1])), None);
+        assert_eq!(rejected(&NetworkConfig::new(vec![3, 4, 5, 1])), None);
+        assert_eq!(rejected(&NetworkConfig::new(vec![3])), Some("sizes"));
+        assert_eq!(rejected(&NetworkConfig::new(vec![])), Some("sizes"));
+        assert_eq!(rejected(&NetworkConfig::new(vec![3, 0, 1])), Some("sizes"));
+
+        let mixed = |n| {
+            NetworkConfig::new(vec![3, 4, 1])
+                .with_layer_activations(Some(vec![Activation::Tanh; n]))
+        };
+        assert_eq!(rejected(&mixed(2)), None);
+        assert_eq!(rejected(&mixed(1)), Some("layer_activations"));
+        assert_eq!(rejected(&mixed(3)), Some("layer_activations"));
+
+        for std in [0.0, 0.5] {
+            let config = NetworkConfig::new(vec![3, 1]).with_init_std(std);
+            assert_eq!(rejected(&config), None, "ε = {std}");
+        }
+        for std in [-0.1, f64::NAN, f64::INFINITY] {
+            let config = NetworkConfig::new(vec![3, 1]).with_init_std(std);
+            assert_eq!(rejected(&config), Some("init_std"), "ε = {std}");
+        }
+    }
+
+    #[test]
+    fn each_layer_takes_its_own_activation_or_the_shared_one() {
+        let shared = NetworkConfig::new(vec![3, 4, 5, 1]).with_activation(Activation::Tanh);
+        assert!((0..3).all(|l| shared.activation_of(l) == Activation::Tanh));
+        let mixed = shared.with_layer_activations(Some(vec![
+            Activation::Sigmoid,
+            Activation::Tanh,
+            Activation::Sigmoid,
+        ]));
+        let acts: Vec<_> = (0..3).map(|l| mixed.activation_of(l)).collect();
+        assert_eq!(
+            acts,
+            [Activation::Sigmoid, Activation::Tanh, Activation::Sigmoid]
+        );
+    }
+}
