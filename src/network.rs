@@ -565,9 +565,12 @@ impl Layer for Network {
 
 #[cfg(test)]
 mod tests {
-    use super::NetworkConfig;
+    use super::{Network, NetworkConfig};
     use crate::activation::Activation;
+    use crate::backend::Precision;
     use crate::error::Error;
+    use crate::layer::Dense;
+    use burn::tensor::Device;
 
     /// The parameter a rejected config names, or `None` when it is accepted.
     fn rejected(config: &NetworkConfig) -> Option<&'static str> {
@@ -604,6 +607,54 @@ mod tests {
             let config = NetworkConfig::new(vec![3, 1]).with_init_std(std);
             assert_eq!(rejected(&config), Some("init_std"), "ε = {std}");
         }
+    }
+
+    #[test]
+    fn a_network_too_large_for_memory_is_refused_with_its_estimate() {
+        // 100,000 → 1,000,000 → 10 has 1.00011e11 parameters. They are drawn
+        // in f64 on the host (8 bytes each) and then stored on the device in
+        // the network's precision: 16 or 12 bytes a parameter, 1.6 or 1.2 TB —
+        // refused before a byte is allocated, whatever the machine.
+        let config = NetworkConfig::new(vec![100_000, 1_000_000, 10]);
+        for (precision, expected) in [(Precision::F64, "1.6 TB"), (Precision::F32, "1.2 TB")] {
+            match config.init(&Device::flex(), precision) {
+                Err(Error::Memory { needed, .. }) => assert_eq!(needed, expected, "{precision}"),
+                Err(e) => panic!("{precision}: not a memory error: {e}"),
+                Ok(_) => panic!("{precision}: a 1.6 TB network was allocated"),
+            }
+        }
+    }
+
+    #[test]
+    fn units_with_the_same_incoming_weights_and_bias_count_once() {
+        // Units are columns of the stored weight (its transpose is W): here
+        // units 0 and 2 receive (1, 2) with bias 0.5, unit 1 receives (5, 7).
+        let layer = |w: Vec<f64>, b: Vec<f64>| Network {
+            layers: vec![Dense::from_values(
+                w,
+                b,
+                [2, 3],
+                Activation::Sigmoid,
+                &Device::flex(),
+                Precision::F64,
+            )],
+        };
+        let net = layer(vec![1.0, 5.0, 1.0, 2.0, 7.0, 2.0], vec![0.5, 0.5, 0.5]);
+        assert_eq!(net.distinct_units(0, 1e-9).unwrap(), 2);
+        // A difference within the tolerance (relative to the largest |value|, 7) merges;
+        // one beyond it does not, whether in a weight or in the bias.
+        let nudged = layer(
+            vec![1.0, 5.0, 1.0 + 1e-9, 2.0, 7.0, 2.0],
+            vec![0.5, 0.5, 0.5],
+        );
+        assert_eq!(nudged.distinct_units(0, 1e-9).unwrap(), 2);
+        assert_eq!(nudged.distinct_units(0, 1e-12).unwrap(), 3);
+        let biased = layer(vec![1.0, 5.0, 1.0, 2.0, 7.0, 2.0], vec![0.5, 0.5, 0.6]);
+        assert_eq!(biased.distinct_units(0, 1e-9).unwrap(), 3);
+        assert!(matches!(
+            net.distinct_units(1, 1e-9),
+            Err(Error::InvalidParameter { name: "layer", .. })
+        ));
     }
 
     #[test]
