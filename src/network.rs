@@ -658,6 +658,54 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_the_network_cannot_take_is_an_error_before_any_arithmetic() {
+        use crate::tensor::matrix;
+        let device = Device::flex();
+        let net = NetworkConfig::new(vec![3, 4, 2])
+            .init(&device, Precision::F64)
+            .unwrap();
+        let m = |rows: usize, cols: usize, precision| {
+            matrix(
+                "t",
+                vec![0.5; rows * cols],
+                [rows, cols],
+                &device,
+                precision,
+            )
+            .unwrap()
+        };
+        let f64 = Precision::F64;
+        assert!(net.check_batch(&m(5, 3, f64), &m(5, 2, f64), 0.1).is_ok());
+        let shape_of = |x, y, decay| match net.gradients(x, y, decay) {
+            Err(Error::Shape { what, .. }) => what,
+            Err(e) => panic!("not a shape error: {e}"),
+            Ok(_) => panic!("accepted"),
+        };
+        assert_eq!(
+            shape_of(m(0, 3, f64), m(0, 2, f64), 0.1),
+            "x",
+            "no examples"
+        );
+        assert_eq!(shape_of(m(5, 4, f64), m(5, 2, f64), 0.1), "x", "x columns");
+        assert_eq!(shape_of(m(5, 3, f64), m(4, 2, f64), 0.1), "y", "y rows");
+        assert_eq!(shape_of(m(5, 3, f64), m(5, 3, f64), 0.1), "y", "y columns");
+        let parameter_of = |x, y, decay| match net.cost(x, y, decay) {
+            Err(Error::InvalidParameter { name, .. }) => name,
+            Err(e) => panic!("not a parameter error: {e}"),
+            Ok(_) => panic!("accepted"),
+        };
+        let f32 = Precision::F32;
+        assert_eq!(parameter_of(m(5, 3, f32), m(5, 2, f64), 0.1), "dtype");
+        assert_eq!(parameter_of(m(5, 3, f64), m(5, 2, f32), 0.1), "dtype");
+        for decay in [-1e-3, f64::NAN, f64::INFINITY] {
+            assert_eq!(
+                parameter_of(m(5, 3, f64), m(5, 2, f64), decay),
+                "weight_decay"
+            );
+        }
+    }
+
+    #[test]
     fn each_layer_takes_its_own_activation_or_the_shared_one() {
         let shared = NetworkConfig::new(vec![3, 4, 5, 1]).with_activation(Activation::Tanh);
         assert!((0..3).all(|l| shared.activation_of(l) == Activation::Tanh));
