@@ -452,3 +452,142 @@ fn experiment_grids_write_one_row_per_run_and_resume() {
     assert!(out.join("results.svg").is_file());
     std::fs::remove_dir_all(&out).ok();
 }
+
+#[test]
+fn hyper_parameter_limits_sit_exactly_where_their_meaning_ends() {
+    use manual_backprop::training::{OptimizerConfig, OptimizerKind};
+    // The parameter a config is rejected for on a training set of 4, or None.
+    let rejected = |config: &TrainConfig| match config.validate(4) {
+        Ok(()) => None,
+        Err(Error::InvalidParameter { name, .. }) => Some(name),
+        Err(e) => panic!("not an InvalidParameter: {e}"),
+    };
+    let gd = TrainConfig::gradient_descent(1.0, 1e-4, 1);
+    assert_eq!(rejected(&gd), None);
+    // A mini-batch may be one example or the whole training set, nothing else.
+    for (batch, verdict) in [
+        (0, Some("batch_size")),
+        (1, None),
+        (4, None),
+        (5, Some("batch_size")),
+    ] {
+        let config = TrainConfig {
+            batch_size: Some(batch),
+            ..gd.clone()
+        };
+        assert_eq!(rejected(&config), verdict, "batch of {batch} from 4");
+    }
+    // α > 0 and finite; λ ≥ 0 and finite; at least one epoch; patience ≥ 1.
+    for alpha in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        let config = TrainConfig {
+            learning_rate: alpha,
+            ..gd.clone()
+        };
+        assert_eq!(rejected(&config), Some("learning_rate"), "α = {alpha}");
+    }
+    let at_zero = TrainConfig {
+        weight_decay: 0.0,
+        ..gd.clone()
+    };
+    assert_eq!(rejected(&at_zero), None);
+    assert_eq!(
+        rejected(&TrainConfig {
+            epochs: 0,
+            ..gd.clone()
+        }),
+        Some("epochs")
+    );
+    assert_eq!(
+        rejected(&TrainConfig {
+            patience: Some(0),
+            ..gd.clone()
+        }),
+        Some("patience")
+    );
+    assert_eq!(
+        rejected(&TrainConfig {
+            patience: Some(1),
+            ..gd.clone()
+        }),
+        None
+    );
+    // gd multiplies every weight by 1 − αλ each step: |1 − αλ| < 1 needs αλ < 2.
+    for (lambda, verdict) in [(1.99, None), (2.0, Some("lambda")), (3.0, Some("lambda"))] {
+        let config = TrainConfig {
+            weight_decay: lambda,
+            ..gd.clone()
+        };
+        assert_eq!(rejected(&config), verdict, "αλ = {lambda}");
+    }
+    // The other rules have no such factor, and L-BFGS needs the full batch.
+    let with = |kind| TrainConfig {
+        optimizer: OptimizerConfig::of(kind),
+        weight_decay: 2.0,
+        ..gd.clone()
+    };
+    assert_eq!(rejected(&with(OptimizerKind::Adam)), None);
+    assert_eq!(rejected(&with(OptimizerKind::Lbfgs)), None);
+    let batched = TrainConfig {
+        batch_size: Some(2),
+        ..with(OptimizerKind::Lbfgs)
+    };
+    assert_eq!(rejected(&batched), Some("batch_size"));
+    // Momentum and β's lie in [0, 1); Adam's ε is positive and survives f32.
+    let optimizer = |f: &dyn Fn(&mut OptimizerConfig), kind| {
+        let mut o = OptimizerConfig::of(kind);
+        f(&mut o);
+        match o.validate() {
+            Ok(()) => None,
+            Err(Error::InvalidParameter { name, .. }) => Some(name),
+            Err(e) => panic!("{e}"),
+        }
+    };
+    use OptimizerKind::{Adam, Momentum};
+    assert_eq!(optimizer(&|o| o.momentum = 0.0, Momentum), None);
+    assert_eq!(optimizer(&|o| o.momentum = 0.99, Momentum), None);
+    assert_eq!(optimizer(&|o| o.momentum = 1.0, Momentum), Some("momentum"));
+    assert_eq!(
+        optimizer(&|o| o.momentum = -0.1, Momentum),
+        Some("momentum")
+    );
+    assert_eq!(
+        optimizer(&|o| o.momentum = f64::NAN, Momentum),
+        Some("momentum")
+    );
+    assert_eq!(optimizer(&|o| o.beta1 = 0.0, Adam), None);
+    assert_eq!(optimizer(&|o| o.beta1 = 1.0, Adam), Some("beta1"));
+    assert_eq!(optimizer(&|o| o.beta2 = 1.0, Adam), Some("beta2"));
+    assert_eq!(optimizer(&|o| o.beta2 = -0.5, Adam), Some("beta2"));
+    assert_eq!(
+        optimizer(&|o| o.adam_epsilon = 0.0, Adam),
+        Some("adam_epsilon")
+    );
+    assert_eq!(
+        optimizer(&|o| o.adam_epsilon = 1e-50, Adam),
+        Some("adam_epsilon")
+    );
+    assert_eq!(
+        optimizer(&|o| o.adam_epsilon = 1e40, Adam),
+        Some("adam_epsilon")
+    );
+    assert_eq!(optimizer(&|o| o.adam_epsilon = 1e-30, Adam), None);
+    use OptimizerKind::Lbfgs;
+    assert_eq!(optimizer(&|o| o.lbfgs_history = 1, Lbfgs), None);
+    assert_eq!(
+        optimizer(&|o| o.lbfgs_history = 0, Lbfgs),
+        Some("lbfgs_history")
+    );
+    assert_eq!(
+        optimizer(&|o| o.tolerance_grad = 0.0, Lbfgs),
+        Some("tolerance_grad")
+    );
+    assert_eq!(
+        optimizer(&|o| o.tolerance_change = -1.0, Lbfgs),
+        Some("tolerance_change")
+    );
+    // Gradient descent has no hyper-parameter of its own to get wrong.
+    assert_eq!(
+        optimizer(&|o| o.momentum = f64::NAN, OptimizerKind::Gd),
+        None
+    );
+}
