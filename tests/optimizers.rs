@@ -271,6 +271,10 @@ fn patience_stops_training_that_no_longer_improves() {
         panic!("expected an early stop, got {}", trained.summary.stop);
     };
     assert_eq!(epochs - best_epoch, 10);
+    assert_eq!(
+        trained.summary.stop.to_string(),
+        format!("stopped early after {epochs} epochs (best epoch {best_epoch})")
+    );
     assert_eq!(trained.outcome.history.len(), epochs);
     assert_eq!(trained.summary.best_epoch, best_epoch);
 }

@@ -51,6 +51,7 @@ fn xor_is_learned() {
     };
     let trained = run::train(&options, keep_going).unwrap();
     assert_eq!(trained.summary.stop, Stop::Completed);
+    assert_eq!(trained.summary.stop.to_string(), "completed");
     assert_eq!(
         trained.summary.train.accuracy,
         Some(1.0),
@@ -103,6 +104,11 @@ fn divergence_stops_training_and_keeps_the_last_finite_model() {
     };
     assert!(!cost.is_finite());
     assert_eq!(trained.outcome.history.len(), epoch - 1);
+    // What the summary prints as the reason training ended.
+    assert_eq!(
+        trained.summary.stop.to_string(),
+        format!("diverged at epoch {epoch}")
+    );
     let values = trained.outcome.network.param_values().unwrap().concat();
     assert!(
         values.iter().all(|v| v.is_finite()),
