@@ -277,4 +277,83 @@ fn patience_stops_training_that_no_longer_improves() {
     );
     assert_eq!(trained.outcome.history.len(), epochs);
     assert_eq!(trained.summary.best_epoch, best_epoch);
+    // Given exactly those epochs, the same run completes them: patience
+    // running out in the last epoch cuts nothing short.
+    let exact = TrainOptions { epochs, ..options };
+    let trained = run::train(&exact, |_| ControlFlow::Continue(())).unwrap();
+    assert_eq!(trained.summary.stop, Stop::Completed);
+    assert_eq!(trained.outcome.history.len(), epochs);
+}
+
+#[test]
+fn lbfgs_stops_when_an_iteration_barely_changes_j_and_says_so() {
+    let tolerance = 1e-4;
+    let mut options = lbfgs_options(DatasetKind::Sine, vec![8], 200);
+    options.optimizer.tolerance_change = tolerance;
+    let trained = run::train(&options, |_| ControlFlow::Continue(())).unwrap();
+    let Stop::Converged { epochs, reason } = &trained.summary.stop else {
+        panic!("expected convergence, got {}", trained.summary.stop);
+    };
+    assert!(reason.contains("J changed by less than"), "{reason}");
+    // It stopped at the first iteration whose change in J fell below the
+    // tolerance, not before and not after.
+    let costs: Vec<f64> = trained
+        .outcome
+        .history
+        .iter()
+        .map(|r| r.train.cost)
+        .collect();
+    assert_eq!(costs.len(), *epochs);
+    let changes: Vec<f64> = costs.windows(2).map(|w| (w[0] - w[1]).abs()).collect();
+    let (last, earlier) = changes.split_last().expect("at least two iterations");
+    assert!(*last < tolerance, "{changes:?}");
+    assert!(earlier.iter().all(|c| *c >= tolerance), "{changes:?}");
+    // Converging in the last allowed iteration is completing the run.
+    let exact = TrainOptions {
+        epochs: *epochs,
+        ..options.clone()
+    };
+    let trained = run::train(&exact, |_| ControlFlow::Continue(())).unwrap();
+    assert_eq!(trained.summary.stop, Stop::Completed);
+    // The change-in-J test is L-BFGS's own: gradient descent with the same
+    // (absurdly large) tolerance runs every epoch.
+    let gd = TrainOptions {
+        epochs: 20,
+        alpha: 0.5,
+        optimizer: OptimizerConfig {
+            tolerance_change: 1e3,
+            ..OptimizerConfig::gd()
+        },
+        ..options
+    };
+    let trained = run::train(&gd, |_| ControlFlow::Continue(())).unwrap();
+    assert_eq!(trained.summary.stop, Stop::Completed);
+    assert_eq!(trained.outcome.history.len(), 20);
+}
+
+#[test]
+fn a_caller_can_stop_training_between_epochs() {
+    let options = TrainOptions {
+        dataset: DatasetKind::Xor,
+        hidden: vec![3],
+        epochs: 5,
+        ..TrainOptions::default()
+    };
+    let stop_after = |last: usize| {
+        run::train(&options, |r| {
+            if r.epoch == last {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .unwrap()
+    };
+    let interrupted = stop_after(2);
+    assert_eq!(interrupted.summary.stop, Stop::Interrupted { epochs: 2 });
+    assert_eq!(interrupted.outcome.history.len(), 2);
+    // A stop asked for after the last epoch interrupts nothing.
+    let completed = stop_after(5);
+    assert_eq!(completed.summary.stop, Stop::Completed);
+    assert_eq!(completed.outcome.history.len(), 5);
 }

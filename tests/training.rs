@@ -597,3 +597,22 @@ fn hyper_parameter_limits_sit_exactly_where_their_meaning_ends() {
         None
     );
 }
+
+#[test]
+fn epoch_times_are_milliseconds_of_the_updates() {
+    // An epoch's `millis` times its updates, not the metrics computed after
+    // them: together they fit inside the run's wall time, and they are most
+    // of it (full-batch steps cost more than the forward passes of evaluation).
+    let options = TrainOptions {
+        epochs: 20,
+        ..TrainOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let trained = run::train(&options, keep_going).unwrap();
+    let wall_ms = started.elapsed().as_secs_f64() * 1e3;
+    let updates_ms: f64 = trained.outcome.history.iter().map(|r| r.millis).sum();
+    assert!(
+        updates_ms > wall_ms / 100.0 && updates_ms < wall_ms,
+        "updates {updates_ms} ms of a {wall_ms} ms run"
+    );
+}
