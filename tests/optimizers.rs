@@ -357,3 +357,49 @@ fn a_caller_can_stop_training_between_epochs() {
     assert_eq!(completed.summary.stop, Stop::Completed);
     assert_eq!(completed.outcome.history.len(), 5);
 }
+
+#[test]
+fn the_history_counts_every_step_and_every_evaluation() {
+    // Full batch: one step and one evaluation of J and ∂J/∂θ per epoch.
+    // Mini-batches: one of each per batch, the same number every epoch.
+    for kind in [
+        OptimizerKind::Gd,
+        OptimizerKind::Momentum,
+        OptimizerKind::Adam,
+    ] {
+        for batch_size in [None, Some(200)] {
+            let options = TrainOptions {
+                epochs: 3,
+                alpha: 0.01,
+                batch_size,
+                optimizer: OptimizerConfig::of(kind),
+                ..TrainOptions::default()
+            };
+            let trained = run::train(&options, |_| ControlFlow::Continue(())).unwrap();
+            let counts: Vec<(usize, usize)> = trained
+                .outcome
+                .history
+                .iter()
+                .map(|r| (r.iterations, r.evaluations))
+                .collect();
+            let per_epoch = counts[0].0;
+            match batch_size {
+                None => assert_eq!(per_epoch, 1, "{kind}"),
+                Some(_) => assert!(per_epoch > 1, "{kind}: {counts:?}"),
+            }
+            let expected: Vec<(usize, usize)> =
+                (1..=3).map(|e| (e * per_epoch, e * per_epoch)).collect();
+            assert_eq!(counts, expected, "{kind}, batch {batch_size:?}");
+        }
+    }
+    // L-BFGS: one iteration per epoch, and at least one evaluation for each
+    // (its line search may evaluate several points).
+    let trained = run::train(&lbfgs_options(DatasetKind::Xor, vec![3], 5), |_| {
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    for (e, r) in trained.outcome.history.iter().enumerate() {
+        assert_eq!(r.iterations, e + 1, "{r:?}");
+        assert!(r.evaluations >= r.iterations, "{r:?}");
+    }
+}

@@ -587,6 +587,8 @@ fn hyper_parameter_limits_sit_exactly_where_their_meaning_ends() {
         optimizer(&|o| o.tolerance_grad = 0.0, Lbfgs),
         Some("tolerance_grad")
     );
+    let infinite = |o: &mut OptimizerConfig| o.tolerance_grad = f64::INFINITY;
+    assert_eq!(optimizer(&infinite, Lbfgs), Some("tolerance_grad"));
     assert_eq!(
         optimizer(&|o| o.tolerance_change = -1.0, Lbfgs),
         Some("tolerance_change")
