@@ -400,6 +400,45 @@ fn the_history_counts_every_step_and_every_evaluation() {
     .unwrap();
     for (e, r) in trained.outcome.history.iter().enumerate() {
         assert_eq!(r.iterations, e + 1, "{r:?}");
-        assert!(r.evaluations >= r.iterations, "{r:?}");
+        // burn's strong-Wolfe search gives up after 25 evaluations.
+        assert!(
+            r.evaluations > r.iterations && r.evaluations <= 26 * r.iterations,
+            "{r:?}"
+        );
     }
+}
+
+#[test]
+fn lbfgs_that_cannot_move_stops_at_once_and_says_why() {
+    // A gradient tolerance above every |∂J/∂θ|: the first evaluation already
+    // satisfies it, so burn's L-BFGS takes no step.
+    let mut options = lbfgs_options(DatasetKind::Xor, vec![3], 10);
+    options.optimizer.tolerance_grad = 1e3;
+    let trained = run::train(&options, |_| ControlFlow::Continue(())).unwrap();
+    let Stop::Converged { epochs, reason } = &trained.summary.stop else {
+        panic!("expected convergence, got {}", trained.summary.stop);
+    };
+    assert_eq!(*epochs, 1);
+    assert!(reason.contains("below tolerance"), "{reason}");
+    let record = &trained.outcome.history[0];
+    assert_eq!((record.iterations, record.evaluations), (0, 1));
+}
+
+#[test]
+fn a_failing_objective_inside_the_line_search_is_an_error_not_a_panic() {
+    // L-BFGS asks for J and ∂J/∂θ through a closure that cannot return an
+    // error; a batch the network cannot take must still come back as one.
+    let device = Backend::Flex.device().unwrap();
+    let case = &cases()[0];
+    let (net, x, _) = case.build(&device, Precision::F64, 1);
+    let wrong_y =
+        manual_backprop::tensor::matrix("y", vec![0.5; 3], [1, 3], &device, Precision::F64)
+            .unwrap();
+    let mut optimizer = OptimizerConfig::of(OptimizerKind::Lbfgs).init().unwrap();
+    let result = optimizer.step(net, x, wrong_y, 0.0, 1.0, GradientSource::Manual);
+    assert!(
+        matches!(result, Err(manual_backprop::Error::Shape { .. })),
+        "{:?}",
+        result.err()
+    );
 }
