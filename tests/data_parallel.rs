@@ -48,7 +48,13 @@ fn the_combined_gradient_equals_the_single_device_gradient() {
         for devices in device_sets() {
             let parallel = DataParallel::new(&devices, &x, &y).unwrap();
             let sharded = parallel.full_batch(case.weight_decay, GradientSource::Manual);
-            assert_eq!(sharded.shard_sizes().iter().sum::<usize>(), case.m);
+            // Every device gets a share (when there are rows enough), even to a row.
+            let sizes = sharded.shard_sizes();
+            assert_eq!(parallel.len(), devices.len());
+            assert_eq!(sizes.len(), devices.len().min(case.m), "{sizes:?}");
+            assert_eq!(sizes.iter().sum::<usize>(), case.m);
+            assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1);
+            assert_eq!(parallel.devices().count(), devices.len());
             let combined = sharded.cost_and_gradients(&net).unwrap();
             let rel = worst_relative(&values(&combined.layers), &values(&single.layers));
             let cost_rel = (combined.cost - single.cost).abs() / single.cost.abs();
