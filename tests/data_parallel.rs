@@ -55,6 +55,7 @@ fn the_combined_gradient_equals_the_single_device_gradient() {
             assert_eq!(sizes.iter().sum::<usize>(), case.m);
             assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1);
             assert_eq!(parallel.devices().count(), devices.len());
+            assert!(!parallel.is_empty());
             let combined = sharded.cost_and_gradients(&net).unwrap();
             let rel = worst_relative(&values(&combined.layers), &values(&single.layers));
             let cost_rel = (combined.cost - single.cost).abs() / single.cost.abs();
@@ -160,4 +161,14 @@ fn a_data_parallel_run_matches_the_single_device_run_epoch_by_epoch() {
         assert!(rel <= EQUAL, "final parameters {rel:e}");
         assert_eq!(parallel.summary.test.accuracy, single.summary.test.accuracy);
     }
+}
+
+#[test]
+fn no_devices_is_an_error() {
+    let flex = Backend::Flex.device().unwrap();
+    let (_, x, y) = cases()[0].build(&flex, Precision::F64, 7);
+    assert!(matches!(
+        DataParallel::new(&[], &x, &y),
+        Err(manual_backprop::Error::InvalidParameter { .. })
+    ));
 }
