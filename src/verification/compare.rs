@@ -222,14 +222,9 @@ pub fn compare_values_at_scale(
     for (i, (&x, &y)) in a.iter().zip(b).enumerate() {
         let diff = (x - y).abs();
         max_abs = max_abs.max(diff);
-        let magnitude = x.abs().max(y.abs());
-        if diff > 0.0 {
-            max_rel = max_rel.max(if magnitude > 0.0 {
-                diff / magnitude
-            } else {
-                f64::INFINITY
-            });
-        }
+        // Two zeros give 0 / 0 = NaN, which `max` ignores; any other pair has
+        // a non-zero magnitude.
+        max_rel = max_rel.max(diff / x.abs().max(y.abs()));
         let v = tolerance.violation(x, y, scale);
         // NaN compares false: make a NaN entry the worst one.
         if v > worst_violation || v.is_nan() || diff.is_nan() {
@@ -351,5 +346,164 @@ impl fmt::Display for Comparison {
             writeln!(f, "{path:<18} missing on one side")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Hand-computed comparisons: every number below follows from the
+    //! formula |a − b| ≤ relative · max(|a|, |b|) + floor · scale.
+    use super::*;
+    use crate::network::Network;
+    use crate::{Activation, Dense};
+    use burn::tensor::Device;
+
+    fn report(a: &[f64], b: &[f64], relative: f64, floor: f64) -> TensorReport {
+        compare_values("t", &[a.len()], a, b, Tolerance { relative, floor })
+    }
+
+    #[test]
+    fn the_relative_term_scales_with_the_entry_and_the_floor_with_the_scale() {
+        // Relative only: |1000 − 1000.5| = 0.5 ≤ 1e-3 · 1000.5 passes; 0.5 ≤
+        // 1e-3 · 400.5 does not.
+        assert!(report(&[1000.0], &[1000.5], 1e-3, 0.0).passed);
+        assert!(!report(&[400.0], &[400.5], 1e-3, 0.0).passed);
+        // Floor only: the scale is the largest |entry| of either side (1000),
+        // so 0.5 ≤ 1e-3 · 1000 passes for the small entry, 0.5 ≤ 1e-4 · 1000 not.
+        let r = report(&[1.0, 1000.0], &[1.5, 1000.0], 0.0, 1e-3);
+        assert!(r.passed);
+        assert_eq!(r.scale, 1000.0);
+        assert!(!report(&[1.0, 1000.0], &[1.5, 1000.0], 0.0, 1e-4).passed);
+        // A lower bound for the scale, as the whole gradient supplies it.
+        let at_scale = |min_scale| {
+            compare_values_at_scale(
+                "t",
+                &[1],
+                &[1.0],
+                &[1.5],
+                Tolerance {
+                    relative: 0.0,
+                    floor: 1e-3,
+                },
+                min_scale,
+            )
+        };
+        assert!(at_scale(1000.0).passed);
+        assert!(!at_scale(100.0).passed);
+        // Nothing allowed: equal entries pass, any difference fails.
+        assert!(report(&[3.0, 0.0], &[3.0, 0.0], 0.0, 0.0).passed);
+        assert!(!report(&[3.0], &[3.0 + 1e-15], 0.0, 0.0).passed);
+    }
+
+    #[test]
+    fn the_report_names_the_worst_entry_and_its_sizes() {
+        // Violations: entry 0 none; entry 1: 2e-3 / (1e-3·2.002 + 1e-3·10) ≈ 0.17;
+        // entry 2: 1e-3 / (1e-3·10.001 + 1e-2) ≈ 0.05; entry 3: two zeros.
+        let r = report(
+            &[1.0, 2.0, 10.0, 0.0],
+            &[1.0, 2.002, 10.001, 0.0],
+            1e-3,
+            1e-3,
+        );
+        assert!(r.passed);
+        assert_eq!(r.worst_index, vec![1]);
+        assert_eq!((r.worst_a, r.worst_b), (2.0, 2.002));
+        assert!((r.max_abs_diff - 2e-3).abs() < 1e-15, "{}", r.max_abs_diff);
+        assert!(
+            (r.max_rel_diff - 2e-3 / 2.002).abs() < 1e-15,
+            "{}",
+            r.max_rel_diff
+        );
+        // ‖a − b‖ = √(4e-6 + 1e-6), ‖a + b‖ = √(2² + 4.002² + 20.001²). 2.002 and
+        // 10.001 are not exact in binary, so their differences from 2 and 10
+        // carry ~1e-13 relative error: 1e-12 is the check's precision.
+        let expected = 5e-6_f64.sqrt() / (4.0 + 4.002_f64.powi(2) + 20.001_f64.powi(2)).sqrt();
+        assert!((r.relative_difference - expected).abs() < 1e-12 * expected);
+        // The worst entry of a failing tensor, in the tensor's own shape.
+        let r = compare_values(
+            "t",
+            &[2, 2],
+            &[1.0, 2.0, 3.0, 4.0],
+            &[1.0, 2.0, 3.3, 4.1],
+            Tolerance {
+                relative: 1e-2,
+                floor: 0.0,
+            },
+        );
+        assert!(!r.passed);
+        assert_eq!(r.worst_index, vec![1, 0]);
+        // A NaN is the worst entry and fails, wherever it is.
+        let r = report(&[1.0, f64::NAN, 5.0], &[1.0, 1.0, 5.5], 1e-1, 0.0);
+        assert!(!r.passed);
+        assert_eq!(r.worst_index, vec![1]);
+        let r = report(&[1.0, 2.0], &[1.0, f64::NAN], 1.0, 1.0);
+        assert!(!r.passed);
+        assert_eq!(r.worst_index, vec![1]);
+    }
+
+    #[test]
+    fn a_comparison_of_two_gradient_sets_summarises_every_tensor() {
+        let device = Device::flex();
+        let net = Network {
+            layers: vec![Dense::from_values(
+                vec![0.0; 2],
+                vec![0.0],
+                [2, 1],
+                Activation::Sigmoid,
+                &device,
+                crate::Precision::F64,
+            )],
+        };
+        let layer = &net.layers[0];
+        let set = |w: [f64; 2], b: f64| {
+            let mut params = GradientsParams::new();
+            let w = crate::tensor::matrix("w", w.to_vec(), [2, 1], &device, crate::Precision::F64)
+                .unwrap();
+            let b = crate::tensor::vector("b", vec![b], &device, crate::Precision::F64).unwrap();
+            params.register(layer.weight.id, w);
+            params.register(layer.bias.id, b);
+            params
+        };
+        // weight: [3, 4] vs [3, 4.004]; bias: 2 vs 2.1. Scale 4.004 for both.
+        let c = compare(
+            &net,
+            ("a", "b"),
+            &set([3.0, 4.0], 2.0),
+            &set([3.0, 4.004], 2.1),
+            Tolerance {
+                relative: 1e-2,
+                floor: 1e-3,
+            },
+        )
+        .unwrap();
+        assert!(c.missing.is_empty());
+        let (weight, bias) = (&c.tensors[0], &c.tensors[1]);
+        assert_eq!(
+            (weight.path.as_str(), bias.path.as_str()),
+            ("layers.0.weight", "layers.0.bias")
+        );
+        assert!(weight.passed && !bias.passed && !c.passed);
+        assert_eq!((weight.scale, bias.scale), (4.004, 4.004));
+        assert_eq!(c.worst().unwrap().path, "layers.0.bias");
+        assert!((c.max_rel_diff() - 0.1 / 2.1).abs() < 1e-15);
+        let bias_summary = 0.1 / 4.1;
+        assert!((c.max_relative_difference() - bias_summary).abs() < 1e-15);
+        // A side without a gradient for a parameter fails the comparison and names it.
+        let mut partial = GradientsParams::new();
+        partial.register(
+            layer.weight.id,
+            crate::tensor::matrix("w", vec![3.0, 4.0], [2, 1], &device, crate::Precision::F64)
+                .unwrap(),
+        );
+        let c = compare(
+            &net,
+            ("a", "b"),
+            &set([3.0, 4.0], 2.0),
+            &partial,
+            Tolerance::exact(crate::Precision::F64),
+        )
+        .unwrap();
+        assert_eq!(c.missing, vec!["layers.0.bias".to_string()]);
+        assert!(!c.passed);
     }
 }
