@@ -439,6 +439,27 @@ mod tests {
         let r = report(&[1.0, 2.0], &[1.0, f64::NAN], 1.0, 1.0);
         assert!(!r.passed);
         assert_eq!(r.worst_index, vec![1]);
+        // Empty tensors compare equal, whatever their shape.
+        let r = compare_values(
+            "t",
+            &[0, 3],
+            &[],
+            &[],
+            Tolerance::exact(crate::Precision::F64),
+        );
+        assert!(r.passed);
+        assert_eq!(r.worst_index, vec![0, 0]);
+        // A multi-index counts the last dimension fastest: flat 5 of [2, 3] is [1, 2].
+        let mut b = vec![0.0; 6];
+        b[5] = 1.0;
+        let r = compare_values(
+            "t",
+            &[2, 3],
+            &[0.0; 6],
+            &b,
+            Tolerance::exact(crate::Precision::F64),
+        );
+        assert_eq!(r.worst_index, vec![1, 2]);
     }
 
     #[test]
@@ -477,6 +498,10 @@ mod tests {
         )
         .unwrap();
         assert!(c.missing.is_empty());
+        // What `grads` and the tests print: the verdict, and each tensor's row.
+        let printed = c.to_string();
+        assert!(printed.starts_with("a vs b: FAIL"), "{printed}");
+        assert!(printed.contains("layers.0.weight") && printed.contains("layers.0.bias"));
         let (weight, bias) = (&c.tensors[0], &c.tensors[1]);
         assert_eq!(
             (weight.path.as_str(), bias.path.as_str()),

@@ -146,3 +146,68 @@ pub fn numeric_gradients(
         layers,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{FiniteDifference, central_differences};
+    use crate::error::Error;
+
+    /// J(θ) = θ₀³ + 2θ₁, whose gradient at (1, 5) is (3, 2).
+    fn cubic(theta: &[f64]) -> crate::error::Result<f64> {
+        Ok(theta[0].powi(3) + 2.0 * theta[1])
+    }
+
+    #[test]
+    fn differences_have_the_truncation_error_their_stencil_promises() {
+        // Centred: (J(θ + h) − J(θ − h)) / 2h = 3θ₀² + h² exactly for a cubic;
+        // Richardson's (4 D(h/2) − D(h)) / 3 cancels the h² term. h = 0.01
+        // makes h² = 1e-4 stand far above the rounding error (~1e-14).
+        let central = central_differences(cubic, &[1.0, 5.0], FiniteDifference::central(0.01));
+        let central = central.unwrap();
+        assert!((central[0] - 3.0001).abs() < 1e-10, "{central:?}");
+        assert!((central[1] - 2.0).abs() < 1e-10, "{central:?}");
+        let richardson =
+            central_differences(cubic, &[1.0, 5.0], FiniteDifference::richardson(0.01)).unwrap();
+        assert!((richardson[0] - 3.0).abs() < 1e-10, "{richardson:?}");
+        assert!((richardson[1] - 2.0).abs() < 1e-10, "{richardson:?}");
+    }
+
+    #[test]
+    fn each_evaluation_moves_one_entry_and_puts_it_back() {
+        let theta = [1.0, 2.0, 3.0];
+        let mut seen = Vec::new();
+        central_differences(
+            |t: &[f64]| {
+                seen.push(t.to_vec());
+                Ok(0.0)
+            },
+            &theta,
+            FiniteDifference::central(0.5),
+        )
+        .unwrap();
+        assert_eq!(seen.len(), 6);
+        for (k, point) in seen.iter().enumerate() {
+            let (i, sign) = (k / 2, if k % 2 == 0 { 1.0 } else { -1.0 });
+            let mut expected = theta.to_vec();
+            expected[i] += sign * 0.5;
+            assert_eq!(point, &expected, "evaluation {k}");
+        }
+    }
+
+    #[test]
+    fn a_step_that_is_not_a_positive_number_is_refused() {
+        for epsilon in [0.0, -1e-5, f64::NAN, f64::INFINITY] {
+            let result = central_differences(cubic, &[1.0], FiniteDifference::central(epsilon));
+            assert!(
+                matches!(
+                    result,
+                    Err(Error::InvalidParameter {
+                        name: "epsilon",
+                        ..
+                    })
+                ),
+                "ε = {epsilon}: {result:?}"
+            );
+        }
+    }
+}
