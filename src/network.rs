@@ -649,6 +649,9 @@ mod tests {
         );
         assert_eq!(nudged.distinct_units(0, 1e-9).unwrap(), 2);
         assert_eq!(nudged.distinct_units(0, 1e-12).unwrap(), 3);
+        // Units 0 and 2 agree on their first input's weight only.
+        let second_input = layer(vec![1.0, 5.0, 1.0, 2.0, 7.0, 3.0], vec![0.5, 0.5, 0.5]);
+        assert_eq!(second_input.distinct_units(0, 1e-9).unwrap(), 3);
         let biased = layer(vec![1.0, 5.0, 1.0, 2.0, 7.0, 2.0], vec![0.5, 0.5, 0.6]);
         assert_eq!(biased.distinct_units(0, 1e-9).unwrap(), 3);
         assert!(matches!(
