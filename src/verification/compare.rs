@@ -225,10 +225,11 @@ pub fn compare_values_at_scale(
         // Two zeros give 0 / 0 = NaN, which `max` ignores; any other pair has
         // a non-zero magnitude.
         max_rel = max_rel.max(diff / x.abs().max(y.abs()));
+        // A NaN or infinite difference violates by ∞ (see `violation`), so
+        // such an entry is the worst one and fails the tensor.
         let v = tolerance.violation(x, y, scale);
-        // NaN compares false: make a NaN entry the worst one.
-        if v > worst_violation || v.is_nan() || diff.is_nan() {
-            (worst, worst_violation) = (i, if diff.is_nan() { f64::INFINITY } else { v });
+        if v > worst_violation {
+            (worst, worst_violation) = (i, v);
         }
     }
     let passed = a.len() == b.len() && worst_violation <= 1.0 && max_abs.is_finite();
