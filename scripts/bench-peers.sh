@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # One sitting of every speed comparison the project reports
 # (docs/performance.md): the bench's step rows and end-to-end epoch on
-# ndarray and flex, ndarray again in the `blas` build (when OpenBLAS is
-# installed), then the same step and epoch in numpy and PyTorch (when
-# installed). This machine's speed drifts, so compare figures from one run of
+# ndarray and flex, ndarray again built against OpenBLAS (with BENCH_BLAS=1;
+# needs libopenblas-dev), then the same step and epoch in numpy and PyTorch
+# (when installed). This machine's speed drifts, so compare figures from one run of
 # this script, not across runs.
 #
 #   bash scripts/bench-peers.sh [backprop bench flags; default --reps 15 --warmup 3]
@@ -21,14 +21,16 @@ cargo build --release --example backprop -q
 target/release/examples/backprop bench --backends ndarray,flex --dtypes f32,f64 \
   "${bench_flags[@]}" | tee "$out/default.txt"
 
-if ldconfig -p | grep -q 'libopenblas\.so '; then
-  echo "## backprop bench (blas build: ndarray through OpenBLAS)"
+if [[ -n "${BENCH_BLAS:-}" ]]; then
+  # burn-ndarray's products through the system OpenBLAS (Debian's
+  # libopenblas-dev), enabled on burn directly: measured and not kept as a
+  # feature of this crate, since flex is as fast or faster on every shape
+  # (docs/performance.md).
+  echo "## backprop bench (ndarray through OpenBLAS: burn/openblas-system)"
   CARGO_TARGET_DIR="${BLAS_TARGET_DIR:-$PWD/target-blas}" \
-    cargo build --release --features blas --example backprop -q
+    cargo build --release --features burn/openblas-system --example backprop -q
   "${BLAS_TARGET_DIR:-$PWD/target-blas}/release/examples/backprop" bench --backends ndarray \
     --dtypes f32,f64 "${bench_flags[@]}" | tee "$out/blas.txt"
-else
-  echo "## blas build skipped: no OpenBLAS (apt-get install libopenblas-dev)"
 fi
 
 if python3 -c 'import numpy' 2>/dev/null; then

@@ -73,3 +73,27 @@ fn a_benchmark_step_lowers_the_cost_with_either_gradient() {
     // Same update from gradients that agree to ~1e-15 relative (f64).
     assert!((after[0] - after[1]).abs() <= 1e-12 * before, "{after:?}");
 }
+
+#[test]
+fn the_epoch_row_trains_whole_epochs_and_reports_their_times() {
+    // A small stand-in for MNIST: the row's network (784 → 300 → classes)
+    // on 100 digits-like examples, one unmeasured and one timed epoch of
+    // m = 32, i.e. 4 steps (the last one of 4 examples).
+    let mut data = bench::epoch_data(std::path::Path::new("no-such-directory")).unwrap();
+    assert_eq!(data.name, "synthetic-mnist");
+    assert_eq!((data.len(), data.n_features), (bench::EPOCH_EXAMPLES, 784));
+    let keep = 100;
+    data.features.truncate(keep * data.n_features);
+    if let manual_backprop::data::Targets::Classes { labels, .. } = &mut data.targets {
+        labels.truncate(keep);
+    }
+    let row = bench::measure_epoch(&data, &Backend::Flex, Precision::F32, 1, 1).unwrap();
+    assert_eq!(row.steps, 4);
+    for (what, value) in [
+        ("manual", row.manual_ms),
+        ("autodiff", row.autodiff_ms),
+        ("ratio", row.ratio),
+    ] {
+        assert!(value.is_finite() && value > 0.0, "{what} = {value}");
+    }
+}

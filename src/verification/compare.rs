@@ -173,12 +173,12 @@ pub fn compare<M: Module>(
     let scale = visitor
         .values
         .iter()
-        .flat_map(|(_, _, a, b)| a.iter().chain(b))
+        .flat_map(|p| p.a.iter().chain(&p.b))
         .fold(0.0_f64, |s, v| s.max(v.abs()));
     let tensors: Vec<TensorReport> = visitor
         .values
         .iter()
-        .map(|(path, shape, a, b)| compare_values_at_scale(path, shape, a, b, tolerance, scale))
+        .map(|p| compare_values_at_scale(&p.path, &p.shape, &p.a, &p.b, tolerance, scale))
         .collect();
     let passed = visitor.missing.is_empty() && tensors.iter().all(|t| t.passed);
     Ok(Comparison {
@@ -280,12 +280,19 @@ pub(crate) fn unravel(mut flat: usize, shape: &[usize]) -> Vec<usize> {
     index
 }
 
+/// A parameter's path, shape and both sides' gradient values.
+struct BothSides {
+    path: String,
+    shape: Vec<usize>,
+    a: Vec<f64>,
+    b: Vec<f64>,
+}
+
 struct CompareVisitor<'a> {
     a: &'a GradientsParams,
     b: &'a GradientsParams,
     path: Vec<String>,
-    /// Path, shape and both sides' values of every parameter both sides have.
-    values: Vec<(String, Vec<usize>, Vec<f64>, Vec<f64>)>,
+    values: Vec<BothSides>,
     missing: Vec<String>,
     error: Option<crate::Error>,
 }
@@ -307,7 +314,7 @@ impl ModuleVisitor for CompareVisitor<'_> {
         };
         let shape = param.val().dims().to_vec();
         match (tensor::to_vec(&a), tensor::to_vec(&b)) {
-            (Ok(a), Ok(b)) => self.values.push((path, shape, a, b)),
+            (Ok(a), Ok(b)) => self.values.push(BothSides { path, shape, a, b }),
             (Err(e), _) | (_, Err(e)) => self.error = Some(e),
         }
     }
