@@ -44,37 +44,19 @@ def sigmoid(z):
     return 1.0 / (1.0 + np.exp(np.minimum(-z, cap)))
 
 
-def step(weights, biases, x, y):
+def torch_sigmoid(z):
+    # The same formula in PyTorch.
+    cap = 88.0 if z.dtype == torch.float32 else 709.0
+    return torch.reciprocal(1.0 + torch.exp(torch.clamp(-z, max=cap)))
+
+
+def step(weights, biases, x, y, f=sigmoid):
+    """One step on numpy arrays or (with f=torch_sigmoid, under no_grad)
+    PyTorch tensors: the same hand-written algorithm on each peer's kernels."""
     m = x.shape[0]
     activations = [x]
     for w, b in zip(weights, biases):
-        activations.append(sigmoid(activations[-1] @ w + b))
-    h = activations[-1]
-    residual = h - y
-    cost = 0.5 / m * float(np.sum(residual * residual)) + WEIGHT_DECAY / 2 * sum(
-        float(np.sum(w * w)) for w in weights
-    )
-    grad = residual / m
-    for layer in reversed(range(len(weights))):
-        a = activations[layer + 1]
-        delta = grad * (a * (1.0 - a))
-        grad_w = activations[layer].T @ delta + WEIGHT_DECAY * weights[layer]
-        grad_b = delta.sum(axis=0)
-        if layer > 0:
-            grad = delta @ weights[layer].T
-        weights[layer] -= LEARNING_RATE * grad_w
-        biases[layer] -= LEARNING_RATE * grad_b
-    return cost
-
-
-def torch_step(weights, biases, x, y):
-    # The same step with PyTorch tensors and no autograd: the peer's kernels
-    # under the same hand-written algorithm.
-    m = x.shape[0]
-    cap = 88.0 if x.dtype == torch.float32 else 709.0
-    activations = [x]
-    for w, b in zip(weights, biases):
-        activations.append(torch.reciprocal(1.0 + torch.exp(torch.clamp(-(activations[-1] @ w + b), max=cap))))
+        activations.append(f(activations[-1] @ w + b))
     h = activations[-1]
     residual = h - y
     cost = 0.5 / m * float((residual * residual).sum()) + WEIGHT_DECAY / 2 * sum(
@@ -85,12 +67,16 @@ def torch_step(weights, biases, x, y):
         a = activations[layer + 1]
         delta = grad * (a * (1.0 - a))
         grad_w = activations[layer].T @ delta + WEIGHT_DECAY * weights[layer]
-        grad_b = delta.sum(dim=0)
+        grad_b = delta.sum(0)
         if layer > 0:
             grad = delta @ weights[layer].T
         weights[layer] -= LEARNING_RATE * grad_w
         biases[layer] -= LEARNING_RATE * grad_b
     return cost
+
+
+def torch_step(weights, biases, x, y):
+    return step(weights, biases, x, y, f=torch_sigmoid)
 
 
 def kernels(xs, weights, deltas):
