@@ -15,8 +15,9 @@
 # compiled incrementally at opt-level 1: a mutant then rebuilds in about 7 s
 # instead of 30 s. The first run builds burn there once (about 7 minutes on
 # 2 cores). It runs the test binaries that check numbers (not the CLI, bench
-# or remote ones), and gives each mutant three times the unmutated test time. Outcome: mutants.out/ (caught.txt,
-# missed.txt, unviable.txt, timeout.txt, outcomes.json) and a summary line.
+# or remote ones), and gives each mutant three times the unmutated test time.
+# Outcome: mutants.out/ (caught.txt, missed.txt, unviable.txt, timeout.txt,
+# outcomes.json) and a summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v cargo-mutants >/dev/null || cargo install cargo-mutants --locked

@@ -88,6 +88,7 @@ fn exp_argument_cap(dtype: DType) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::Activation;
+    use burn::tensor::{DType, Device, Tensor, TensorData};
     use clap::ValueEnum;
 
     #[test]
@@ -105,12 +106,6 @@ mod tests {
             Activation::Tanh.to_string()
         );
     }
-}
-
-#[cfg(test)]
-mod half_precision {
-    use super::Activation;
-    use burn::tensor::{DType, Device, Tensor, TensorData};
 
     /// The values of a tensor of any dtype, as f64.
     fn values(t: Tensor<1>) -> Vec<f64> {
