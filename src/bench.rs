@@ -11,7 +11,9 @@ use crate::data::{Dataset, Targets, idx};
 use crate::error::{Error, Result};
 use crate::network::{Network, NetworkConfig};
 use crate::tensor;
-use crate::training::{GradientSource, Prepared, TrainConfig, gradient_descent_step, train};
+use crate::training::{
+    GradientSource, Prepared, TrainConfig, gradient_descent_step, threads, train,
+};
 use crate::verification::autodiff_gradients;
 use burn::tensor::{Device, Tensor};
 use rand::rngs::StdRng;
@@ -219,29 +221,35 @@ pub fn measure(
         f()?;
         Ok(start.elapsed().as_secs_f64() * 1e3)
     };
-    let mut samples: [Vec<f64>; 6] = Default::default();
-    for rep in 0..warmup + reps.max(1) {
-        let (manual, autodiff) = if rep % 2 == 0 {
-            let manual = timed(&mut || step_of(0))?;
-            (manual, timed(&mut || step_of(1))?)
-        } else {
-            let autodiff = timed(&mut || step_of(1))?;
-            (timed(&mut || step_of(0))?, autodiff)
-        };
-        let row = [
-            manual,
-            autodiff,
-            autodiff / manual,
-            timed(&mut || forward())?,
-            timed(&mut || forward_kernels())?,
-            timed(&mut || backward_kernels())?,
-        ];
-        if rep >= warmup {
-            for (sample, value) in samples.iter_mut().zip(row) {
-                sample.push(value);
+    // The step runs as training runs it: on one thread of its own when its
+    // products are small (crate::training::threads), and so do its parts.
+    let run = || -> Result<[Vec<f64>; 6]> {
+        let mut samples: [Vec<f64>; 6] = Default::default();
+        for rep in 0..warmup + reps.max(1) {
+            let (manual, autodiff) = if rep % 2 == 0 {
+                let manual = timed(&mut || step_of(0))?;
+                (manual, timed(&mut || step_of(1))?)
+            } else {
+                let autodiff = timed(&mut || step_of(1))?;
+                (timed(&mut || step_of(0))?, autodiff)
+            };
+            let row = [
+                manual,
+                autodiff,
+                autodiff / manual,
+                timed(&mut || forward())?,
+                timed(&mut || forward_kernels())?,
+                timed(&mut || backward_kernels())?,
+            ];
+            if rep >= warmup {
+                for (sample, value) in samples.iter_mut().zip(row) {
+                    sample.push(value);
+                }
             }
         }
-    }
+        Ok(samples)
+    };
+    let samples = threads::like_steps(&network, shape.m, &device, run)?;
     let [
         manual,
         autodiff,

@@ -4,6 +4,7 @@
 use crate::bench::{self, Method};
 use crate::error::Error;
 use crate::network::Network;
+use crate::training::threads;
 use crate::{Backend, Precision};
 use burn::tensor::Tensor;
 use std::path::PathBuf;
@@ -12,7 +13,7 @@ use std::process::ExitCode;
 /// Peak heap bytes one step of `Method` allocates on top of what is live:
 /// measured by the binary's counting allocator, which only a binary can install.
 pub type PeakBytes<'a> =
-    &'a dyn Fn(Method, Network, &Tensor<2>, &Tensor<2>) -> Result<usize, Error>;
+    &'a (dyn Fn(Method, Network, &Tensor<2>, &Tensor<2>) -> Result<usize, Error> + Sync);
 
 /// What `backprop bench` measures.
 #[derive(Debug, Clone)]
@@ -119,10 +120,18 @@ pub fn run(args: BenchRequest, peak_bytes: PeakBytes) -> Result<ExitCode, Error>
                 // Measured next to the row it judges: this machine's speed drifts.
                 let gemm_gflops = bench::gemm_gflops(backend, dtype, GEMM_REFERENCE_N, 3)?;
                 let row = bench::measure(shape, backend, dtype, args.warmup, args.reps)?;
-                // Peak heap is measured on a fresh network, outside the timed loop.
+                // Peak heap is measured on a fresh network, outside the timed loop,
+                // on the threads training would use. The first step on a thread
+                // also allocates that thread's lasting GEMM packing buffers, as
+                // the first step of a run does: the second step is the one reported.
                 let (net, x, y) = shape.setup(backend, dtype)?;
                 let mib = |method| -> Result<f64, Error> {
-                    Ok(peak_bytes(method, net.clone(), &x, &y)? as f64 / 1048576.0)
+                    let device = net.device();
+                    let bytes = threads::like_steps(&net, shape.m, &device, || {
+                        peak_bytes(method, net.clone(), &x, &y)?;
+                        peak_bytes(method, net.clone(), &x, &y)
+                    })?;
+                    Ok(bytes as f64 / 1048576.0)
                 };
                 let (mem_manual, mem_autodiff) =
                     (mib(bench::Method::Manual)?, mib(bench::Method::Autodiff)?);

@@ -10,6 +10,7 @@ mod metrics;
 mod objective;
 mod optimizer;
 mod parallel;
+pub mod threads;
 
 pub use metrics::{Metrics, evaluate};
 pub use objective::{Batch, Objective};
@@ -440,64 +441,79 @@ fn train_impl(
     } else {
         None
     };
+    // Small steps run on one CPU thread of their own, where waking rayon's
+    // other threads for every product costs more than they give (threads.rs);
+    // the evaluation after each epoch keeps them all.
+    let pool = match parallel {
+        None => threads::step_pool(&network, config.batch_size.unwrap_or(m), &device),
+        Some(_) => None,
+    };
     for epoch in 1..=config.epochs {
         let previous = network.clone();
-        let mut run_epoch = |mut network: Network| -> Result<_> {
+        let mut run_epoch = |network: Network| -> Result<_> {
             let started = Instant::now();
             // The steps read nothing back from the device (no cost, no shapes from
             // data), so an asynchronous device runs the whole epoch from one queue;
             // the epoch's metrics below are its one read-back. (L-BFGS reads the
             // cost at every point of its line search: it cannot do otherwise.)
-            let mut moved = false;
-            match (config.batch_size, parallel) {
-                (None, None) => {
-                    let batch = Batch {
-                        x: train_set.x.clone(),
-                        y: train_set.y.clone(),
-                        weight_decay: decay,
-                        source,
-                    };
-                    let (next, report) = optimizer.step_on(network, &batch, rate)?;
-                    network = next;
-                    moved |= report.moved;
-                }
-                (None, Some(parallel)) => {
-                    let batch = parallel.full_batch(decay, source);
-                    let (next, report) = optimizer.step_on(network, &batch, rate)?;
-                    network = next;
-                    moved |= report.moved;
-                }
-                (Some(batch_size), parallel) => {
-                    // One upload of the epoch's shuffled order (per device); each
-                    // step selects its rows through a slice of it, on the device.
-                    let mut order: Vec<i64> = (0..m as i64).collect();
-                    order.shuffle(&mut rng);
-                    let orders = parallel.map(|p| p.upload_order(&order));
-                    let order = Tensor::<1, Int>::from_data(TensorData::new(order, [m]), &device);
-                    for start in (0..m).step_by(batch_size) {
-                        let end = (start + batch_size).min(m);
-                        let (next, report) = match (parallel, &orders) {
-                            (Some(p), Some(orders)) => optimizer.step_on(
-                                network,
-                                &p.batch(orders, start..end, decay, source),
-                                rate,
-                            )?,
-                            _ => {
-                                let rows = order.clone().slice(start..end);
-                                let batch = Batch {
-                                    x: train_set.x.clone().select(0, rows.clone()),
-                                    y: train_set.y.clone().select(0, rows),
-                                    weight_decay: decay,
-                                    source,
-                                };
-                                optimizer.step_on(network, &batch, rate)?
-                            }
+            let mut steps = |mut network: Network| -> Result<(Network, bool)> {
+                let mut moved = false;
+                match (config.batch_size, parallel) {
+                    (None, None) => {
+                        let batch = Batch {
+                            x: train_set.x.clone(),
+                            y: train_set.y.clone(),
+                            weight_decay: decay,
+                            source,
                         };
+                        let (next, report) = optimizer.step_on(network, &batch, rate)?;
                         network = next;
                         moved |= report.moved;
                     }
+                    (None, Some(parallel)) => {
+                        let batch = parallel.full_batch(decay, source);
+                        let (next, report) = optimizer.step_on(network, &batch, rate)?;
+                        network = next;
+                        moved |= report.moved;
+                    }
+                    (Some(batch_size), parallel) => {
+                        // One upload of the epoch's shuffled order (per device); each
+                        // step selects its rows through a slice of it, on the device.
+                        let mut order: Vec<i64> = (0..m as i64).collect();
+                        order.shuffle(&mut rng);
+                        let orders = parallel.map(|p| p.upload_order(&order));
+                        let order =
+                            Tensor::<1, Int>::from_data(TensorData::new(order, [m]), &device);
+                        for start in (0..m).step_by(batch_size) {
+                            let end = (start + batch_size).min(m);
+                            let (next, report) = match (parallel, &orders) {
+                                (Some(p), Some(orders)) => optimizer.step_on(
+                                    network,
+                                    &p.batch(orders, start..end, decay, source),
+                                    rate,
+                                )?,
+                                _ => {
+                                    let rows = order.clone().slice(start..end);
+                                    let batch = Batch {
+                                        x: train_set.x.clone().select(0, rows.clone()),
+                                        y: train_set.y.clone().select(0, rows),
+                                        weight_decay: decay,
+                                        source,
+                                    };
+                                    optimizer.step_on(network, &batch, rate)?
+                                }
+                            };
+                            network = next;
+                            moved |= report.moved;
+                        }
+                    }
                 }
-            }
+                Ok((network, moved))
+            };
+            let (network, moved) = match &pool {
+                Some(pool) => pool.install(|| steps(network))?,
+                None => steps(network)?,
+            };
             // Wait for the queued work, so that the clock measures it and not its submission.
             device
                 .sync()
