@@ -111,7 +111,7 @@ mod tests {
         assert!(largest_product(&net, 143) >= ALL_THREADS_FROM);
         assert_eq!(like_steps(&net, 143, &device, thread_name), caller);
         // The same on ndarray, the other CPU backend.
-        let ndarray = Device::ndarray();
+        let ndarray = crate::Backend::Ndarray.device().unwrap();
         let net = net.to_device(&ndarray);
         assert_eq!(
             like_steps(&net, 32, &ndarray, thread_name).as_deref(),
