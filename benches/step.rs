@@ -6,9 +6,11 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use manual_backprop::bench::{self, Method};
+use manual_backprop::training::threads;
 use manual_backprop::verification::autodiff_gradients;
 use manual_backprop::{Backend, Precision, tensor};
 use std::hint::black_box;
+use std::time::Instant;
 
 fn steps(c: &mut Criterion) {
     for shape in bench::shapes() {
@@ -20,8 +22,21 @@ fn steps(c: &mut Criterion) {
                 for method in [Method::Manual, Method::Autodiff] {
                     let id =
                         BenchmarkId::new(format!("{method:?}"), format!("{backend}-{precision}"));
+                    // On the threads training gives a step of this size, as
+                    // `backprop bench` does: criterion's loop runs on them, one
+                    // hand-off per batch of iterations.
                     group.bench_function(id, |b| {
-                        b.iter(|| bench::step(method, net.clone(), &x, &y).expect("step").1)
+                        b.iter_custom(|iters| {
+                            threads::like_steps(&net, shape.m, &net.device(), || {
+                                let start = Instant::now();
+                                for _ in 0..iters {
+                                    black_box(
+                                        bench::step(method, net.clone(), &x, &y).expect("step").1,
+                                    );
+                                }
+                                start.elapsed()
+                            })
+                        })
                     });
                 }
             }
