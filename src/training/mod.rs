@@ -360,7 +360,8 @@ impl TrainOutcome {
 /// network (see [`TrainOutcome::diverged`]). The network of the epoch with
 /// the best validation metric ([`Metrics::better_than`]) is kept beside the
 /// last one; with `config.patience`, training stops once that many epochs
-/// have passed without an improvement.
+/// have passed without an improvement. On a CPU backend, steps whose matrix
+/// products are small run on one thread of their own ([`threads`]).
 pub fn train(
     network: Network,
     train_set: &Prepared,
