@@ -75,7 +75,7 @@ pub fn like_steps<R: Send>(
 mod tests {
     use super::{ALL_THREADS_FROM, largest_product, like_steps};
     use crate::backend::Precision;
-    use crate::network::NetworkConfig;
+    use crate::network::{Network, NetworkConfig};
     use burn::module::Module;
     use burn::tensor::Device;
 
@@ -83,23 +83,32 @@ mod tests {
         std::thread::current().name().map(str::to_owned)
     }
 
+    fn network(sizes: &[usize], device: &Device) -> Network {
+        NetworkConfig::new(sizes.to_vec())
+            .init(device, Precision::F32)
+            .unwrap()
+    }
+
     #[test]
     fn the_largest_product_is_the_widest_layers_forward() {
         let device = Device::flex();
-        let net = NetworkConfig::new(vec![784, 300, 10])
-            .init(&device, Precision::F32)
-            .unwrap();
         // max(32·784·300, 32·300·10)
-        assert_eq!(largest_product(&net, 32), 7_526_400);
-        assert_eq!(largest_product(&net, 0), 0);
+        assert_eq!(
+            largest_product(&network(&[784, 300, 10], &device), 32),
+            7_526_400
+        );
+        // The widest pair need not be the first: max(10·64·25, 10·25·1000).
+        assert_eq!(
+            largest_product(&network(&[64, 25, 1000], &device), 10),
+            250_000
+        );
+        assert_eq!(largest_product(&network(&[784, 300, 10], &device), 0), 0);
     }
 
     #[test]
     fn small_steps_run_on_their_own_thread_and_large_ones_on_the_callers() {
         let device = Device::flex();
-        let net = NetworkConfig::new(vec![784, 300, 10])
-            .init(&device, Precision::F32)
-            .unwrap();
+        let net = network(&[784, 300, 10], &device);
         let caller = thread_name();
         // m = 142: 142·784·300 = 33,398,400, just under 2²⁵ = 33,554,432.
         assert!(largest_product(&net, 142) < ALL_THREADS_FROM);
