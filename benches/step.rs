@@ -5,9 +5,9 @@
 //! step`; `backprop bench` runs the step grid faster with a plain median.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use manual_backprop::bench::{self, Method};
+use manual_backprop::bench;
+use manual_backprop::gradients::{GradientSource, autodiff_gradients};
 use manual_backprop::training::threads;
-use manual_backprop::verification::autodiff_gradients;
 use manual_backprop::{Backend, Precision, tensor};
 use std::hint::black_box;
 use std::time::Instant;
@@ -19,7 +19,7 @@ fn steps(c: &mut Criterion) {
         for backend in Backend::ALL {
             for precision in Precision::ALL {
                 let (net, x, y) = shape.setup(&backend, precision).expect("benchmark setup");
-                for method in [Method::Manual, Method::Autodiff] {
+                for method in [GradientSource::Manual, GradientSource::Autodiff] {
                     let id =
                         BenchmarkId::new(format!("{method:?}"), format!("{backend}-{precision}"));
                     // On the threads training gives a step of this size, as

@@ -13,7 +13,8 @@
 use manual_backprop::data::csv::{CsvOptions, parse};
 use manual_backprop::data::idx;
 use manual_backprop::experiment::GridConfig;
-use manual_backprop::interchange::{DataJson, GradientsJson, ModelJson, parse_json};
+use manual_backprop::interchange::{DataJson, GradientsJson, ModelJson};
+use manual_backprop::io::parse_json;
 use manual_backprop::run::TrainOptions;
 use manual_backprop::{Backend, Precision, persist};
 use std::path::Path;

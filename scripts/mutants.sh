@@ -24,8 +24,10 @@ command -v cargo-mutants >/dev/null || cargo install cargo-mutants --locked
 files=("$@")
 [[ ${#files[@]} -gt 0 ]] || files=(
   src/activation.rs src/cost.rs src/layer/dense.rs src/layer/mod.rs src/network.rs
-  src/training/mod.rs src/training/optimizer.rs src/training/objective.rs
-  src/training/parallel.rs src/verification/compare.rs src/verification/numeric.rs
+  src/params.rs src/gradients/mod.rs src/gradients/numeric.rs
+  src/training/executor.rs src/training/config.rs src/training/step.rs
+  src/training/optimizer.rs src/training/objective.rs src/training/parallel.rs
+  src/verification/compare.rs
 )
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target-mutants}"
 # Only this crate's profile changes: burn's artifacts stay those of one

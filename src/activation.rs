@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The non-linearity f applied by a layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Activation {
     /// f(z) = 1 / (1 + e^(−z)), outputs in (0, 1); labels live in {0, 1}.
@@ -89,8 +90,10 @@ fn exp_argument_cap(dtype: DType) -> f64 {
 mod tests {
     use super::Activation;
     use burn::tensor::{DType, Device, Tensor, TensorData};
+    #[cfg(feature = "cli")]
     use clap::ValueEnum;
 
+    #[cfg(feature = "cli")]
     #[test]
     fn the_printed_name_is_the_one_files_and_the_command_line_accept() {
         // Reports print the activation; a user copies it into a grid file

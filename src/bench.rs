@@ -5,16 +5,15 @@
 //! back (as training does) and the device synchronised before the clock stops.
 
 use crate::activation::Activation;
-use crate::backend::{Backend, Precision};
+use crate::backend::Backend;
 use crate::data::preprocess::{FeatureScaling, Preprocessing};
 use crate::data::{Dataset, Targets, idx};
 use crate::error::{Error, Result};
+use crate::gradients::GradientSource;
 use crate::network::{Network, NetworkConfig};
+use crate::precision::Precision;
 use crate::tensor;
-use crate::training::{
-    GradientSource, Prepared, TrainConfig, gradient_descent_step, threads, train,
-};
-use crate::verification::autodiff_gradients;
+use crate::training::{Prepared, TrainConfig, gradient_descent_step, threads, train};
 use burn::tensor::{Device, Tensor};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -92,26 +91,14 @@ impl Shape {
     }
 }
 
-/// Which gradient a step uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Method {
-    /// The hand-written backward passes.
-    Manual,
-    /// burn-autodiff of the same forward and cost.
-    Autodiff,
-}
-
 /// One training step; returns the updated network and the cost.
 pub fn step(
-    method: Method,
+    source: GradientSource,
     network: Network,
     x: &Tensor<2>,
     y: &Tensor<2>,
 ) -> Result<(Network, f64)> {
-    let grads = match method {
-        Method::Manual => network.gradients(x.clone(), y.clone(), WEIGHT_DECAY)?,
-        Method::Autodiff => autodiff_gradients(&network, x.clone(), y.clone(), WEIGHT_DECAY)?,
-    };
+    let grads = source.gradients(&network, x.clone(), y.clone(), WEIGHT_DECAY)?;
     let cost = grads.cost;
     let network = gradient_descent_step(network, grads, LEARNING_RATE)?;
     synchronise(&network.device())?;
@@ -176,56 +163,22 @@ pub fn measure(
 ) -> Result<Measurement> {
     let (network, x, y) = shape.setup(backend, precision)?;
     let device = network.device();
-    let mut rng = StdRng::seed_from_u64(1);
-    let mut random = |rows: usize, cols: usize| {
-        let values = (0..rows * cols)
-            .map(|_| rng.random::<f64>() - 0.5)
-            .collect();
-        tensor::matrix("random", values, [rows, cols], &device, precision)
-    };
-    let mut kernels = Vec::new();
-    for pair in shape.sizes.windows(2) {
-        let (d_in, d_out) = (pair[0], pair[1]);
-        kernels.push((
-            random(shape.m, d_in)?,
-            random(d_in, d_out)?,
-            random(shape.m, d_out)?,
-        ));
-    }
-    let forward_kernels = || {
-        for (input, weight, _) in &kernels {
-            drop(input.clone().matmul(weight.clone()).exp());
-        }
-        synchronise(&device)
-    };
-    let backward_kernels = || {
-        for (l, (input, weight, delta)) in kernels.iter().enumerate() {
-            drop(input.clone().transpose().matmul(delta.clone()));
-            if l > 0 {
-                drop(delta.clone().matmul(weight.clone().transpose()));
-            }
-        }
-        synchronise(&device)
-    };
+    let kernels = Kernels::new(shape, &device, precision)?;
     let forward = || network.cost(x.clone(), y.clone(), WEIGHT_DECAY).map(drop);
-
-    let methods = [Method::Manual, Method::Autodiff];
+    let methods = [GradientSource::Manual, GradientSource::Autodiff];
     let mut networks = [Some(network.clone()), Some(network.clone())];
     let mut step_of = |i: usize| -> Result<()> {
         let current = networks[i].take().expect("put back after every step");
         networks[i] = Some(step(methods[i], current, &x, &y)?.0);
         Ok(())
     };
-    let timed = |f: &mut dyn FnMut() -> Result<()>| -> Result<f64> {
-        let start = Instant::now();
-        f()?;
-        Ok(start.elapsed().as_secs_f64() * 1e3)
-    };
     // The step runs as training runs it: on one thread of its own when its
     // products are small (crate::training::threads), and so do its parts.
     let run = || -> Result<[Vec<f64>; 6]> {
         let mut samples: [Vec<f64>; 6] = Default::default();
         for rep in 0..warmup + reps.max(1) {
+            // Alternate which method goes first, so that neither always runs
+            // on a cache the other warmed.
             let (manual, autodiff) = if rep % 2 == 0 {
                 let manual = timed(&mut || step_of(0))?;
                 (manual, timed(&mut || step_of(1))?)
@@ -238,8 +191,8 @@ pub fn measure(
                 autodiff,
                 autodiff / manual,
                 timed(&mut || forward())?,
-                timed(&mut || forward_kernels())?,
-                timed(&mut || backward_kernels())?,
+                timed(&mut || kernels.forward(&device))?,
+                timed(&mut || kernels.backward(&device))?,
             ];
             if rep >= warmup {
                 for (sample, value) in samples.iter_mut().zip(row) {
@@ -266,6 +219,60 @@ pub fn measure(
         forward_kernels_ms: forward_kernels,
         backward_kernels_ms: backward_kernels,
     })
+}
+
+/// Milliseconds `work` takes.
+fn timed(work: &mut dyn FnMut() -> Result<()>) -> Result<f64> {
+    let start = Instant::now();
+    work()?;
+    Ok(start.elapsed().as_secs_f64() * 1e3)
+}
+
+/// Random operands of a step's products, one (input, weight, delta) per
+/// layer: what the step's kernels alone cost, with no network around them.
+struct Kernels {
+    layers: Vec<(Tensor<2>, Tensor<2>, Tensor<2>)>,
+}
+
+impl Kernels {
+    fn new(shape: &Shape, device: &Device, precision: Precision) -> Result<Kernels> {
+        let mut rng = StdRng::seed_from_u64(1);
+        let mut random = |rows: usize, cols: usize| {
+            let values = (0..rows * cols)
+                .map(|_| rng.random::<f64>() - 0.5)
+                .collect();
+            tensor::matrix("random", values, [rows, cols], device, precision)
+        };
+        let mut layers = Vec::new();
+        for pair in shape.sizes.windows(2) {
+            let (d_in, d_out) = (pair[0], pair[1]);
+            layers.push((
+                random(shape.m, d_in)?,
+                random(d_in, d_out)?,
+                random(shape.m, d_out)?,
+            ));
+        }
+        Ok(Kernels { layers })
+    }
+
+    /// The forward pass's products and exp.
+    fn forward(&self, device: &Device) -> Result<()> {
+        for (input, weight, _) in &self.layers {
+            drop(input.clone().matmul(weight.clone()).exp());
+        }
+        synchronise(device)
+    }
+
+    /// The backward pass's products (no input delta for the first layer).
+    fn backward(&self, device: &Device) -> Result<()> {
+        for (l, (input, weight, delta)) in self.layers.iter().enumerate() {
+            drop(input.clone().transpose().matmul(delta.clone()));
+            if l > 0 {
+                drop(delta.clone().matmul(weight.clone().transpose()));
+            }
+        }
+        synchronise(device)
+    }
 }
 
 /// The best rate, in GFLOP/s, of an `n × n` by `n × n` matrix product on this

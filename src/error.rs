@@ -88,7 +88,7 @@ pub enum Error {
         /// The device and its adapter, as [`crate::backend::describe`] gives them.
         device: String,
         /// The precision that was refused.
-        precision: crate::backend::Precision,
+        precision: crate::precision::Precision,
         /// What the self-check found.
         reason: String,
     },
@@ -141,4 +141,38 @@ pub fn readable(value: f64) -> String {
     } else {
         format!("{value:e}")
     }
+}
+
+/// The rule "finite and > 0" of every step size, ε and scale, written once:
+/// `what` names the quantity in the message, `hint` (may be empty) how to choose it.
+pub fn require_positive(name: &'static str, value: f64, what: &str, hint: &str) -> Result<()> {
+    require(name, value, value > 0.0, what, "> 0", hint)
+}
+
+/// The rule "finite and ≥ 0" of every weight decay and spread, written once.
+pub fn require_non_negative(name: &'static str, value: f64, what: &str, hint: &str) -> Result<()> {
+    require(name, value, value >= 0.0, what, "≥ 0", hint)
+}
+
+fn require(
+    name: &'static str,
+    value: f64,
+    holds: bool,
+    what: &str,
+    bound: &str,
+    hint: &str,
+) -> Result<()> {
+    if value.is_finite() && holds {
+        return Ok(());
+    }
+    let hint = if hint.is_empty() {
+        String::new()
+    } else {
+        format!(" ({hint})")
+    };
+    Err(Error::InvalidParameter {
+        name,
+        value: readable(value),
+        reason: format!("{what} must be finite and {bound}{hint}"),
+    })
 }

@@ -10,15 +10,14 @@
 //! Every reader validates shapes and values and names the offending field.
 
 use crate::activation::Activation;
-use crate::backend::Precision;
 use crate::data::preprocess::FeatureTransform;
 use crate::error::{Error, Result};
 use crate::layer::Dense;
 use crate::network::{Gradients, Network};
+use crate::precision::Precision;
 use crate::tensor;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 
 /// One layer of a [`ModelJson`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,25 +68,6 @@ pub struct GradientsJson {
     pub cost: f64,
     /// Per layer.
     pub layers: Vec<LayerGradientsJson>,
-}
-
-/// Reads and deserialises a JSON file, with line and column on syntax errors.
-pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        action: "read",
-        path: path.to_path_buf(),
-        source,
-    })?;
-    parse_json(&text, &path.display().to_string())
-}
-
-/// Deserialises JSON text; `source_name` names it in errors.
-pub fn parse_json<T: serde::de::DeserializeOwned>(text: &str, source_name: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| Error::Parse {
-        source_name: source_name.into(),
-        position: format!("line {}, column {}", e.line(), e.column()),
-        message: e.to_string(),
-    })
 }
 
 fn shape_error(what: String, expected: String, got: String) -> Error {

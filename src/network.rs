@@ -2,10 +2,11 @@
 //! hand-written gradients.
 
 use crate::activation::Activation;
-use crate::backend::Precision;
 use crate::cost;
 use crate::error::{Error, Result};
 use crate::layer::{Dense, DenseCache, DenseConfig, DenseGrads, Layer};
+use crate::params::ParamValues;
+use crate::precision::Precision;
 use crate::tensor;
 use burn::config::Config;
 use burn::module::Module;
@@ -64,16 +65,15 @@ impl NetworkConfig {
                 ),
             });
         }
-        if !(self.init_std.is_finite() && self.init_std >= 0.0) {
-            return Err(Error::InvalidParameter {
-                name: "init_std",
-                value: crate::error::readable(self.init_std),
-                reason:
-                    "the initialisation standard deviation ε must be finite and ≥ 0 (default 0.01)"
-                        .into(),
-            });
-        }
-        Ok(())
+        // ε = 0 would start every unit of a layer identical, and gradient
+        // descent keeps them so (SPEC.md, "Initialisation"); equal starting
+        // values are what `init_constant` is for.
+        crate::error::require_positive(
+            "init_std",
+            self.init_std,
+            "the initialisation standard deviation ε",
+            "default 0.01; 0 makes every unit identical, see `backprop symmetry`",
+        )
     }
 
     /// The activation of layer `l` (0 = first hidden layer).
@@ -206,41 +206,32 @@ impl Network {
 
     /// Every parameter's values, row-major, in the order of [`Network::param_paths`].
     pub fn param_values(&self) -> Result<Vec<Vec<f64>>> {
-        let mut values = Vec::with_capacity(2 * self.layers.len());
-        for layer in &self.layers {
-            values.push(tensor::to_vec(&layer.weight.val())?);
-            values.push(tensor::to_vec(&layer.bias.val())?);
-        }
-        Ok(values)
+        Ok(ParamValues::of(self)?
+            .entries
+            .into_iter()
+            .map(|e| e.values)
+            .collect())
     }
 
     /// The same network (same parameter ids, device and precision) with new
     /// parameter values, given in the order and shapes of [`Network::param_values`].
     pub fn with_param_values(&self, values: Vec<Vec<f64>>) -> Result<Network> {
-        let paths = self.param_paths();
-        if values.len() != paths.len() {
+        let mut params = ParamValues::of(self)?;
+        if values.len() != params.entries.len() {
             return Err(Error::Shape {
                 what: "parameter values".into(),
-                expected: format!("{} tensors ({})", paths.len(), paths.join(", ")),
+                expected: format!(
+                    "{} tensors ({})",
+                    params.entries.len(),
+                    params.paths().join(", ")
+                ),
                 got: format!("{} tensors", values.len()),
             });
         }
-        let (device, precision) = (self.device(), self.precision()?);
-        let mut values = values.into_iter().zip(paths);
-        let mut layers = Vec::with_capacity(self.layers.len());
-        for layer in &self.layers {
-            let [d_in, d_out] = layer.dims();
-            let (w, w_path) = values.next().expect("length checked above");
-            let (b, b_path) = values.next().expect("length checked above");
-            let weight = tensor::matrix(&w_path, w, [d_in, d_out], &device, precision)?;
-            let bias = tensor::matrix(&b_path, b, [1, d_out], &device, precision)?.reshape([d_out]);
-            layers.push(Dense {
-                weight: layer.weight.clone().map(|_| weight),
-                bias: layer.bias.clone().map(|_| bias),
-                activation: layer.activation,
-            });
+        for (entry, values) in params.entries.iter_mut().zip(values) {
+            entry.values = values;
         }
-        Ok(Network { layers })
+        params.apply(self)
     }
 
     /// How many units of `layers[layer]` are distinct: units whose incoming
@@ -263,11 +254,7 @@ impl Network {
         let units: Vec<Vec<f64>> = (0..d_out)
             .map(|j| (0..d_in).map(|i| w[i * d_out + j]).chain([b[j]]).collect())
             .collect();
-        let scale = w
-            .iter()
-            .chain(&b)
-            .fold(0.0_f64, |a, v| a.max(v.abs()))
-            .max(f64::MIN_POSITIVE);
+        let scale = tensor::max_abs(w.iter().chain(&b)).max(f64::MIN_POSITIVE);
         let mut representatives: Vec<&Vec<f64>> = Vec::new();
         for unit in &units {
             let same = |r: &&Vec<f64>| {
@@ -382,34 +369,19 @@ impl Network {
         let [m, n_in] = x.dims();
         let n_out = y.dims()[1];
         let mut data_cost = 0.0;
-        let mut sums: Option<Vec<DenseGrads>> = None;
+        let mut per_example = Vec::with_capacity(m);
         for i in 0..m {
             let x_i = x.clone().slice([i..i + 1, 0..n_in]);
             let y_i = y.clone().slice([i..i + 1, 0..n_out]);
             let (h_i, caches) = Layer::forward(self, x_i);
             data_cost += tensor::scalar(cost::squared_error(h_i.clone(), y_i.clone()))?;
             // With a batch of one, squared_error_grad is ∇_h ½‖h − y‖² = h − y.
-            let example = self.backward_params(caches, cost::squared_error_grad(h_i, y_i));
-            sums = Some(match sums {
-                None => example,
-                Some(sums) => sums
-                    .into_iter()
-                    .zip(example)
-                    .map(|(sum, g)| DenseGrads {
-                        weight: sum.weight + g.weight,
-                        bias: sum.bias + g.bias,
-                    })
-                    .collect(),
-            });
+            per_example.push(self.backward_params(caches, cost::squared_error_grad(h_i, y_i)));
         }
         let inv_m = 1.0 / m as f64;
-        let mean = sums
-            .unwrap_or_default()
+        let mean = DenseGrads::sum_layers(per_example)
             .into_iter()
-            .map(|sum| DenseGrads {
-                weight: sum.weight.mul_scalar(inv_m),
-                bias: sum.bias.mul_scalar(inv_m),
-            })
+            .map(|sum| sum.mul_scalar(inv_m))
             .collect();
         Ok(Gradients {
             cost: data_cost * inv_m + tensor::scalar(self.weight_decay_term(weight_decay))?,
@@ -483,15 +455,7 @@ impl Network {
 
 /// λ must be a finite, non-negative number.
 pub fn check_weight_decay(weight_decay: f64) -> Result<()> {
-    if weight_decay.is_finite() && weight_decay >= 0.0 {
-        Ok(())
-    } else {
-        Err(Error::InvalidParameter {
-            name: "weight_decay",
-            value: crate::error::readable(weight_decay),
-            reason: "λ must be finite and ≥ 0 (0 disables weight decay)".into(),
-        })
-    }
+    crate::error::require_non_negative("weight_decay", weight_decay, "λ", "0 disables weight decay")
 }
 
 impl Network {
@@ -567,9 +531,9 @@ impl Layer for Network {
 mod tests {
     use super::{Network, NetworkConfig};
     use crate::activation::Activation;
-    use crate::backend::Precision;
     use crate::error::Error;
     use crate::layer::Dense;
+    use crate::precision::Precision;
     use burn::tensor::Device;
 
     /// The parameter a rejected config names, or `None` when it is accepted.
@@ -599,11 +563,11 @@ mod tests {
         assert_eq!(rejected(&mixed(1)), Some("layer_activations"));
         assert_eq!(rejected(&mixed(3)), Some("layer_activations"));
 
-        for std in [0.0, 0.5] {
+        for std in [1e-300, 0.5] {
             let config = NetworkConfig::new(vec![3, 1]).with_init_std(std);
             assert_eq!(rejected(&config), None, "ε = {std}");
         }
-        for std in [-0.1, f64::NAN, f64::INFINITY] {
+        for std in [0.0, -0.1, f64::NAN, f64::INFINITY] {
             let config = NetworkConfig::new(vec![3, 1]).with_init_std(std);
             assert_eq!(rejected(&config), Some("init_std"), "ε = {std}");
         }

@@ -2,19 +2,17 @@
 //!
 //! A model directory holds `model.bpk` (the parameters, burn's record format)
 //! and `model.json` ([`ModelMeta`]: architecture, precision, preprocessing).
-//! Every file is written to a temporary name in the same directory and renamed
-//! into place, so a failed or interrupted save never replaces a good file with
-//! half of a new one.
+//! Every file is written through [`crate::io::write_atomic`], so a failed or
+//! interrupted save never replaces a good file with half of a new one.
 
-use crate::backend::Precision;
 use crate::data::preprocess::Preprocessing;
 use crate::error::{Error, Result};
 use crate::network::{Network, NetworkConfig};
+use crate::precision::Precision;
 use burn::module::Module;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// File name of the parameters inside a model directory.
@@ -37,43 +35,6 @@ pub struct ModelMeta {
     pub image_shape: Option<[usize; 2]>,
 }
 
-/// Writes `bytes` to `path` via a temporary file in the same directory and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |action, source| Error::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map_or("file".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp).map_err(|e| io("create", e))?;
-        file.write_all(bytes).map_err(|e| io("write", e))?;
-        file.sync_all().map_err(|e| io("sync", e))?;
-        std::fs::rename(&tmp, path).map_err(|e| io("rename into", e))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// Writes `value` as pretty JSON to `path`, atomically.
-pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| Error::Parse {
-        source_name: path.display().to_string(),
-        position: "serialisation".into(),
-        message: e.to_string(),
-    })?;
-    write_atomic(path, format!("{text}\n").as_bytes())
-}
-
 /// Saves `network` and `meta` into `dir` (created if needed).
 pub fn save(dir: &Path, network: &Network, meta: &ModelMeta) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|source| Error::Io {
@@ -90,8 +51,8 @@ pub fn save(dir: &Path, network: &Network, meta: &ModelMeta) -> Result<()> {
             path: weights.clone(),
             message: e.to_string(),
         })?;
-    write_atomic(&weights, &bytes)?;
-    write_json(&dir.join(META_FILE), meta)
+    crate::io::write_atomic(&weights, &bytes)?;
+    crate::io::write_json(&dir.join(META_FILE), meta)
 }
 
 /// Loads a model saved by [`save`] onto `device`.

@@ -14,9 +14,8 @@
 //! generous (a few copies of every activation), since an estimate that is too
 //! low is the one that lets the kernel kill the process.
 
-use crate::backend::Precision;
 use crate::error::{Error, Result};
-use crate::training::OptimizerKind;
+use crate::precision::Precision;
 use std::sync::Mutex;
 
 /// The user's `--max-memory`, in bytes; `None` leaves the operating system's
@@ -132,8 +131,9 @@ fn element_bytes(precision: Precision) -> f64 {
 /// What a training run holds at its peak, in bytes.
 ///
 /// - parameters ×4: the network, its gradient, the previous epoch's network
-///   (kept in case the next diverges) and the best one, plus the optimizer's
-///   state (momentum 1, Adam 2, L-BFGS 2 per correction pair);
+///   (kept in case the next diverges) and the best one, plus
+///   `optimizer_state` parameter-sized copies the optimizer keeps
+///   (`OptimizerConfig::state_copies`);
 /// - the data on the device: `rows` examples of `sizes[0]` inputs and
 ///   `sizes[last]` targets (training, validation and test sets together);
 /// - one step's working set on a batch of `batch` rows: z, a, f′ and δ of
@@ -146,23 +146,16 @@ pub fn training_bytes(
     rows: usize,
     batch: usize,
     eval_rows: usize,
-    optimizer: OptimizerKind,
-    lbfgs_history: usize,
+    optimizer_state: f64,
 ) -> f64 {
     let params = parameter_count(sizes);
-    let state = match optimizer {
-        OptimizerKind::Gd => 0.0,
-        OptimizerKind::Momentum => 1.0,
-        OptimizerKind::Adam => 2.0,
-        OptimizerKind::Lbfgs => 2.0 * lbfgs_history as f64 + 2.0,
-    };
     let (n_in, n_out) = (sizes[0] as f64, sizes[sizes.len() - 1] as f64);
     let data = rows as f64 * (n_in + n_out);
     let units: f64 = sizes.iter().map(|&s| s as f64).sum();
     let widest = sizes.iter().copied().max().unwrap_or(0) as f64;
     let step = 5.0 * batch as f64 * units;
     let evaluation = 2.0 * eval_rows as f64 * widest;
-    (params * (4.0 + state) + data + step + evaluation) * element_bytes(precision)
+    (params * (4.0 + optimizer_state) + data + step + evaluation) * element_bytes(precision)
 }
 
 #[cfg(test)]

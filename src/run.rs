@@ -4,89 +4,118 @@
 //! [`TrainOptions`] is also the schema of `--config FILE.json`.
 
 use crate::activation::Activation;
-use crate::backend::{Backend, Precision};
+use crate::backend::Backend;
 use crate::data::preprocess::{FeatureScaling, Preprocessing};
-use crate::data::{self, Dataset, Split};
+use crate::data::{DataSource, Dataset, DatasetKind, Split};
 use crate::error::{Error, Result};
+use crate::gradients::GradientSource;
 use crate::network::NetworkConfig;
 use crate::persist::{self, ModelMeta};
+use crate::precision::Precision;
 use crate::training::{
-    self, EpochRecord, GradientSource, Metrics, OptimizerConfig, Prepared, TrainConfig,
-    TrainOutcome,
+    self, EpochRecord, Metrics, OptimizerConfig, OptimizerKind, Prepared, TrainConfig, TrainOutcome,
 };
 use serde::{Deserialize, Serialize};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-/// Which data set to train on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum DatasetKind {
-    /// UCI handwritten digits, 8×8, 1797 examples (embedded).
-    Digits,
-    /// MNIST, 28×28, 60k + 10k examples (fetch with scripts/fetch-mnist.sh).
-    Mnist,
-    /// The four XOR points.
-    Xor,
-    /// 200 points of sin(x) on [−π, π] (regression).
-    Sine,
-    /// A CSV file given with `data` and `target_columns`.
-    Csv,
-}
-
 /// Every option of a training run, with the defaults of `backprop train`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Also the command line of `train` (each flag's default is shown from
+/// [`TrainOptions::default`]) and the schema of `--config FILE.json` and of a
+/// run's `options.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, clap::Args)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainOptions {
-    /// The data set.
+    /// Data set.
+    #[arg(long, value_enum, default_value_t = defaults().dataset)]
     pub dataset: DatasetKind,
-    /// The CSV file, for `dataset = csv`.
+    /// CSV file for --dataset csv.
+    #[arg(long)]
     pub data: Option<PathBuf>,
-    /// CSV target columns (names or 0-based indices).
+    /// CSV target columns, by name or 0-based index (comma list).
+    #[arg(long, value_delimiter = ',')]
     pub target_columns: Vec<String>,
-    /// Treat the CSV target as class labels.
+    /// Treat the CSV target column as class labels.
+    #[arg(long)]
     pub classify: bool,
-    /// Where the MNIST IDX files are.
+    /// Directory with the MNIST IDX files.
+    #[arg(long, default_value_os_t = defaults().mnist_dir)]
     pub mnist_dir: PathBuf,
-    /// Hidden layer sizes.
+    /// Hidden layer sizes, repeatable or a comma list.
+    #[arg(long, value_delimiter = ',', default_values_t = defaults().hidden)]
     pub hidden: Vec<usize>,
     /// Activation of every layer.
+    #[arg(long, value_enum, default_value_t = defaults().activation)]
     pub activation: Activation,
     /// Weight decay λ.
+    #[arg(long, default_value_t = defaults().lambda)]
     pub lambda: f64,
-    /// Step size α.
-    pub alpha: f64,
-    /// Passes over the training set.
+    /// Step size α; absent for the optimizer's own default
+    /// ([`OptimizerKind::default_learning_rate`]). A run's `options.json`
+    /// records the value used.
+    #[arg(long, help = alpha_help())]
+    pub alpha: Option<f64>,
+    /// Epochs.
+    #[arg(long, default_value_t = defaults().epochs)]
     pub epochs: usize,
-    /// Mini-batch size; absent for full-batch gradient descent.
+    /// Mini-batch size [default: full batch].
+    #[arg(long)]
     pub batch_size: Option<usize>,
     /// ε of the N(0, ε²) initialisation.
+    #[arg(long, default_value_t = defaults().init_std)]
     pub init_std: f64,
     /// Seed of initialisation, split and shuffling.
+    #[arg(long, default_value_t = defaults().seed)]
     pub seed: u64,
     /// Compute backend.
+    #[arg(long, default_value_t = defaults().backend, help = crate::backend::HELP)]
     pub backend: Backend,
     /// Precision.
+    #[arg(long, value_enum, default_value_t = defaults().dtype)]
     pub dtype: Precision,
-    /// Feature scaling; absent for the data set's natural choice (images: max-abs, else standardise).
+    /// Feature scaling [default: max-abs for images, standardize otherwise].
+    #[arg(long, value_enum)]
     pub scaling: Option<FeatureScaling>,
     /// Fraction of the data held out for validation.
+    #[arg(skip = defaults().validation)]
     pub validation: f64,
     /// Fraction of the data held out for the final test (ignored for MNIST, which has its own).
+    #[arg(skip = defaults().test)]
     pub test: f64,
-    /// Start from this model (JSON interchange format) instead of a random
-    /// one; its layer sizes and activations replace `hidden` and `activation`.
+    /// Start from this model in the JSON interchange format (e.g. a run's
+    /// network.json); its layer sizes and activations replace --hidden and --activation.
+    #[arg(long)]
     pub init_model: Option<PathBuf>,
-    /// The update rule (`gd`, `momentum`, `adam`, `lbfgs`) and its hyper-parameters.
+    /// The update rule and its hyper-parameters.
+    #[command(flatten)]
     pub optimizer: OptimizerConfig,
-    /// The gradients that drive it: `manual` (hand-written) or `autodiff` (a control).
+    /// Gradients that drive the optimizer: manual (hand-written) or autodiff (a control).
+    #[arg(long, value_enum, default_value_t = defaults().gradients)]
     pub gradients: GradientSource,
     /// Stop after this many epochs without a better validation metric.
+    #[arg(long)]
     pub patience: Option<usize>,
-    /// Data-parallel training: every batch is split over these devices (local
-    /// backends or `backprop serve` URLs) and their gradients combined; the
-    /// parameters stay on `backend`. Empty: `backend` does all the work.
+    /// Data-parallel training: split every batch over these devices (comma list of
+    /// backends or ws:// URLs) and combine their gradients; parameters stay on --backend.
+    #[arg(long, value_delimiter = ',')]
     pub devices: Vec<Backend>,
+}
+
+fn defaults() -> TrainOptions {
+    TrainOptions::default()
+}
+
+/// `--alpha`'s help, with each optimizer's default step from the one place it is set.
+fn alpha_help() -> String {
+    let per_kind: Vec<String> = OptimizerKind::ALL
+        .iter()
+        .map(|k| format!("{k} {}", k.default_learning_rate()))
+        .collect();
+    format!(
+        "Step size α [default: the optimizer's own: {}]",
+        per_kind.join(", ")
+    )
 }
 
 impl Default for TrainOptions {
@@ -100,7 +129,7 @@ impl Default for TrainOptions {
             hidden: vec![30],
             activation: Activation::Sigmoid,
             lambda: 3e-5,
-            alpha: 4.0,
+            alpha: None,
             epochs: 8000,
             batch_size: None,
             init_std: 0.01,
@@ -120,56 +149,20 @@ impl Default for TrainOptions {
 }
 
 impl TrainOptions {
-    /// Reads options from a JSON file; absent fields keep their defaults.
-    pub fn from_json_file(path: &Path) -> Result<TrainOptions> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            action: "read",
-            path: path.to_path_buf(),
-            source,
-        })?;
-        serde_json::from_str(&text).map_err(|e| Error::Parse {
-            source_name: path.display().to_string(),
-            position: format!("line {}, column {}", e.line(), e.column()),
-            message: e.to_string(),
-        })
-    }
-
     /// Loads and splits the chosen data set.
     pub fn load_data(&self) -> Result<Split> {
-        let seed = self.seed;
-        match self.dataset {
-            DatasetKind::Digits => data::digits::load()?.split(self.validation, self.test, seed),
-            DatasetKind::Mnist => {
-                let (train, test) = data::idx::load_mnist(&self.mnist_dir)?;
-                let split = train.split(self.validation, 0.0, seed)?;
-                Ok(Split {
-                    train: split.train,
-                    validation: split.validation,
-                    test,
-                })
-            }
-            // Four points cannot be split: XOR is learned and judged on all of them.
-            DatasetKind::Xor => {
-                let xor = data::synthetic::xor();
-                Ok(Split {
-                    train: xor.clone(),
-                    validation: xor.clone(),
-                    test: xor,
-                })
-            }
-            DatasetKind::Sine => data::synthetic::sine(200).split(self.validation, self.test, seed),
-            DatasetKind::Csv => {
-                let path = self.data.as_ref().ok_or_else(|| Error::InvalidParameter {
-                    name: "data",
-                    value: "(none)".into(),
-                    reason: "--dataset csv needs --data FILE.csv and --target-columns".into(),
-                })?;
-                let options = data::csv::CsvOptions {
-                    target_columns: self.target_columns.clone(),
-                    classification: self.classify,
-                };
-                data::csv::load(path, &options)?.split(self.validation, self.test, seed)
-            }
+        self.data_source()
+            .load(self.validation, self.test, self.seed)
+    }
+
+    /// Where the data comes from.
+    pub fn data_source(&self) -> DataSource {
+        DataSource {
+            dataset: self.dataset,
+            data: self.data.clone(),
+            target_columns: self.target_columns.clone(),
+            classify: self.classify,
+            mnist_dir: self.mnist_dir.clone(),
         }
     }
 
@@ -184,10 +177,16 @@ impl TrainOptions {
             .with_seed(self.seed)
     }
 
-    /// The gradient-descent settings.
+    /// The step size α used: `alpha`, or the optimizer's default.
+    pub fn learning_rate(&self) -> f64 {
+        self.alpha
+            .unwrap_or_else(|| self.optimizer.kind.default_learning_rate())
+    }
+
+    /// The training loop's settings: optimizer, α, λ, epochs, batches, stopping.
     pub fn train_config(&self) -> TrainConfig {
         TrainConfig {
-            learning_rate: self.alpha,
+            learning_rate: self.learning_rate(),
             weight_decay: self.lambda,
             epochs: self.epochs,
             batch_size: self.batch_size,
@@ -200,20 +199,9 @@ impl TrainOptions {
 
     /// Checks every option that can be checked before loading data.
     pub fn validate(&self) -> Result<()> {
-        if let Some(h) = self.hidden.iter().position(|&h| h == 0) {
-            return Err(Error::InvalidParameter {
-                name: "hidden",
-                value: format!("{:?}", self.hidden),
-                reason: format!("hidden layer {h} has zero units"),
-            });
-        }
-        if !(self.init_std.is_finite() && self.init_std > 0.0) {
-            return Err(Error::InvalidParameter {
-                name: "init_std",
-                value: crate::error::readable(self.init_std),
-                reason: "ε must be finite and > 0 (0 makes every unit identical; see `backprop symmetry`)".into(),
-            });
-        }
+        // The architecture's rules are NetworkConfig's; the data's sizes are
+        // not known yet, so one unit stands in for the input and output layers.
+        self.network_config(1, 1).validate()?;
         self.train_config().validate(usize::MAX)
     }
 }
@@ -304,7 +292,7 @@ pub fn train_on(
             on_epoch,
         );
     };
-    let network = crate::interchange::read_json::<crate::interchange::ModelJson>(path)?
+    let network = crate::io::read_json::<crate::interchange::ModelJson>(path)?
         .to_network(&device, options.dtype)?;
     let sizes = network.sizes();
     let (n_in, n_out) = (split.train.n_features, split.train.targets.width());
@@ -339,109 +327,24 @@ pub fn train_with_network(
     let device = options.backend.device()?;
     let scaling = options
         .scaling
-        .unwrap_or(if split.train.image_shape.is_some() {
-            FeatureScaling::MaxAbs
-        } else {
-            FeatureScaling::Standardize
-        });
+        .unwrap_or_else(|| FeatureScaling::default_for(&split.train));
     let preprocessing = Preprocessing::fit(&split.train, scaling, options.activation)?;
-    let sets = [&split.train, &split.validation, &split.test];
-    let sizes = options
-        .network_config(preprocessing.n_features(), preprocessing.n_outputs())
-        .sizes;
-    crate::resources::ensure_fits(
-        &format!("training a network of sizes {sizes:?}"),
-        crate::resources::training_bytes(
-            &sizes,
-            options.dtype,
-            sets.iter().map(|d| d.len()).sum(),
-            options.batch_size.unwrap_or(split.train.len()),
-            sets.iter().map(|d| d.len()).max().unwrap_or(0),
-            options.optimizer.kind,
-            options.optimizer.lbfgs_history,
-        ),
-    )?;
-    let prepare = |d: &Dataset| Prepared::new(d, &preprocessing, &device, options.dtype);
-    let (train_set, validation, test) = (
-        prepare(&split.train)?,
-        prepare(&split.validation)?,
-        prepare(&split.test)?,
-    );
     let config = options.network_config(preprocessing.n_features(), preprocessing.n_outputs());
+    ensure_training_fits(options, split, &config.sizes)?;
+    let sets = SetTensors::new(split, &preprocessing, &device, options.dtype)?;
     let network = init(&config)?;
     // A supplied network keeps its own per-layer activations.
     let config =
         config.with_layer_activations(Some(network.layers.iter().map(|l| l.activation).collect()));
-    let train_config = options.train_config();
-    let outcome = if options.devices.is_empty() {
-        training::train(
-            network,
-            &train_set,
-            Some(&validation),
-            &preprocessing,
-            &train_config,
-            on_epoch,
-        )?
-    } else {
-        let devices = options
-            .devices
-            .iter()
-            .map(|b| b.device_for(options.dtype))
-            .collect::<Result<Vec<_>>>()?;
-        let parallel = training::DataParallel::new(&devices, &train_set.x, &train_set.y)?;
-        training::train_data_parallel(
-            network,
-            &train_set,
-            &parallel,
-            Some(&validation),
-            &preprocessing,
-            &train_config,
-            on_epoch,
-        )?
-    };
+    let outcome = run_training(options, network, &sets, &preprocessing, on_epoch)?;
     // A run whose server was lost kept its model on this machine: measure it here.
     let kept_on = outcome.network.device();
-    let (train_set, validation, test) = if kept_on == device {
-        (train_set, validation, test)
+    let sets = if kept_on == device {
+        sets
     } else {
-        let prepare = |d: &Dataset| Prepared::new(d, &preprocessing, &kept_on, options.dtype);
-        (
-            prepare(&split.train)?,
-            prepare(&split.validation)?,
-            prepare(&split.test)?,
-        )
+        SetTensors::new(split, &preprocessing, &kept_on, options.dtype)?
     };
-    let on_sets = |network: &crate::network::Network| -> Result<SetMetrics> {
-        let evaluate =
-            |p: &Prepared| training::evaluate(network, p, &preprocessing, options.lambda);
-        Ok(SetMetrics {
-            train: evaluate(&train_set)?,
-            validation: evaluate(&validation)?,
-            test: evaluate(&test)?,
-        })
-    };
-    let train_seconds = outcome.history.iter().map(|r| r.millis).sum::<f64>() / 1e3;
-    let last = on_sets(&outcome.network)?;
-    // Usually the best epoch is the last one: evaluate it once.
-    let (best_epoch, best) = match &outcome.best {
-        Some(b) if b.epoch != outcome.history.len() => (b.epoch, on_sets(&b.network)?),
-        _ => (outcome.history.len(), last.clone()),
-    };
-    let progress = outcome.history.last();
-    let summary = Summary {
-        train: best.train,
-        validation: best.validation,
-        test: best.test,
-        best_epoch,
-        last,
-        optimizer: options.optimizer.kind,
-        iterations: progress.map_or(0, |r| r.iterations),
-        evaluations: progress.map_or(0, |r| r.evaluations),
-        epochs: outcome.history.len(),
-        train_seconds,
-        millis_per_epoch: 1e3 * train_seconds / outcome.history.len().max(1) as f64,
-        stop: outcome.stop.clone(),
-    };
+    let summary = summarise(options, &outcome, &sets, &preprocessing)?;
     let meta = ModelMeta {
         network: config,
         precision: options.dtype,
@@ -456,6 +359,124 @@ pub fn train_with_network(
     })
 }
 
+/// Refuses a run whose estimated memory exceeds what this process may use.
+fn ensure_training_fits(options: &TrainOptions, split: &Split, sizes: &[usize]) -> Result<()> {
+    let sets = [&split.train, &split.validation, &split.test];
+    crate::resources::ensure_fits(
+        &format!("training a network of sizes {sizes:?}"),
+        crate::resources::training_bytes(
+            sizes,
+            options.dtype,
+            sets.iter().map(|d| d.len()).sum(),
+            options.batch_size.unwrap_or(split.train.len()),
+            sets.iter().map(|d| d.len()).max().unwrap_or(0),
+            options.optimizer.state_copies(),
+        ),
+    )
+}
+
+/// The three sets of a split as tensors on one device.
+struct SetTensors {
+    train: Prepared,
+    validation: Prepared,
+    test: Prepared,
+}
+
+impl SetTensors {
+    fn new(
+        split: &Split,
+        preprocessing: &Preprocessing,
+        device: &burn::tensor::Device,
+        precision: Precision,
+    ) -> Result<SetTensors> {
+        let prepare = |d: &Dataset| Prepared::new(d, preprocessing, device, precision);
+        Ok(SetTensors {
+            train: prepare(&split.train)?,
+            validation: prepare(&split.validation)?,
+            test: prepare(&split.test)?,
+        })
+    }
+
+    /// `network`'s metrics on the three sets.
+    fn evaluate(
+        &self,
+        network: &crate::network::Network,
+        preprocessing: &Preprocessing,
+        weight_decay: f64,
+    ) -> Result<SetMetrics> {
+        let evaluate = |p: &Prepared| training::evaluate(network, p, preprocessing, weight_decay);
+        Ok(SetMetrics {
+            train: evaluate(&self.train)?,
+            validation: evaluate(&self.validation)?,
+            test: evaluate(&self.test)?,
+        })
+    }
+}
+
+/// The training loop on one device, or data-parallel over `options.devices`.
+fn run_training(
+    options: &TrainOptions,
+    network: crate::network::Network,
+    sets: &SetTensors,
+    preprocessing: &Preprocessing,
+    on_epoch: impl FnMut(&EpochRecord) -> ControlFlow<()>,
+) -> Result<TrainOutcome> {
+    let config = options.train_config();
+    let (train, validation) = (&sets.train, Some(&sets.validation));
+    if options.devices.is_empty() {
+        return training::train(network, train, validation, preprocessing, &config, on_epoch);
+    }
+    let devices = options
+        .devices
+        .iter()
+        .map(|b| b.device_for(options.dtype))
+        .collect::<Result<Vec<_>>>()?;
+    let parallel = training::DataParallel::new(&devices, &train.x, &train.y)?;
+    training::train_data_parallel(
+        network,
+        train,
+        &parallel,
+        validation,
+        preprocessing,
+        &config,
+        on_epoch,
+    )
+}
+
+/// The final metrics: the saved (best) model's and the last model's on every set.
+fn summarise(
+    options: &TrainOptions,
+    outcome: &TrainOutcome,
+    sets: &SetTensors,
+    preprocessing: &Preprocessing,
+) -> Result<Summary> {
+    let train_seconds = outcome.history.iter().map(|r| r.millis).sum::<f64>() / 1e3;
+    let last = sets.evaluate(&outcome.network, preprocessing, options.lambda)?;
+    // Usually the best epoch is the last one: evaluate it once.
+    let (best_epoch, best) = match &outcome.best {
+        Some(b) if b.epoch != outcome.history.len() => (
+            b.epoch,
+            sets.evaluate(&b.network, preprocessing, options.lambda)?,
+        ),
+        _ => (outcome.history.len(), last.clone()),
+    };
+    let progress = outcome.history.last();
+    Ok(Summary {
+        train: best.train,
+        validation: best.validation,
+        test: best.test,
+        best_epoch,
+        last,
+        optimizer: options.optimizer.kind,
+        iterations: progress.map_or(0, |r| r.iterations),
+        evaluations: progress.map_or(0, |r| r.evaluations),
+        epochs: outcome.history.len(),
+        train_seconds,
+        millis_per_epoch: 1e3 * train_seconds / outcome.history.len().max(1) as f64,
+        stop: outcome.stop.clone(),
+    })
+}
+
 /// Writes a run's artefacts into `dir`: the model of the best validation
 /// metric (`model.bpk`, `model.json`, `network.json`), the last model in
 /// `last/` (the same three files),
@@ -466,7 +487,7 @@ pub fn save_run(dir: &Path, options: &TrainOptions, trained: &Trained) -> Result
     // The best model, and the last beside it in the same three files.
     let save_model = |dir: &Path, network| -> Result<()> {
         persist::save(dir, network, &trained.meta)?;
-        persist::write_json(
+        crate::io::write_json(
             &dir.join("network.json"),
             &crate::interchange::ModelJson::from_network_on_raw_features(
                 network,
@@ -478,33 +499,18 @@ pub fn save_run(dir: &Path, options: &TrainOptions, trained: &Trained) -> Result
     save_model(&last_dir, &trained.outcome.network)?;
     save_model(dir, best)?;
     let history = &trained.outcome.history;
-    persist::write_json(&dir.join("options.json"), options)?;
-    persist::write_json(&dir.join("history.json"), history)?;
-    persist::write_json(&dir.join("summary.json"), &trained.summary)?;
-    let mut csv = String::from(
-        "epoch,cost,data_cost,train_accuracy,train_mse,train_r2,validation_cost,validation_accuracy,validation_mse,validation_r2,millis,iterations,evaluations\n",
-    );
-    let cell = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
-    for r in history {
-        let v = r.validation.as_ref();
-        csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-            r.epoch,
-            r.train.cost,
-            r.train.data_cost,
-            cell(r.train.accuracy),
-            cell(r.train.mse),
-            cell(r.train.r2),
-            cell(v.map(|v| v.cost)),
-            cell(v.and_then(|v| v.accuracy)),
-            cell(v.and_then(|v| v.mse)),
-            cell(v.and_then(|v| v.r2)),
-            r.millis,
-            r.iterations,
-            r.evaluations
-        ));
-    }
-    persist::write_atomic(&dir.join("history.csv"), csv.as_bytes())?;
+    // The options as run: the step size the optimizer's default filled in.
+    let used = TrainOptions {
+        alpha: Some(options.learning_rate()),
+        ..options.clone()
+    };
+    crate::io::write_json(&dir.join("options.json"), &used)?;
+    crate::io::write_json(&dir.join("history.json"), history)?;
+    crate::io::write_json(&dir.join("summary.json"), &trained.summary)?;
+    crate::io::write_csv(
+        &dir.join("history.csv"),
+        history.iter().map(HistoryRow::from),
+    )?;
     let mut written = vec![
         dir.join("network.json"),
         dir.join(persist::WEIGHTS_FILE),
@@ -530,4 +536,44 @@ pub fn save_run(dir: &Path, options: &TrainOptions, trained: &Trained) -> Result
         written.push(tiles);
     }
     Ok(written)
+}
+
+/// An [`EpochRecord`] as one line of `history.csv`; metrics a data set does
+/// not have (accuracy for regression, R² for classification) are empty.
+#[derive(Serialize)]
+struct HistoryRow {
+    epoch: usize,
+    cost: f64,
+    data_cost: f64,
+    train_accuracy: Option<f64>,
+    train_mse: Option<f64>,
+    train_r2: Option<f64>,
+    validation_cost: Option<f64>,
+    validation_accuracy: Option<f64>,
+    validation_mse: Option<f64>,
+    validation_r2: Option<f64>,
+    millis: f64,
+    iterations: usize,
+    evaluations: usize,
+}
+
+impl From<&EpochRecord> for HistoryRow {
+    fn from(r: &EpochRecord) -> Self {
+        let v = r.validation.as_ref();
+        HistoryRow {
+            epoch: r.epoch,
+            cost: r.train.cost,
+            data_cost: r.train.data_cost,
+            train_accuracy: r.train.accuracy,
+            train_mse: r.train.mse,
+            train_r2: r.train.r2,
+            validation_cost: v.map(|v| v.cost),
+            validation_accuracy: v.and_then(|v| v.accuracy),
+            validation_mse: v.and_then(|v| v.mse),
+            validation_r2: v.and_then(|v| v.r2),
+            millis: r.millis,
+            iterations: r.iterations,
+            evaluations: r.evaluations,
+        }
+    }
 }

@@ -1,7 +1,8 @@
 //! The subcommands are library code: each runs here without the binary.
 
 use manual_backprop::app;
-use manual_backprop::run::{DatasetKind, TrainOptions};
+use manual_backprop::data::DatasetKind;
+use manual_backprop::run::TrainOptions;
 use manual_backprop::training::{OptimizerConfig, OptimizerKind};
 use manual_backprop::{Activation, Backend, Precision};
 use std::process::ExitCode;
@@ -14,7 +15,7 @@ fn train_then_export_predict_and_check_run_as_library_calls() {
         dataset: DatasetKind::Xor,
         hidden: vec![3],
         epochs: 40,
-        alpha: 1.0,
+        alpha: Some(1.0),
         lambda: 0.0,
         init_std: 1.0,
         dtype: Precision::F64,
@@ -22,6 +23,7 @@ fn train_then_export_predict_and_check_run_as_library_calls() {
         ..TrainOptions::default()
     };
     let request = app::train::TrainRequest {
+        config: None,
         options,
         out: Some(dir.clone()),
         quiet: true,
@@ -89,5 +91,66 @@ fn train_then_export_predict_and_check_run_as_library_calls() {
     })
     .unwrap();
     assert_eq!(code, ExitCode::SUCCESS);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn flags_given_on_the_command_line_override_the_config_file_and_no_others() {
+    let dir = std::env::temp_dir().join(format!("mb-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("options.json");
+    std::fs::write(
+        &config,
+        r#"{"epochs": 5, "alpha": 0.1, "lambda": 0.5, "optimizer": {"kind": "adam", "beta1": 0.8}}"#,
+    )
+    .unwrap();
+    // What clap parsed: the flags given, and defaults for the rest.
+    let flags = TrainOptions {
+        epochs: 7,
+        lambda: 0.25,
+        optimizer: OptimizerConfig::of(OptimizerKind::Momentum),
+        ..TrainOptions::default()
+    };
+    let request = |given: &[&str]| {
+        app::train::TrainRequest {
+            config: Some(config.clone()),
+            options: flags.clone(),
+            out: None,
+            quiet: true,
+            json: false,
+        }
+        .apply_config(given)
+        .unwrap()
+        .options
+    };
+    let merged = request(&["epochs", "kind"]);
+    assert_eq!(merged.epochs, 7, "given: the flag's");
+    assert_eq!(
+        merged.optimizer.kind,
+        OptimizerKind::Momentum,
+        "nested, given"
+    );
+    assert_eq!(merged.alpha, Some(0.1), "not given: the file's");
+    assert_eq!(
+        merged.lambda, 0.5,
+        "not given: the file's, not the flag's default"
+    );
+    assert_eq!(merged.optimizer.beta1, 0.8, "nested, not given");
+    assert_eq!(merged.hidden, TrainOptions::default().hidden, "in neither");
+    let file_only = request(&[]);
+    assert_eq!((file_only.epochs, file_only.lambda), (5, 0.5));
+    // JSON holds no NaN: a non-finite flag is refused, not dropped.
+    let nan = app::train::TrainRequest {
+        config: Some(config.clone()),
+        options: TrainOptions {
+            lambda: f64::NAN,
+            ..TrainOptions::default()
+        },
+        out: None,
+        quiet: true,
+        json: false,
+    }
+    .apply_config(&["lambda"]);
+    assert!(nan.is_err());
     std::fs::remove_dir_all(&dir).ok();
 }

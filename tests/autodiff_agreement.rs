@@ -5,6 +5,7 @@ mod common;
 
 use burn::module::Module;
 use common::{Case, cases, uniform};
+use manual_backprop::gradients;
 use manual_backprop::verification::{self, Comparison, Tolerance};
 use manual_backprop::{Activation, Backend, DenseConfig, Precision, tensor};
 use rand::SeedableRng;
@@ -21,7 +22,7 @@ fn manual_vs_autodiff(
     let manual = net
         .gradients(x.clone(), y.clone(), case.weight_decay)
         .unwrap();
-    let autodiff = verification::autodiff_gradients(&net, x, y, case.weight_decay).unwrap();
+    let autodiff = gradients::autodiff_gradients(&net, x, y, case.weight_decay).unwrap();
     let report = verification::compare(
         &net,
         ("manual", "autodiff"),

@@ -3,6 +3,7 @@
 //! themselves are never asserted here (speed claims come from the bench).
 
 use manual_backprop::bench::{self, Shape};
+use manual_backprop::gradients::GradientSource;
 use manual_backprop::{Backend, Precision};
 
 fn tiny() -> Shape {
@@ -59,7 +60,7 @@ fn a_benchmark_step_lowers_the_cost_with_either_gradient() {
     let (net, x, y) = tiny().setup(&Backend::Flex, Precision::F64).unwrap();
     let before = net.cost(x.clone(), y.clone(), bench::WEIGHT_DECAY).unwrap();
     let mut after = Vec::new();
-    for method in [bench::Method::Manual, bench::Method::Autodiff] {
+    for method in [GradientSource::Manual, GradientSource::Autodiff] {
         let (stepped, cost) = bench::step(method, net.clone(), &x, &y).unwrap();
         // `step` reports the cost it differentiated, i.e. at the starting point.
         assert_eq!(cost, before, "{method:?}");

@@ -6,11 +6,11 @@
 mod common;
 
 use common::{cases, gradient_values as values, worst_relative};
+use manual_backprop::data::DatasetKind;
+use manual_backprop::gradients::GradientSource;
 use manual_backprop::network::Network;
-use manual_backprop::run::{self, DatasetKind, TrainOptions};
-use manual_backprop::training::{
-    Batch, DataParallel, GradientSource, Objective, OptimizerConfig, OptimizerKind,
-};
+use manual_backprop::run::{self, TrainOptions};
+use manual_backprop::training::{Batch, DataParallel, Objective, OptimizerConfig, OptimizerKind};
 use manual_backprop::{Backend, Precision};
 use std::ops::ControlFlow;
 
@@ -137,7 +137,7 @@ fn a_data_parallel_run_matches_the_single_device_run_epoch_by_epoch() {
     };
     let mini = TrainOptions {
         batch_size: Some(100),
-        alpha: 0.5,
+        alpha: Some(0.5),
         ..base.clone()
     };
     for options in [base, mini] {

@@ -7,8 +7,10 @@ use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
-use manual_backprop::interchange::{DataJson, GradientsJson, ModelJson, parse_json};
-use manual_backprop::verification::{self, CheckOptions, FiniteDifference, Tolerance};
+use manual_backprop::gradients::FiniteDifference;
+use manual_backprop::interchange::{DataJson, GradientsJson, ModelJson};
+use manual_backprop::io::parse_json;
+use manual_backprop::verification::{self, CheckOptions, Tolerance};
 use manual_backprop::{Activation, Backend, Layer, NetworkConfig, Precision, tensor};
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -180,9 +182,15 @@ fn sampled_and_directional_modes_and_parameter_selection() {
         params: Some(vec!["layers.0.weight".into(), "layers.2.bias".into()]),
         ..CheckOptions::default()
     };
-    let report =
-        verification::check_network(&net, x.clone(), y.clone(), case.weight_decay, &sampled)
-            .unwrap();
+    let report = verification::check_network(
+        &net,
+        x.clone(),
+        y.clone(),
+        case.weight_decay,
+        &sampled,
+        None,
+    )
+    .unwrap();
     assert!(report.passed, "{report}");
     assert_eq!(report.params.len(), 2);
     assert_eq!(report.params[0].numeric_entries, 3);
@@ -195,9 +203,15 @@ fn sampled_and_directional_modes_and_parameter_selection() {
         directions: Some(4),
         ..CheckOptions::default()
     };
-    let report =
-        verification::check_network(&net, x.clone(), y.clone(), case.weight_decay, &directional)
-            .unwrap();
+    let report = verification::check_network(
+        &net,
+        x.clone(),
+        y.clone(),
+        case.weight_decay,
+        &directional,
+        None,
+    )
+    .unwrap();
     assert!(report.passed, "{report}");
     assert_eq!(report.directional.len(), 4);
     assert!(
@@ -209,7 +223,8 @@ fn sampled_and_directional_modes_and_parameter_selection() {
         params: Some(vec!["layers.9.weight".into()]),
         ..CheckOptions::default()
     };
-    let err = verification::check_network(&net, x, y, case.weight_decay, &unknown).unwrap_err();
+    let err =
+        verification::check_network(&net, x, y, case.weight_decay, &unknown, None).unwrap_err();
     assert!(err.to_string().contains("layers.9.weight"), "{err}");
 }
 
@@ -218,9 +233,15 @@ fn f32_finite_differences_are_labelled_a_smoke_test_and_bad_epsilon_warns() {
     let device = Backend::Flex.device().unwrap();
     let case = &common::cases()[0];
     let (net, x, y) = case.build(&device, Precision::F32, 4);
-    let report =
-        verification::check_network(&net, x, y, case.weight_decay, &CheckOptions::default())
-            .unwrap();
+    let report = verification::check_network(
+        &net,
+        x,
+        y,
+        case.weight_decay,
+        &CheckOptions::default(),
+        None,
+    )
+    .unwrap();
     assert!(!report.numeric_certifies);
     assert!(
         report.warnings.iter().any(|w| w.contains("smoke test")),
@@ -237,7 +258,7 @@ fn f32_finite_differences_are_labelled_a_smoke_test_and_bad_epsilon_warns() {
         finite_difference: FiniteDifference::central(1e-12),
         ..CheckOptions::default()
     };
-    let report = verification::check_network(&net, x, y, case.weight_decay, &tiny).unwrap();
+    let report = verification::check_network(&net, x, y, case.weight_decay, &tiny, None).unwrap();
     assert!(
         report.warnings.iter().any(|w| w.contains("rounding")),
         "{report}"
@@ -326,7 +347,7 @@ proptest! {
             finite_difference: FiniteDifference::richardson(1e-4),
             ..CheckOptions::default()
         };
-        let report = verification::check_network(&net, x, y, lambda, &options).unwrap();
+        let report = verification::check_network(&net, x, y, lambda, &options, None).unwrap();
         prop_assert!(report.passed, "{:?}\n{}", case, report);
         let summary = report.numeric_relative_difference().unwrap();
         prop_assert!(summary < 1e-8, "‖m−n‖/‖m+n‖ = {:e}\n{}", summary, report);
@@ -498,7 +519,8 @@ fn a_saturated_layer_whose_whole_gradient_is_tiny_passes() {
         finite_difference: FiniteDifference::richardson(1e-4),
         ..CheckOptions::default()
     };
-    let report = verification::check_network(&net, x, y, case.weight_decay, &options).unwrap();
+    let report =
+        verification::check_network(&net, x, y, case.weight_decay, &options, None).unwrap();
     let bias = report.param("layers.0.bias").unwrap();
     assert!(
         bias.manual_vs_autodiff.max_abs_diff > 0.0 && bias.manual_vs_autodiff.max_rel_diff > 1e-7,

@@ -5,7 +5,8 @@ mod common;
 
 use burn::tensor::Tensor;
 use common::Case;
-use manual_backprop::verification::{self, Comparison, FiniteDifference, Tolerance};
+use manual_backprop::gradients::{self, FiniteDifference};
+use manual_backprop::verification::{self, Comparison, Tolerance};
 use manual_backprop::{
     Activation, Backend, DenseGrads, Gradients, Layer, Network, Precision, cost,
 };
@@ -91,9 +92,8 @@ fn wrong_backward_passes_are_caught_by_autodiff_and_finite_differences() {
         let device = backend.device().unwrap();
         let (net, x, y) = case.build(&device, Precision::F64, 21);
         let lambda = case.weight_decay;
-        let autodiff =
-            verification::autodiff_gradients(&net, x.clone(), y.clone(), lambda).unwrap();
-        let numeric = verification::numeric_gradients(
+        let autodiff = gradients::autodiff_gradients(&net, x.clone(), y.clone(), lambda).unwrap();
+        let numeric = gradients::numeric_gradients(
             &net,
             x.clone(),
             y.clone(),

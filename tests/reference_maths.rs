@@ -7,8 +7,9 @@ mod common;
 use burn::module::Module;
 use burn::optim::SgdConfig;
 use common::cases;
+use manual_backprop::gradients::{self, FiniteDifference};
 use manual_backprop::training::gradient_descent_step;
-use manual_backprop::verification::{self, FiniteDifference, Tolerance};
+use manual_backprop::verification::{self, Tolerance};
 use manual_backprop::{Activation, Backend, Dense, Network, NetworkConfig, Precision, tensor};
 
 /// All parameters of a network as one flat vector, in `param_paths` order.
@@ -44,7 +45,7 @@ fn finite_differences_agree_with_manual_gradients_in_f64() {
                 FiniteDifference::central(1e-5)
             };
             let numeric =
-                verification::numeric_gradients(&net, x, y, case.weight_decay, scheme).unwrap();
+                gradients::numeric_gradients(&net, x, y, case.weight_decay, scheme).unwrap();
             let difference =
                 verification::relative_difference(&flat(&net, &numeric), &flat(&net, &manual));
             // tanh's larger third derivative makes the O(ε²) term larger.

@@ -7,9 +7,11 @@ mod common;
 
 use common::{cases, gradient_values, worst_relative};
 use manual_backprop::backend::remote::{self, ServeOptions, Server};
+use manual_backprop::gradients::GradientSource;
+use manual_backprop::gradients::autodiff_gradients;
 use manual_backprop::run::{self, TrainOptions};
-use manual_backprop::training::{Batch, DataParallel, GradientSource, Objective};
-use manual_backprop::verification::{Tolerance, autodiff_gradients, compare};
+use manual_backprop::training::{Batch, DataParallel, Objective};
+use manual_backprop::verification::{Tolerance, compare};
 use manual_backprop::{Backend, Precision, tensor};
 use std::io::{BufRead, BufReader};
 use std::ops::ControlFlow;

@@ -3,7 +3,8 @@
 
 use manual_backprop::data::csv::{CsvOptions, parse as parse_csv};
 use manual_backprop::data::{digits, idx};
-use manual_backprop::interchange::{DataJson, ModelJson, parse_json};
+use manual_backprop::interchange::{DataJson, ModelJson};
+use manual_backprop::io::parse_json;
 use manual_backprop::run::TrainOptions;
 use proptest::prelude::*;
 use std::path::PathBuf;

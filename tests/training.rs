@@ -2,10 +2,11 @@
 
 mod common;
 
+use manual_backprop::data::DatasetKind;
 use manual_backprop::data::csv::{CsvOptions, parse as parse_csv};
 use manual_backprop::data::preprocess::{FeatureScaling, Predictions, Preprocessing};
 use manual_backprop::data::{Targets, digits, idx, synthetic};
-use manual_backprop::run::{self, DatasetKind, TrainOptions};
+use manual_backprop::run::{self, TrainOptions};
 use manual_backprop::training::{self, Prepared, Stop, TrainConfig, gradient_descent_step};
 use manual_backprop::{Activation, Backend, Error, NetworkConfig, Precision, persist, tensor};
 use std::ops::ControlFlow;
@@ -42,7 +43,7 @@ fn xor_is_learned() {
     let options = TrainOptions {
         dataset: DatasetKind::Xor,
         hidden: vec![4],
-        alpha: 5.0,
+        alpha: Some(5.0),
         lambda: 0.0,
         epochs: 3000,
         init_std: 1.0,
@@ -71,7 +72,7 @@ fn sine_regression_fits_and_predictions_come_back_in_target_units() {
         dataset: DatasetKind::Sine,
         hidden: vec![10],
         activation: Activation::Tanh,
-        alpha: 0.5,
+        alpha: Some(0.5),
         lambda: 0.0,
         epochs: 2000,
         init_std: 0.5,
@@ -92,7 +93,7 @@ fn divergence_stops_training_and_keeps_the_last_finite_model() {
         hidden: vec![4],
         // αλ = 1 passes validation (below 2); the first step throws the
         // weights to ~1e299, whose squares overflow the decay term.
-        alpha: 1e300,
+        alpha: Some(1e300),
         lambda: 1e-300,
         epochs: 50,
         init_std: 1.0,
@@ -129,11 +130,11 @@ fn divergence_stops_training_and_keeps_the_last_finite_model() {
 fn nonsense_hyper_parameters_are_rejected_before_training() {
     let bad = [
         TrainOptions {
-            alpha: 0.0,
+            alpha: Some(0.0),
             ..TrainOptions::default()
         },
         TrainOptions {
-            alpha: f64::NAN,
+            alpha: Some(f64::NAN),
             ..TrainOptions::default()
         },
         TrainOptions {
@@ -158,7 +159,7 @@ fn nonsense_hyper_parameters_are_rejected_before_training() {
         },
         // αλ ≥ 2: the decay step alone makes gradient descent diverge.
         TrainOptions {
-            alpha: 4.0,
+            alpha: Some(4.0),
             lambda: 0.5,
             ..TrainOptions::default()
         },
@@ -193,6 +194,18 @@ fn saved_model_predicts_identically_and_loads_on_the_other_backend() {
     for f in &files {
         assert!(f.is_file(), "{} written", f.display());
     }
+    // No --alpha was given: options.json records the step the run used, the
+    // optimizer's default, so `--config options.json` repeats the run.
+    let recorded: TrainOptions = manual_backprop::io::read_json(&dir.join("options.json")).unwrap();
+    assert_eq!(options.alpha, None);
+    assert_eq!(recorded.alpha, Some(4.0));
+    assert_eq!(
+        TrainOptions {
+            alpha: None,
+            ..recorded
+        },
+        options
+    );
     let data = digits::load().unwrap();
     let outputs = |backend: Backend| {
         let device = backend.device().unwrap();
@@ -427,7 +440,7 @@ fn experiment_grids_write_one_row_per_run_and_resume() {
         base: TrainOptions {
             dataset: DatasetKind::Xor,
             epochs: 20,
-            alpha: 5.0,
+            alpha: Some(5.0),
             lambda: 0.0,
             init_std: 1.0,
             ..TrainOptions::default()

@@ -14,6 +14,7 @@ use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::{Tensor, TensorData};
 use common::{Case, cases, uniform};
+use manual_backprop::gradients;
 use manual_backprop::run::{self, TrainOptions};
 use manual_backprop::training::{self, Prepared};
 use manual_backprop::verification::{self, CheckOptions, Tolerance};
@@ -74,7 +75,7 @@ fn agreement(
     let manual = net
         .gradients(x.clone(), y.clone(), case.weight_decay)
         .unwrap();
-    let autodiff = verification::autodiff_gradients(&net, x, y, case.weight_decay).unwrap();
+    let autodiff = gradients::autodiff_gradients(&net, x, y, case.weight_decay).unwrap();
     verification::compare(
         &net,
         ("manual", "autodiff"),
@@ -236,10 +237,11 @@ fn the_harness_passes_on_wgpu_in_f32_and_calls_itself_a_smoke_test() {
     let (net, x, y) = case.build(&device, Precision::F32, 5);
     let options = CheckOptions {
         tolerance: Some(gpu_tolerance(case, Precision::F32)),
-        finite_difference: verification::FiniteDifference::central(1e-2),
+        finite_difference: gradients::FiniteDifference::central(1e-2),
         ..CheckOptions::default()
     };
-    let report = verification::check_network(&net, x, y, case.weight_decay, &options).unwrap();
+    let report =
+        verification::check_network(&net, x, y, case.weight_decay, &options, None).unwrap();
     print!("{report}");
     assert!(report.passed, "{report}");
     assert!(
@@ -308,7 +310,7 @@ fn a_wrong_backward_fails_on_wgpu_where_the_right_one_passes() {
     )
     .unwrap();
     let options = CheckOptions {
-        finite_difference: verification::FiniteDifference::central(1e-2),
+        finite_difference: gradients::FiniteDifference::central(1e-2),
         ..CheckOptions::default()
     };
     let right =

@@ -1,53 +1,135 @@
 //! `backprop bench`: one training step, hand-written vs autodiff, per shape,
 //! backend and precision, as a table or JSON lines.
 
-use crate::bench::{self, Method};
+use crate::backend::DeviceDescription;
+use crate::bench;
 use crate::error::Error;
+use crate::gradients::GradientSource;
 use crate::network::Network;
 use crate::training::threads;
 use crate::{Backend, Precision};
 use burn::tensor::Tensor;
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Peak heap bytes one step of `Method` allocates on top of what is live:
-/// measured by the binary's counting allocator, which only a binary can install.
-pub type PeakBytes<'a> =
-    &'a (dyn Fn(Method, Network, &Tensor<2>, &Tensor<2>) -> Result<usize, Error> + Sync);
+/// Counts heap bytes in use and their peak, to compare the memory a manual
+/// step and an autodiff step allocate on top of what is already live. Only a
+/// binary can install it (`#[global_allocator] static A: CountingAllocator =
+/// CountingAllocator;`); without it the memory columns read 0.
+pub struct CountingAllocator;
+
+static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the
+// counters are only bookkeeping.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let now = ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(now, Ordering::Relaxed);
+        // SAFETY: same layout contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: `ptr` was allocated by `alloc` above with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if new_size >= layout.size() {
+            let grown = new_size - layout.size();
+            let now = ALLOCATED.fetch_add(grown, Ordering::Relaxed) + grown;
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        } else {
+            ALLOCATED.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// Peak heap bytes one step of `source` allocates above what was live before it.
+fn step_peak_bytes(
+    source: GradientSource,
+    network: Network,
+    x: &Tensor<2>,
+    y: &Tensor<2>,
+) -> Result<usize, Error> {
+    let before = ALLOCATED.load(Ordering::SeqCst);
+    PEAK.store(before, Ordering::SeqCst);
+    let (network, _) = bench::step(source, network, x, y)?;
+    let peak = PEAK.load(Ordering::SeqCst);
+    drop(network);
+    Ok(peak.saturating_sub(before))
+}
 
 /// What `backprop bench` measures.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct BenchRequest {
-    /// Shapes to run (digits 64-25-10 m=1797, mnist 784-256-256-10 m=128,
-    /// wide 1024-1024-1024-10 m=256) and `epoch`, the end-to-end row (one
-    /// epoch of MNIST 784-300-10, m = 32; see [`bench::measure_epoch`]).
+    /// Shapes to run: the step of digits 64-25-10 m=1797, mnist 784-256-256-10 m=128,
+    /// wide 1024-1024-1024-10 m=256; and epoch, one whole epoch of MNIST
+    /// 784-300-10 with m=32 (synthetic data of that shape without --mnist-dir files).
+    #[arg(long, value_delimiter = ',', default_value = "digits,mnist,wide,epoch")]
     pub shapes: Vec<String>,
-    /// Backends.
+    /// Backends: flex, ndarray, wgpu/cuda in builds with those features, remote (with --remote URL) or ws:// URLs.
+    #[arg(long, value_delimiter = ',', default_value = "ndarray,flex")]
     pub backends: Vec<Backend>,
     /// Precisions.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "f32,f64")]
     pub dtypes: Vec<Precision>,
     /// Unmeasured repetitions before timing.
+    #[arg(long, default_value_t = 2)]
     pub warmup: usize,
     /// Timed repetitions (each: a manual step, an autodiff step, the forward pass,
     /// the kernels alone); medians are reported.
+    #[arg(long, default_value_t = 10)]
     pub reps: usize,
     /// Timed epochs of the end-to-end row (after one unmeasured epoch).
+    #[arg(long, default_value_t = 3)]
     pub epoch_reps: usize,
     /// Where the end-to-end row looks for MNIST (synthetic data of its shape otherwise).
+    #[arg(long, default_value = "data/mnist")]
     pub mnist_dir: PathBuf,
     /// One JSON object per row instead of a table.
+    #[arg(long)]
     pub json: bool,
 }
 
 /// The name that selects the end-to-end row in [`BenchRequest::shapes`].
 pub const EPOCH_ROW: &str = "epoch";
 
-/// Measures every row of `args` and prints it; `peak_bytes` measures a
-/// step's heap peak.
-pub fn run(args: BenchRequest, peak_bytes: PeakBytes) -> Result<ExitCode, Error> {
+/// Measures every row of `args` and prints it, as a table or JSON lines.
+pub fn run(args: BenchRequest) -> Result<ExitCode, Error> {
     let epoch_row = args.shapes.iter().any(|name| name == EPOCH_ROW);
-    let shapes: Vec<bench::Shape> = args
-        .shapes
+    let shapes = step_shapes(&args.shapes)?;
+    let devices = describe_devices(&args)?;
+    if !args.json && !shapes.is_empty() {
+        print_header();
+    }
+    for shape in &shapes {
+        for (backend, description) in args.backends.iter().zip(&devices) {
+            for &dtype in &args.dtypes {
+                match backend.device_for(dtype) {
+                    Err(e) => print_skipped(&args, shape, backend, dtype, description, &e),
+                    Ok(_) => step_row(&args, shape, backend, dtype, description)?,
+                }
+            }
+        }
+    }
+    if !args.json && !shapes.is_empty() {
+        print_footer(&args);
+    }
+    if epoch_row {
+        run_epoch_row(&args, &devices)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The step shapes named in `names` (the epoch row aside).
+fn step_shapes(names: &[String]) -> Result<Vec<bench::Shape>, Error> {
+    names
         .iter()
         .filter(|name| *name != EPOCH_ROW)
         .map(|name| {
@@ -61,9 +143,12 @@ pub fn run(args: BenchRequest, peak_bytes: PeakBytes) -> Result<ExitCode, Error>
                         .into(),
                 })
         })
-        .collect::<Result<_, _>>()?;
-    // Say which device each backend is before any number: a GPU backend on a
-    // software adapter (lavapipe) measures CPU emulation, not GPU speed.
+        .collect()
+}
+
+/// Says which device each backend is before any number: a GPU backend on a
+/// software adapter (lavapipe) measures CPU emulation, not GPU speed.
+fn describe_devices(args: &BenchRequest) -> Result<Vec<DeviceDescription>, Error> {
     let mut devices = Vec::new();
     for backend in &args.backends {
         let description = crate::backend::describe(&backend.device()?);
@@ -79,129 +164,144 @@ pub fn run(args: BenchRequest, peak_bytes: PeakBytes) -> Result<ExitCode, Error>
         }
         devices.push(description);
     }
-    if !args.json && !shapes.is_empty() {
+    Ok(devices)
+}
+
+fn print_header() {
+    println!(
+        "{:<7} {:<8} {:<5} {:>10} {:>12} {:>7} {:>6} {:>7} {:>11} {:>8} {:>6} {:>7} {:>11} {:>13}",
+        "shape",
+        "backend",
+        "dtype",
+        "manual ms",
+        "autodiff ms",
+        "ad/man",
+        "bound",
+        "fwd ms",
+        "kernels ms",
+        "GFLOP/s",
+        "GEMM",
+        "% GEMM",
+        "manual MiB",
+        "autodiff MiB"
+    );
+}
+
+/// A row whose device cannot compute `dtype`.
+fn print_skipped(
+    args: &BenchRequest,
+    shape: &bench::Shape,
+    backend: &Backend,
+    dtype: Precision,
+    description: &DeviceDescription,
+    e: &Error,
+) {
+    if args.json {
+        let json = serde_json::json!({
+            "shape": shape.name, "backend": backend, "dtype": dtype,
+            "device": description.to_string(), "skipped": e.to_string(),
+        });
+        println!("{json}");
+    } else {
         println!(
-            "{:<7} {:<8} {:<5} {:>10} {:>12} {:>7} {:>6} {:>7} {:>11} {:>8} {:>6} {:>7} {:>11} {:>13}",
-            "shape",
-            "backend",
-            "dtype",
-            "manual ms",
-            "autodiff ms",
-            "ad/man",
-            "bound",
-            "fwd ms",
-            "kernels ms",
-            "GFLOP/s",
-            "GEMM",
-            "% GEMM",
-            "manual MiB",
-            "autodiff MiB"
+            "{:<7} {:<8} {dtype:<5} skipped: {e}",
+            shape.name,
+            backend.name()
         );
     }
-    for shape in &shapes {
-        for (backend, description) in args.backends.iter().zip(&devices) {
-            for &dtype in &args.dtypes {
-                if let Err(e) = backend.device_for(dtype) {
-                    if args.json {
-                        let json = serde_json::json!({
-                            "shape": shape.name, "backend": backend, "dtype": dtype,
-                            "device": description.to_string(), "skipped": e.to_string(),
-                        });
-                        println!("{json}");
-                    } else {
-                        println!(
-                            "{:<7} {:<8} {dtype:<5} skipped: {e}",
-                            shape.name,
-                            backend.name()
-                        );
-                    }
-                    continue;
-                }
-                // Measured next to the row it judges: this machine's speed drifts.
-                let gemm_gflops = bench::gemm_gflops(backend, dtype, GEMM_REFERENCE_N, 3)?;
-                let row = bench::measure(shape, backend, dtype, args.warmup, args.reps)?;
-                // Peak heap is measured on a fresh network, outside the timed loop,
-                // on the threads training would use. The first step on a thread
-                // also allocates that thread's lasting GEMM packing buffers, as
-                // the first step of a run does: the second step is the one reported.
-                let (net, x, y) = shape.setup(backend, dtype)?;
-                let mib = |method| -> Result<f64, Error> {
-                    let device = net.device();
-                    let bytes = threads::like_steps(&net, shape.m, &device, || {
-                        peak_bytes(method, net.clone(), &x, &y)?;
-                        peak_bytes(method, net.clone(), &x, &y)
-                    })?;
-                    Ok(bytes as f64 / 1048576.0)
-                };
-                let (mem_manual, mem_autodiff) =
-                    (mib(bench::Method::Manual)?, mib(bench::Method::Autodiff)?);
-                let gflops = shape.flops() / (row.manual_ms * 1e-3) / 1e9;
-                let of_gemm = 100.0 * gflops / gemm_gflops;
-                if args.json {
-                    let json = serde_json::json!({
-                        "shape": shape.name, "sizes": shape.sizes, "m": shape.m, "backend": backend, "dtype": dtype,
-                        "device": description.to_string(), "adapter": description.adapter, "emulated": description.emulated,
-                        "manual_ms": row.manual_ms, "autodiff_ms": row.autodiff_ms, "ratio": row.ratio,
-                        "ratio_bound": row.ratio_bound(), "forward_ms": row.forward_ms,
-                        "kernel_floor_ms": row.kernel_floor_ms(), "forward_kernels_ms": row.forward_kernels_ms,
-                        "backward_kernels_ms": row.backward_kernels_ms, "manual_gflops": gflops,
-                        "gemm_reference_gflops": gemm_gflops, "percent_of_gemm": of_gemm,
-                        "manual_peak_mib": mem_manual, "autodiff_peak_mib": mem_autodiff,
-                    });
-                    println!("{json}");
-                } else {
-                    println!(
-                        "{:<7} {:<8} {:<5} {:>10.3} {:>12.3} {:>7.2} {:>6.2} {:>7.3} {:>11.3} {:>8.1} {:>6.0} {:>7.0} {:>11.2} {:>13.2}",
-                        shape.name,
-                        // A server's URL is in the `#` line above the table.
-                        backend.name(),
-                        dtype,
-                        row.manual_ms,
-                        row.autodiff_ms,
-                        row.ratio,
-                        row.ratio_bound(),
-                        row.forward_ms,
-                        row.kernel_floor_ms(),
-                        gflops,
-                        gemm_gflops,
-                        of_gemm,
-                        mem_manual,
-                        mem_autodiff
-                    );
-                }
-            }
-        }
-    }
-    if !args.json && !shapes.is_empty() {
+}
+
+/// Heap peak of one step of `source` in MiB, measured on a fresh network
+/// outside the timed loop, on the threads training would use. The first step
+/// on a thread also allocates that thread's lasting GEMM packing buffers, as
+/// the first step of a run does: the second step is the one reported.
+fn step_mib(
+    shape: &bench::Shape,
+    backend: &Backend,
+    dtype: Precision,
+    source: GradientSource,
+) -> Result<f64, Error> {
+    let (net, x, y) = shape.setup(backend, dtype)?;
+    let device = net.device();
+    let bytes = threads::like_steps(&net, shape.m, &device, || {
+        step_peak_bytes(source, net.clone(), &x, &y)?;
+        step_peak_bytes(source, net.clone(), &x, &y)
+    })?;
+    Ok(bytes as f64 / 1048576.0)
+}
+
+/// Measures and prints one step row.
+fn step_row(
+    args: &BenchRequest,
+    shape: &bench::Shape,
+    backend: &Backend,
+    dtype: Precision,
+    description: &DeviceDescription,
+) -> Result<(), Error> {
+    // Measured next to the row it judges: this machine's speed drifts.
+    let gemm_gflops = bench::gemm_gflops(backend, dtype, GEMM_REFERENCE_N, 3)?;
+    let row = bench::measure(shape, backend, dtype, args.warmup, args.reps)?;
+    let mem_manual = step_mib(shape, backend, dtype, GradientSource::Manual)?;
+    let mem_autodiff = step_mib(shape, backend, dtype, GradientSource::Autodiff)?;
+    let gflops = shape.flops() / (row.manual_ms * 1e-3) / 1e9;
+    let of_gemm = 100.0 * gflops / gemm_gflops;
+    if args.json {
+        let json = serde_json::json!({
+            "shape": shape.name, "sizes": shape.sizes, "m": shape.m, "backend": backend, "dtype": dtype,
+            "device": description.to_string(), "adapter": description.adapter, "emulated": description.emulated,
+            "manual_ms": row.manual_ms, "autodiff_ms": row.autodiff_ms, "ratio": row.ratio,
+            "ratio_bound": row.ratio_bound(), "forward_ms": row.forward_ms,
+            "kernel_floor_ms": row.kernel_floor_ms(), "forward_kernels_ms": row.forward_kernels_ms,
+            "backward_kernels_ms": row.backward_kernels_ms, "manual_gflops": gflops,
+            "gemm_reference_gflops": gemm_gflops, "percent_of_gemm": of_gemm,
+            "manual_peak_mib": mem_manual, "autodiff_peak_mib": mem_autodiff,
+        });
+        println!("{json}");
+    } else {
         println!(
-            "ad/man: median of back-to-back pairs. bound: autodiff ms / (fwd ms + the backward's matmuls alone), the \
-             ratio a backward costing only its matmuls would reach. fwd: forward + cost alone \
-             (shared by both). kernels: the step's matmuls and exp alone. GEMM: GFLOP/s of the best of three \
-             {n}x{n} matmuls run just before the row; % GEMM: the step's share of it.",
-            n = GEMM_REFERENCE_N
+            "{:<7} {:<8} {:<5} {:>10.3} {:>12.3} {:>7.2} {:>6.2} {:>7.3} {:>11.3} {:>8.1} {:>6.0} {:>7.0} {:>11.2} {:>13.2}",
+            shape.name,
+            // A server's URL is in the `#` line above the table.
+            backend.name(),
+            dtype,
+            row.manual_ms,
+            row.autodiff_ms,
+            row.ratio,
+            row.ratio_bound(),
+            row.forward_ms,
+            row.kernel_floor_ms(),
+            gflops,
+            gemm_gflops,
+            of_gemm,
+            mem_manual,
+            mem_autodiff
         );
-        if args
-            .backends
-            .iter()
-            .any(|b| matches!(b, Backend::Remote(_)))
-        {
-            println!(
-                "remote: every operation is sent to the server and every read-back waits for it; \
-                 the MiB columns count this process's heap only, not the server's."
-            );
-        }
     }
-    if epoch_row {
-        run_epoch_row(&args, &devices)?;
+    Ok(())
+}
+
+fn print_footer(args: &BenchRequest) {
+    println!(
+        "ad/man: median of back-to-back pairs. bound: autodiff ms / (fwd ms + the backward's matmuls alone), the \
+         ratio a backward costing only its matmuls would reach. fwd: forward + cost alone \
+         (shared by both). kernels: the step's matmuls and exp alone. GEMM: GFLOP/s of the best of three \
+         {n}x{n} matmuls run just before the row; % GEMM: the step's share of it.",
+        n = GEMM_REFERENCE_N
+    );
+    if args
+        .backends
+        .iter()
+        .any(|b| matches!(b, Backend::Remote(_)))
+    {
+        println!(
+            "remote: every operation is sent to the server and every read-back waits for it; \
+             the MiB columns count this process's heap only, not the server's."
+        );
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// The end-to-end row: one epoch of mini-batch training per backend and dtype.
-fn run_epoch_row(
-    args: &BenchRequest,
-    devices: &[crate::backend::DeviceDescription],
-) -> Result<(), Error> {
+fn run_epoch_row(args: &BenchRequest, devices: &[DeviceDescription]) -> Result<(), Error> {
     let data = bench::epoch_data(&args.mnist_dir)?;
     let [_, hidden, _] = bench::EPOCH_SIZES;
     let setting = format!(

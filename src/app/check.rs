@@ -2,52 +2,76 @@
 
 use super::to_json;
 use crate::data::preprocess::{FeatureScaling, Preprocessing};
+use crate::data::{DataSource, DatasetKind};
 use crate::error::Error;
-use crate::interchange::{DataJson, ModelJson, read_json};
-use crate::run::{DatasetKind, TrainOptions};
+use crate::gradients::FiniteDifference;
+use crate::interchange::{DataJson, ModelJson};
+use crate::io::read_json;
+use crate::network::Network;
+use crate::run::TrainOptions;
 use crate::training::Prepared;
-use crate::verification::{self, CheckOptions, FiniteDifference};
+use crate::verification::{self, CheckOptions};
 use crate::{Activation, Backend, Precision};
+use burn::tensor::{Device, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// What `backprop check` verifies.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct CheckRequest {
     /// Model in the JSON interchange format (with --data).
+    #[arg(long, requires = "data")]
     pub model: Option<PathBuf>,
     /// Data in the JSON interchange format (with --model).
+    #[arg(long, requires = "model")]
     pub data: Option<PathBuf>,
     /// Without --model: hidden layer sizes of a randomly initialised network.
+    #[arg(long, value_delimiter = ',', default_value = "5")]
     pub hidden: Vec<usize>,
     /// Without --model: data set whose first --examples rows are used.
+    #[arg(long, value_enum, default_value = "digits")]
     pub dataset: DatasetKind,
     /// Without --model: number of examples.
+    #[arg(long, default_value_t = 20)]
     pub examples: usize,
     /// Without --model: activation.
+    #[arg(long, value_enum, default_value = "sigmoid")]
     pub activation: Activation,
     /// Without --model: ε of the initialisation (large enough to leave the linear regime).
+    #[arg(long, default_value_t = 0.5)]
     pub init_std: f64,
     /// Weight decay λ.
+    #[arg(long, default_value_t = 1e-3)]
     pub lambda: f64,
     /// Finite-difference step [default: 1e-5 in f64, 4e-3 in f32, near each
     /// precision's optimum u^(1/3); 1e-4 matches the reference course].
+    #[arg(long)]
     pub epsilon: Option<f64>,
-    /// Finite differences on only this many random entries per tensor
-    /// [default: all, or [`SAMPLE`] above [`SAMPLE_ABOVE`] parameters].
+    /// Finite differences on only this many random entries per tensor [default:
+    /// every entry up to [`SAMPLE_ABOVE`] parameters, [`SAMPLE`] per tensor above].
+    #[arg(long, conflicts_with = "full", help = format!(
+        "Finite differences on only this many random entries per tensor [default: every \
+         entry up to {SAMPLE_ABOVE} parameters, {SAMPLE} per tensor above]"
+    ))]
     pub sample: Option<usize>,
     /// Finite differences on every entry, however large the network.
+    #[arg(long)]
     pub full: bool,
     /// Directional mode with this many random directions.
+    #[arg(long)]
     pub directions: Option<usize>,
     /// Only these parameters (comma list of module paths, e.g. layers.0.weight).
+    #[arg(long, value_delimiter = ',')]
     pub params: Option<Vec<String>>,
     /// Backend.
+    #[arg(long, default_value = "flex", help = crate::backend::HELP)]
     pub backend: Backend,
     /// Precision.
+    #[arg(long, value_enum, default_value = "f64")]
     pub dtype: Precision,
     /// Print the report as JSON.
+    #[arg(long)]
     pub json: bool,
 }
 
@@ -69,63 +93,9 @@ pub fn run(args: CheckRequest) -> Result<ExitCode, Error> {
             let (x, y) = read_json::<DataJson>(data)?.to_tensors(&network)?;
             (network, x, y)
         }
-        _ => {
-            let options = TrainOptions {
-                dataset: args.dataset,
-                hidden: args.hidden.clone(),
-                activation: args.activation,
-                init_std: args.init_std,
-                validation: 0.0,
-                test: 0.0,
-                ..TrainOptions::default()
-            };
-            options.validate()?;
-            let data = options.load_data()?.train;
-            let m = args.examples.clamp(1, data.len());
-            let rows: Vec<usize> = (0..m).collect();
-            let data = data.subset(&data.name, &rows);
-            let scaling = if data.image_shape.is_some() {
-                FeatureScaling::MaxAbs
-            } else {
-                FeatureScaling::Standardize
-            };
-            let preprocessing = Preprocessing::fit(&data, scaling, args.activation)?;
-            let config =
-                options.network_config(preprocessing.n_features(), preprocessing.n_outputs());
-            // The check holds the batch's activations for two gradient
-            // computations, and three host copies of the parameters.
-            crate::resources::ensure_fits(
-                &format!("checking a network of sizes {:?}", config.sizes),
-                crate::resources::training_bytes(
-                    &config.sizes,
-                    args.dtype,
-                    m,
-                    m,
-                    m,
-                    crate::training::OptimizerKind::Gd,
-                    0,
-                ) + 24.0 * crate::resources::parameter_count(&config.sizes),
-            )?;
-            let prepared = Prepared::new(&data, &preprocessing, &device, args.dtype)?;
-            (config.init(&device, args.dtype)?, prepared.x, prepared.y)
-        }
+        _ => random_network_on_data(&args, &device)?,
     };
-    let mut options = CheckOptions {
-        finite_difference: FiniteDifference::central(args.epsilon.unwrap_or(match args.dtype {
-            Precision::F64 => 1e-5,
-            Precision::F32 => 4e-3,
-        })),
-        params: args.params.clone(),
-        sample: args.sample,
-        directions: args.directions,
-        ..CheckOptions::default()
-    };
-    let count = crate::resources::parameter_count(&network.sizes()) as usize;
-    let sampled_by_default =
-        !args.full && args.sample.is_none() && args.directions.is_none() && count > SAMPLE_ABOVE;
-    if sampled_by_default {
-        options.sample = Some(SAMPLE);
-    }
+    let (options, sampled_by_default) = check_options(&args, &network);
     let bar = if args.json {
         ProgressBar::hidden()
     } else {
@@ -137,24 +107,24 @@ pub fn run(args: CheckRequest) -> Result<ExitCode, Error> {
         )
         .expect("valid template"),
     );
-    let mut report = verification::check_network_with_progress(
+    let mut report = verification::check_network(
         &network,
         x,
         y,
         args.lambda,
         &options,
-        &mut |p| {
+        Some(&mut |p| {
             bar.set_length(p.total as u64);
             bar.set_position(p.done as u64);
-        },
+        }),
     )?;
     bar.finish_and_clear();
     if sampled_by_default {
         report.warnings.push(format!(
             "sampled: finite differences on {SAMPLE} random entries per tensor, as for every \
-             network above {} parameters (this one has {}); manual vs autodiff still covers \
-             every entry. --full checks every entry by finite differences too",
-            SAMPLE_ABOVE, count
+             network above {SAMPLE_ABOVE} parameters (this one has {}); manual vs autodiff still \
+             covers every entry. --full checks every entry by finite differences too",
+            parameter_count(&network)
         ));
     }
     if args.json {
@@ -167,4 +137,65 @@ pub fn run(args: CheckRequest) -> Result<ExitCode, Error> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn parameter_count(network: &Network) -> usize {
+    crate::resources::parameter_count(&network.sizes()) as usize
+}
+
+/// A network of `args.hidden` layers drawn at random, and the first
+/// `args.examples` examples of `args.dataset` scaled as `train` would.
+fn random_network_on_data(
+    args: &CheckRequest,
+    device: &Device,
+) -> Result<(Network, Tensor<2>, Tensor<2>), Error> {
+    let options = TrainOptions {
+        dataset: args.dataset,
+        hidden: args.hidden.clone(),
+        activation: args.activation,
+        init_std: args.init_std,
+        ..TrainOptions::default()
+    };
+    options.validate()?;
+    let data = DataSource::new(args.dataset)
+        .load(0.0, 0.0, options.seed)?
+        .train;
+    let m = args.examples.clamp(1, data.len());
+    let rows: Vec<usize> = (0..m).collect();
+    let data = data.subset(&data.name, &rows);
+    let scaling = FeatureScaling::default_for(&data);
+    let preprocessing = Preprocessing::fit(&data, scaling, args.activation)?;
+    let config = options.network_config(preprocessing.n_features(), preprocessing.n_outputs());
+    // The check holds the batch's activations for two gradient
+    // computations, and three host copies of the parameters.
+    crate::resources::ensure_fits(
+        &format!("checking a network of sizes {:?}", config.sizes),
+        crate::resources::training_bytes(&config.sizes, args.dtype, m, m, m, 0.0)
+            + 24.0 * crate::resources::parameter_count(&config.sizes),
+    )?;
+    let prepared = Prepared::new(&data, &preprocessing, device, args.dtype)?;
+    Ok((config.init(device, args.dtype)?, prepared.x, prepared.y))
+}
+
+/// The check's options from the flags, and whether finite differences are
+/// sampled only because the network is large.
+fn check_options(args: &CheckRequest, network: &Network) -> (CheckOptions, bool) {
+    let mut options = CheckOptions {
+        finite_difference: FiniteDifference::central(args.epsilon.unwrap_or(match args.dtype {
+            Precision::F64 => 1e-5,
+            Precision::F32 => 4e-3,
+        })),
+        params: args.params.clone(),
+        sample: args.sample,
+        directions: args.directions,
+        ..CheckOptions::default()
+    };
+    let sampled_by_default = !args.full
+        && args.sample.is_none()
+        && args.directions.is_none()
+        && parameter_count(network) > SAMPLE_ABOVE;
+    if sampled_by_default {
+        options.sample = Some(SAMPLE);
+    }
+    (options, sampled_by_default)
 }

@@ -6,18 +6,20 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// What `backprop experiment` runs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct ExperimentRequest {
     /// Grid file (see examples/grid.json).
+    #[arg(long)]
     pub config: PathBuf,
     /// Output directory for results.json, results.csv and results.svg.
+    #[arg(long, default_value = "runs/experiment")]
     pub out: PathBuf,
 }
 
 /// Runs the grid in `args.config` into `args.out`, printing each row as it
 /// finishes and a table by configuration at the end.
 pub fn run(args: ExperimentRequest) -> Result<ExitCode, Error> {
-    let grid = crate::experiment::GridConfig::from_json_file(&args.config)?;
+    let grid = crate::io::read_json::<crate::experiment::GridConfig>(&args.config)?;
     let total = grid.validate()?;
     println!(
         "{:<46} {:>7} {:>11} {:>10} {:>8} {:>10}  stop",

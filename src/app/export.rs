@@ -8,11 +8,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// What `backprop export-model` writes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct ExportRequest {
     /// Model directory written by `train`.
+    #[arg(long)]
     pub model: PathBuf,
     /// Output JSON file (stdout when absent).
+    #[arg(long)]
     pub out: Option<PathBuf>,
 }
 

@@ -2,39 +2,36 @@
 
 use super::{emit, to_json};
 use crate::error::Error;
-use crate::interchange::{DataJson, GradientsJson, ModelJson, read_json};
-use crate::verification::{self, FiniteDifference};
+use crate::gradients::GradientSource;
+use crate::interchange::{DataJson, GradientsJson, ModelJson};
+use crate::io::read_json;
 use crate::{Backend, Precision};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Which gradient `grads` writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum GradientSource {
-    /// The hand-written backward passes.
-    Manual,
-    /// burn-autodiff.
-    Autodiff,
-    /// Central finite differences (ε = 1e-5).
-    Numeric,
-}
-
 /// What `backprop grads` computes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct GradsRequest {
     /// Model in the JSON interchange format.
+    #[arg(long)]
     pub model: PathBuf,
     /// Data in the JSON interchange format ({"x": [[…]], "y": [[…]]}).
+    #[arg(long)]
     pub data: PathBuf,
     /// Weight decay λ.
+    #[arg(long, default_value_t = 0.0)]
     pub lambda: f64,
     /// Which gradient to write.
+    #[arg(long, value_enum, default_value_t = GradientSource::Manual)]
     pub source: GradientSource,
     /// Backend.
+    #[arg(long, default_value = "flex", help = crate::backend::HELP)]
     pub backend: Backend,
     /// Precision.
+    #[arg(long, value_enum, default_value = "f64")]
     pub dtype: Precision,
     /// Output file (stdout when absent).
+    #[arg(long)]
     pub out: Option<PathBuf>,
 }
 
@@ -45,17 +42,7 @@ pub fn run(args: GradsRequest) -> Result<ExitCode, Error> {
     let network = model.to_network(&device, args.dtype)?;
     let data: DataJson = read_json(&args.data)?;
     let (x, y) = data.to_tensors(&network)?;
-    let grads = match args.source {
-        GradientSource::Manual => network.gradients(x, y, args.lambda)?,
-        GradientSource::Autodiff => verification::autodiff_gradients(&network, x, y, args.lambda)?,
-        GradientSource::Numeric => verification::numeric_gradients(
-            &network,
-            x,
-            y,
-            args.lambda,
-            FiniteDifference::central(1e-5),
-        )?,
-    };
+    let grads = args.source.gradients(&network, x, y, args.lambda)?;
     emit(
         args.out.as_ref(),
         &to_json(&GradientsJson::from_gradients(&network, &grads)?),

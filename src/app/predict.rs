@@ -2,87 +2,61 @@
 
 use super::headline;
 use crate::data::preprocess::{FeatureScaling, Predictions, Preprocessing};
+use crate::data::{DataSource, DatasetKind};
 use crate::error::Error;
-use crate::interchange::{ModelJson, read_json};
-use crate::run::{DatasetKind, TrainOptions};
+use crate::interchange::ModelJson;
+use crate::io::read_json;
+use crate::network::Network;
+use crate::persist::ModelMeta;
+use crate::run::TrainOptions;
 use crate::training::Prepared;
 use crate::{Backend, Precision, persist};
-use std::path::PathBuf;
+use burn::tensor::Device;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// What `backprop predict` runs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct PredictRequest {
     /// Model directory written by `train` (model.bpk + model.json), or a model in
     /// the JSON interchange format (then features are used as they are, and --dataset is needed).
+    #[arg(long)]
     pub model: PathBuf,
     /// Data set to predict [default: the one the model was trained on, where built in].
+    #[arg(long, value_enum)]
     pub dataset: Option<DatasetKind>,
     /// CSV file for --dataset csv.
+    #[arg(long)]
     pub data: Option<PathBuf>,
     /// CSV target columns (for metrics).
+    #[arg(long, value_delimiter = ',')]
     pub target_columns: Vec<String>,
     /// Treat the CSV target column as class labels.
+    #[arg(long)]
     pub classify: bool,
     /// Directory with the MNIST IDX files (the 10k test set is used).
+    #[arg(long, default_value = "data/mnist")]
     pub mnist_dir: PathBuf,
     /// Backend to run on.
+    #[arg(long, default_value = "flex", help = crate::backend::HELP)]
     pub backend: Backend,
     /// Write predictions here as CSV.
+    #[arg(long)]
     pub out: Option<PathBuf>,
 }
 
 /// Evaluates the model on the data set and, with `args.out`, writes its predictions.
 pub fn run(args: PredictRequest) -> Result<ExitCode, Error> {
     let device = args.backend.device()?;
-    let interchange = args.model.is_file() && args.model.extension().is_some_and(|e| e == "json");
-    let (network, meta) = if interchange {
-        (
-            read_json::<ModelJson>(&args.model)?.to_network(&device, Precision::F64)?,
-            None,
-        )
-    } else {
-        let (network, meta) = persist::load(&args.model, &device)?;
-        (network, Some(meta))
-    };
-    let trained_on = meta
-        .as_ref()
-        .map_or("(a JSON model)", |m| m.dataset.as_str());
-    let kind = match args.dataset {
-        Some(kind) => kind,
-        None => match trained_on.trim_end_matches("-train") {
-            "digits" => DatasetKind::Digits,
-            "mnist" => DatasetKind::Mnist,
-            "xor" => DatasetKind::Xor,
-            "sine" => DatasetKind::Sine,
-            other => {
-                return Err(Error::InvalidParameter {
-                    name: "dataset",
-                    value: "(none)".into(),
-                    reason: format!(
-                        "the model was trained on {other:?}; say which data to predict with --dataset"
-                    ),
-                });
-            }
-        },
-    };
-    let options = TrainOptions {
-        dataset: kind,
+    let (network, meta) = load_model(&args.model, &device)?;
+    let data = DataSource {
+        dataset: dataset_kind(&args, meta.as_ref())?,
         data: args.data.clone(),
         target_columns: args.target_columns.clone(),
         classify: args.classify,
         mnist_dir: args.mnist_dir.clone(),
-        validation: 0.0,
-        test: 0.0,
-        ..TrainOptions::default()
-    };
-    let split = options.load_data()?;
-    // MNIST predicts its own test set; the others the whole data set.
-    let data = if kind == DatasetKind::Mnist {
-        split.test
-    } else {
-        split.train
-    };
+    }
+    .evaluation_set(TrainOptions::default().seed)?;
     // A JSON model carries no preprocessing: features go in as they are, and
     // labels are encoded for its output activation.
     let (preprocessing, precision) = match meta {
@@ -105,28 +79,64 @@ pub fn run(args: PredictRequest) -> Result<ExitCode, Error> {
     );
     if let Some(out) = &args.out {
         let outputs = crate::tensor::to_vec(&network.hypothesis(prepared.x))?;
-        let text = match preprocessing.decode(&outputs) {
-            Predictions::Classes(classes) => std::iter::once("prediction".to_string())
-                .chain(classes.iter().map(|c| c.to_string()))
-                .collect::<Vec<_>>(),
-            Predictions::Values(values) => {
-                let k = preprocessing.n_outputs();
-                std::iter::once(
-                    (0..k)
-                        .map(|j| format!("prediction_{j}"))
-                        .collect::<Vec<_>>()
-                        .join(","),
-                )
-                .chain(
-                    values
-                        .chunks(k)
-                        .map(|row| row.iter().map(f64::to_string).collect::<Vec<_>>().join(",")),
-                )
-                .collect()
-            }
-        };
-        persist::write_atomic(out, format!("{}\n", text.join("\n")).as_bytes())?;
+        write_predictions(out, &preprocessing, &outputs)?;
         println!("predictions written to {}", out.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A `train` run directory, or a model in the JSON interchange format (which
+/// has no metadata).
+fn load_model(path: &Path, device: &Device) -> Result<(Network, Option<ModelMeta>), Error> {
+    if path.is_file() && path.extension().is_some_and(|e| e == "json") {
+        let network = read_json::<ModelJson>(path)?.to_network(device, Precision::F64)?;
+        return Ok((network, None));
+    }
+    let (network, meta) = persist::load(path, device)?;
+    Ok((network, Some(meta)))
+}
+
+/// `--dataset`, or the built-in data set the model was trained on.
+fn dataset_kind(args: &PredictRequest, meta: Option<&ModelMeta>) -> Result<DatasetKind, Error> {
+    if let Some(kind) = args.dataset {
+        return Ok(kind);
+    }
+    let trained_on = meta.map_or("(a JSON model)", |m| m.dataset.as_str());
+    match trained_on.trim_end_matches("-train") {
+        "digits" => Ok(DatasetKind::Digits),
+        "mnist" => Ok(DatasetKind::Mnist),
+        "xor" => Ok(DatasetKind::Xor),
+        "sine" => Ok(DatasetKind::Sine),
+        other => Err(Error::InvalidParameter {
+            name: "dataset",
+            value: "(none)".into(),
+            reason: format!(
+                "the model was trained on {other:?}; say which data to predict with --dataset"
+            ),
+        }),
+    }
+}
+
+/// The decoded outputs as CSV: a class per row, or one column per output.
+fn write_predictions(
+    out: &Path,
+    preprocessing: &Preprocessing,
+    outputs: &[f64],
+) -> Result<(), Error> {
+    let rows: Vec<Vec<String>> = match preprocessing.decode(outputs) {
+        Predictions::Classes(classes) => std::iter::once(vec!["prediction".to_string()])
+            .chain(classes.iter().map(|c| vec![c.to_string()]))
+            .collect(),
+        Predictions::Values(values) => {
+            let k = preprocessing.n_outputs();
+            std::iter::once((0..k).map(|j| format!("prediction_{j}")).collect())
+                .chain(
+                    values
+                        .chunks(k)
+                        .map(|row| row.iter().map(f64::to_string).collect()),
+                )
+                .collect()
+        }
+    };
+    crate::io::write_csv(out, rows)
 }

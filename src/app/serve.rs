@@ -8,14 +8,22 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// What `backprop serve` does.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct ServeRequest {
-    /// Local backends to host, one port each from `listen`'s.
+    /// Local backends to host, one port each from --listen's: flex, ndarray, wgpu.
+    #[arg(
+        long = "backend",
+        value_name = "BACKEND",
+        value_delimiter = ',',
+        default_value = "flex"
+    )]
     pub backends: Vec<Backend>,
-    /// Address and first port.
+    /// Address and first port to listen on. Anything but a loopback address needs a
+    /// token (--token-file or BACKPROP_TOKEN).
+    #[arg(long, default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
-    /// File whose first line is the token clients must present; without it,
-    /// the `BACKPROP_TOKEN` environment variable.
+    /// The token file of the global `--token-file` (filled in from it).
+    #[arg(skip)]
     pub token_file: Option<PathBuf>,
 }
 

@@ -8,17 +8,22 @@ use std::ops::ControlFlow;
 use std::process::ExitCode;
 
 /// What `backprop symmetry` demonstrates.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct SymmetryRequest {
     /// Hidden units.
+    #[arg(long, default_value_t = 16)]
     pub hidden: usize,
     /// Epochs of full-batch gradient descent on the digits.
+    #[arg(long, default_value_t = 300)]
     pub epochs: usize,
     /// The value every weight and bias starts at in the symmetric run.
+    #[arg(long, default_value_t = 0.05)]
     pub value: f64,
     /// Backend.
+    #[arg(long, default_value = "flex", help = crate::backend::HELP)]
     pub backend: Backend,
     /// Precision.
+    #[arg(long, value_enum, default_value = "f64")]
     pub dtype: Precision,
 }
 
@@ -37,7 +42,10 @@ pub fn run(args: SymmetryRequest) -> Result<ExitCode, Error> {
     let split = base.load_data()?;
     println!(
         "digits, 64-{}-10 sigmoid, {} epochs of full-batch gradient descent (α = {}, λ = {}):",
-        args.hidden, args.epochs, base.alpha, base.lambda
+        args.hidden,
+        args.epochs,
+        base.learning_rate(),
+        base.lambda
     );
     for (label, constant) in [
         (format!("all weights = {}", args.value), Some(args.value)),

@@ -12,7 +12,6 @@
 use super::{Precision, describe};
 use crate::activation::Activation;
 use crate::error::{Error, Result};
-use crate::tensor;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use std::sync::Mutex;
 
@@ -104,77 +103,27 @@ const X: [f64; 12] = [
 const W: [f64; 8] = [0.2, -0.6, 1.3, 0.4, -0.8, 0.05, 0.6, -1.7];
 const B: [f64; 2] = [0.3, -0.2];
 
+/// What the probe computes, in the order of the computation, so that the
+/// first failure names the operation that went wrong rather than one
+/// downstream of it.
+const QUANTITIES: [&str; 9] = [
+    "x·W + b",
+    "exp(−z)",
+    "sigmoid",
+    "tanh",
+    "a(1 − a)",
+    "column sums",
+    "xᵀ·t / 2",
+    "row selection",
+    "Σ(a − t)²",
+];
+
 /// Runs the probe on `device` and compares it with the host; `Err` says which
 /// quantity was wrong and by how much.
 fn probe(device: &Device, precision: Precision) -> std::result::Result<(), String> {
-    let dtype = precision.dtype();
-    let (m, n, k) = (3, 4, 2);
-    let x: Tensor<2> = Tensor::from_data(TensorData::new(X.to_vec(), [m, n]), (device, dtype));
-    let w: Tensor<2> = Tensor::from_data(TensorData::new(W.to_vec(), [n, k]), (device, dtype));
-    let b: Tensor<1> = Tensor::from_data(TensorData::new(B.to_vec(), [k]), (device, dtype));
-
-    // The library's own formulas, so the probe follows them if they change;
-    // `exp` is probed on its own first, to name it when it is the culprit.
-    let z = x.clone().matmul(w) + b.unsqueeze::<2>();
-    let exp = z.clone().neg().exp();
-    let sigmoid = Activation::Sigmoid.forward(z.clone());
-    let tanh = Activation::Tanh.forward(z.clone());
-    let derivative = Activation::Sigmoid.derivative_from_output(sigmoid.clone());
-    let column_sums = derivative.clone().sum_dim(0).squeeze_dim::<1>(0);
-    let weight_grad = x.clone().transpose().matmul(tanh.clone()).mul_scalar(0.5);
-    let rows = Tensor::<1, Int>::from_data(TensorData::new(vec![2_i64, 0], [2]), device);
-    let selected = x.select(0, rows).slice([0..2, 1..3]);
-    let total = (sigmoid.clone() - tanh.clone()).square().sum();
-
-    // The same arithmetic on the host, in f64.
-    let z_ref: Vec<f64> = (0..m * k)
-        .map(|ij| {
-            let (i, j) = (ij / k, ij % k);
-            (0..n).map(|l| X[i * n + l] * W[l * k + j]).sum::<f64>() + B[j]
-        })
-        .collect();
-    let exp_ref: Vec<f64> = z_ref.iter().map(|z| (-z).exp()).collect();
-    let sigmoid_ref: Vec<f64> = exp_ref.iter().map(|e| 1.0 / (1.0 + e)).collect();
-    let tanh_ref: Vec<f64> = z_ref.iter().map(|z| z.tanh()).collect();
-    let derivative_ref: Vec<f64> = sigmoid_ref.iter().map(|a| a * (1.0 - a)).collect();
-    let column_sums_ref: Vec<f64> = (0..k)
-        .map(|j| (0..m).map(|i| derivative_ref[i * k + j]).sum())
-        .collect();
-    let weight_grad_ref: Vec<f64> = (0..n * k)
-        .map(|lj| {
-            let (l, j) = (lj / k, lj % k);
-            0.5 * (0..m)
-                .map(|i| X[i * n + l] * tanh_ref[i * k + j])
-                .sum::<f64>()
-        })
-        .collect();
-    let selected_ref = vec![X[2 * n + 1], X[2 * n + 2], X[1], X[2]];
-    let total_ref: f64 = sigmoid_ref
-        .iter()
-        .zip(&tanh_ref)
-        .map(|(s, t)| (s - t).powi(2))
-        .sum();
-
     let tolerance = 1e3 * precision.unit_roundoff();
-    let read = |t: Tensor<2>| tensor::to_vec(&t).map_err(|e| e.to_string());
-    // In the order of the computation, so that the first failure names the
-    // operation that went wrong rather than one downstream of it.
-    let checks: [(&str, Vec<f64>, Vec<f64>); 9] = [
-        ("x·W + b", read(z)?, z_ref),
-        ("exp(−z)", read(exp)?, exp_ref),
-        ("sigmoid", read(sigmoid)?, sigmoid_ref),
-        ("tanh", read(tanh)?, tanh_ref),
-        ("a(1 − a)", read(derivative)?, derivative_ref),
-        (
-            "column sums",
-            read(column_sums.unsqueeze())?,
-            column_sums_ref,
-        ),
-        ("xᵀ·t / 2", read(weight_grad)?, weight_grad_ref),
-        ("row selection", read(selected)?, selected_ref),
-        ("Σ(a − t)²", read(total.unsqueeze())?, vec![total_ref]),
-    ];
-    for (what, got, expected) in checks {
+    let computed = on_device(device, precision)?;
+    for ((what, got), expected) in QUANTITIES.iter().zip(computed).zip(on_host()) {
         if got.len() != expected.len() {
             return Err(format!(
                 "{what} came back with {} values instead of {}",
@@ -195,4 +144,82 @@ fn probe(device: &Device, precision: Precision) -> std::result::Result<(), Strin
         }
     }
     Ok(())
+}
+
+/// The [`QUANTITIES`] computed on `device` with the library's own formulas,
+/// so the probe follows them if they change; `exp` is probed on its own
+/// first, to name it when it is the culprit.
+fn on_device(device: &Device, precision: Precision) -> std::result::Result<[Vec<f64>; 9], String> {
+    let dtype = precision.dtype();
+    let (m, n, k) = (3, 4, 2);
+    let x: Tensor<2> = Tensor::from_data(TensorData::new(X.to_vec(), [m, n]), (device, dtype));
+    let w: Tensor<2> = Tensor::from_data(TensorData::new(W.to_vec(), [n, k]), (device, dtype));
+    let b: Tensor<1> = Tensor::from_data(TensorData::new(B.to_vec(), [k]), (device, dtype));
+    let z = x.clone().matmul(w) + b.unsqueeze::<2>();
+    let exp = z.clone().neg().exp();
+    let sigmoid = Activation::Sigmoid.forward(z.clone());
+    let tanh = Activation::Tanh.forward(z.clone());
+    let derivative = Activation::Sigmoid.derivative_from_output(sigmoid.clone());
+    let column_sums = derivative.clone().sum_dim(0).squeeze_dim::<1>(0);
+    let weight_grad = x.clone().transpose().matmul(tanh.clone()).mul_scalar(0.5);
+    let rows = Tensor::<1, Int>::from_data(TensorData::new(vec![2_i64, 0], [2]), device);
+    let selected = x.select(0, rows).slice([0..2, 1..3]);
+    let total = (sigmoid.clone() - tanh.clone()).square().sum();
+    let read = |t: Tensor<2>| {
+        t.to_data()
+            .try_to_vec_as::<f64>()
+            .map_err(|e| format!("{e:?}"))
+    };
+    Ok([
+        read(z)?,
+        read(exp)?,
+        read(sigmoid)?,
+        read(tanh)?,
+        read(derivative)?,
+        read(column_sums.unsqueeze())?,
+        read(weight_grad)?,
+        read(selected)?,
+        read(total.unsqueeze())?,
+    ])
+}
+
+/// The same [`QUANTITIES`] by plain arithmetic on the host, in f64.
+fn on_host() -> [Vec<f64>; 9] {
+    let (m, n, k) = (3, 4, 2);
+    let z: Vec<f64> = (0..m * k)
+        .map(|ij| {
+            let (i, j) = (ij / k, ij % k);
+            (0..n).map(|l| X[i * n + l] * W[l * k + j]).sum::<f64>() + B[j]
+        })
+        .collect();
+    let exp: Vec<f64> = z.iter().map(|z| (-z).exp()).collect();
+    let sigmoid: Vec<f64> = exp.iter().map(|e| 1.0 / (1.0 + e)).collect();
+    let tanh: Vec<f64> = z.iter().map(|z| z.tanh()).collect();
+    let derivative: Vec<f64> = sigmoid.iter().map(|a| a * (1.0 - a)).collect();
+    let column_sums: Vec<f64> = (0..k)
+        .map(|j| (0..m).map(|i| derivative[i * k + j]).sum())
+        .collect();
+    let weight_grad: Vec<f64> = (0..n * k)
+        .map(|lj| {
+            let (l, j) = (lj / k, lj % k);
+            0.5 * (0..m).map(|i| X[i * n + l] * tanh[i * k + j]).sum::<f64>()
+        })
+        .collect();
+    let selected = vec![X[2 * n + 1], X[2 * n + 2], X[1], X[2]];
+    let total: f64 = sigmoid
+        .iter()
+        .zip(&tanh)
+        .map(|(s, t)| (s - t).powi(2))
+        .sum();
+    [
+        z,
+        exp,
+        sigmoid,
+        tanh,
+        derivative,
+        column_sums,
+        weight_grad,
+        selected,
+        vec![total],
+    ]
 }

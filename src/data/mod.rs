@@ -10,7 +10,10 @@ pub mod csv;
 pub mod digits;
 pub mod idx;
 pub mod preprocess;
+mod source;
 pub mod synthetic;
+
+pub use source::{DataSource, DatasetKind};
 
 use crate::error::{Error, Result};
 use rand::SeedableRng;

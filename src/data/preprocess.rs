@@ -8,7 +8,8 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 /// How input features are rescaled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum FeatureScaling {
     /// Leave features as they are.
@@ -18,6 +19,18 @@ pub enum FeatureScaling {
     /// Divide every feature by the largest |value| in the training data
     /// (images: pixels to [0, 1], keeping the picture's contrast).
     MaxAbs,
+}
+
+impl FeatureScaling {
+    /// The natural scaling of `data`: max-abs for images (pixels to [0, 1],
+    /// keeping the picture's contrast), standardisation for anything else.
+    pub fn default_for(data: &Dataset) -> FeatureScaling {
+        if data.image_shape.is_some() {
+            FeatureScaling::MaxAbs
+        } else {
+            FeatureScaling::Standardize
+        }
+    }
 }
 
 /// `x' = (x − offset) / scale`, per feature.
@@ -96,7 +109,7 @@ impl Preprocessing {
                 })
                 .unzip(),
             FeatureScaling::MaxAbs => {
-                let max = train.features.iter().fold(0.0_f64, |a, v| a.max(v.abs()));
+                let max = crate::tensor::max_abs(&train.features);
                 (vec![0.0; n], vec![if max > 0.0 { max } else { 1.0 }; n])
             }
         };

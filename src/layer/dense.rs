@@ -1,8 +1,8 @@
 //! The fully connected layer of the reference network: `A' = f(A · W + b)`.
 
 use crate::activation::Activation;
-use crate::backend::Precision;
 use crate::layer::Layer;
+use crate::precision::Precision;
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::optim::GradientsParams;
@@ -63,6 +63,47 @@ pub struct DenseGrads {
     pub weight: Tensor<2>,
     /// ∂J/∂bias, `[s_{l+1}]`.
     pub bias: Tensor<1>,
+}
+
+/// `self + other`, entry by entry.
+impl std::ops::Add for DenseGrads {
+    type Output = DenseGrads;
+
+    fn add(self, other: DenseGrads) -> DenseGrads {
+        DenseGrads {
+            weight: self.weight + other.weight,
+            bias: self.bias + other.bias,
+        }
+    }
+}
+
+/// The gradient arithmetic every consumer needs, written once: sums of
+/// per-example or per-shard gradients and their scaling by 1/m or a shard's share.
+impl DenseGrads {
+    /// `factor · self`.
+    pub fn mul_scalar(self, factor: f64) -> DenseGrads {
+        DenseGrads {
+            weight: self.weight.mul_scalar(factor),
+            bias: self.bias.mul_scalar(factor),
+        }
+    }
+
+    /// The same gradients on `device`.
+    pub fn to_device(self, device: &Device) -> DenseGrads {
+        DenseGrads {
+            weight: self.weight.to_device(device),
+            bias: self.bias.to_device(device),
+        }
+    }
+
+    /// Σ_k `per_part[k]` layer by layer: the sum of several gradients of one
+    /// network (per example, per shard). Empty when `per_part` is.
+    pub fn sum_layers(per_part: impl IntoIterator<Item = Vec<DenseGrads>>) -> Vec<DenseGrads> {
+        per_part
+            .into_iter()
+            .reduce(|sum, part| sum.into_iter().zip(part).map(|(a, b)| a + b).collect())
+            .unwrap_or_default()
+    }
 }
 
 impl DenseConfig {

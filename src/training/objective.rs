@@ -2,11 +2,10 @@
 //! device is one such objective; a batch split over several devices
 //! ([`super::parallel`]) is another, with the same value and gradient.
 
-use super::GradientSource;
 use crate::error::Result;
+use crate::gradients::GradientSource;
 use crate::layer::DenseGrads;
 use crate::network::{Gradients, Network};
-use crate::verification::autodiff_gradients;
 use burn::tensor::Tensor;
 
 /// J(θ) and its gradient, evaluated at the parameters of a network.
@@ -20,7 +19,7 @@ pub trait Objective {
 }
 
 /// The cost J of one batch (`x`, `y`) with weight decay λ, differentiated by
-/// `source`: the hand-written backward passes, or autodiff as a control.
+/// `source`: the hand-written backward passes, or a reference as a control.
 #[derive(Debug, Clone)]
 pub struct Batch {
     /// Inputs `[m, s_1]`.
@@ -36,19 +35,12 @@ pub struct Batch {
 impl Objective for Batch {
     fn gradients(&self, network: &Network) -> Result<Vec<DenseGrads>> {
         let (x, y) = (self.x.clone(), self.y.clone());
-        match self.source {
-            GradientSource::Manual => network.parameter_gradients(x, y, self.weight_decay),
-            GradientSource::Autodiff => {
-                Ok(autodiff_gradients(network, x, y, self.weight_decay)?.layers)
-            }
-        }
+        self.source
+            .parameter_gradients(network, x, y, self.weight_decay)
     }
 
     fn cost_and_gradients(&self, network: &Network) -> Result<Gradients> {
         let (x, y) = (self.x.clone(), self.y.clone());
-        match self.source {
-            GradientSource::Manual => network.gradients(x, y, self.weight_decay),
-            GradientSource::Autodiff => autodiff_gradients(network, x, y, self.weight_decay),
-        }
+        self.source.gradients(network, x, y, self.weight_decay)
     }
 }

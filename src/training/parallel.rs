@@ -17,9 +17,9 @@
 //! not used: flex and ndarray do not implement them, and a mix of a remote and
 //! a local device shares no communication server.
 
-use super::GradientSource;
 use super::objective::{Batch, Objective};
 use crate::error::{Error, Result};
+use crate::gradients::GradientSource;
 use crate::layer::DenseGrads;
 use crate::network::{Gradients, Network};
 use burn::module::Module;
@@ -168,28 +168,12 @@ impl ShardedBatch {
 
 /// Σ_k w_k g_k on `device`.
 fn combine(per_shard: Vec<Vec<DenseGrads>>, weights: &[f64], device: &Device) -> Vec<DenseGrads> {
-    let mut total: Option<Vec<DenseGrads>> = None;
-    for (grads, &w) in per_shard.into_iter().zip(weights) {
-        let scaled: Vec<DenseGrads> = grads
+    DenseGrads::sum_layers(per_shard.into_iter().zip(weights).map(|(grads, &w)| {
+        grads
             .into_iter()
-            .map(|g| DenseGrads {
-                weight: g.weight.to_device(device).mul_scalar(w),
-                bias: g.bias.to_device(device).mul_scalar(w),
-            })
-            .collect();
-        total = Some(match total {
-            None => scaled,
-            Some(sum) => sum
-                .into_iter()
-                .zip(scaled)
-                .map(|(a, b)| DenseGrads {
-                    weight: a.weight + b.weight,
-                    bias: a.bias + b.bias,
-                })
-                .collect(),
-        });
-    }
-    total.unwrap_or_default()
+            .map(|g| g.to_device(device).mul_scalar(w))
+            .collect::<Vec<_>>()
+    }))
 }
 
 impl Objective for ShardedBatch {

@@ -2,21 +2,21 @@
 //! [`Network`] — hand-written backward vs burn-autodiff vs finite differences —
 //! with a per-parameter report that names the worst element.
 
-use super::autodiff::{autodiff_gradients, layer_vjp_autodiff, layer_vjp_manual};
 use super::compare::{
     TensorReport, Tolerance, compare_values_at_scale, relative_difference, unravel,
 };
-use super::numeric::{FiniteDifference, central_differences};
-use crate::backend::Precision;
+use super::vjp::{layer_vjp_autodiff, layer_vjp_manual};
 use crate::error::{Error, Result};
+use crate::gradients::{FiniteDifference, autodiff_gradients, central_differences};
 use crate::layer::Layer;
 use crate::network::Network;
+use crate::params::{ParamEntry, ParamValues};
+use crate::precision::Precision;
 use crate::tensor;
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
+use burn::module::Module;
 use burn::optim::GradientsParams;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
 use rand::rngs::StdRng;
-use rand::seq::index::sample;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -77,7 +77,7 @@ pub struct ParamCheck {
     pub autodiff_vs_numeric: Option<TensorReport>,
     /// Index of the worst entry (largest violation against either truth).
     pub worst_index: Vec<usize>,
-    /// The three values there.
+    /// The hand-written gradient's value there.
     pub manual: f64,
     /// Autodiff's value there.
     pub autodiff: f64,
@@ -162,17 +162,6 @@ impl CheckReport {
     }
 }
 
-/// Three-way check of a network's cost gradient on a batch.
-pub fn check_network(
-    network: &Network,
-    x: Tensor<2>,
-    y: Tensor<2>,
-    weight_decay: f64,
-    options: &CheckOptions,
-) -> Result<CheckReport> {
-    check_network_with_progress(network, x, y, weight_decay, options, &mut |_| {})
-}
-
 /// How far a check's finite differences have come: each entry (or direction)
 /// costs two evaluations of J, the bulk of a large check's time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,15 +172,29 @@ pub struct CheckProgress {
     pub total: usize,
 }
 
-/// [`check_network`], calling `progress` before the finite differences start
-/// and after each one (for a progress bar with an ETA).
-pub fn check_network_with_progress(
+/// Three-way check of a network's cost gradient on a batch: hand-written vs
+/// burn-autodiff vs finite differences, per parameter. `progress`, if given,
+/// is called before the finite differences start and after each one (for a
+/// progress bar with an ETA).
+///
+/// ```
+/// use manual_backprop::verification::{CheckOptions, check_network};
+/// use manual_backprop::{NetworkConfig, Precision, tensor};
+/// let device = burn::tensor::Device::flex();
+/// let net = NetworkConfig::new(vec![2, 3, 1]).with_init_std(0.5).init(&device, Precision::F64)?;
+/// let x = tensor::matrix("x", vec![0.1, 0.9, 0.7, 0.3], [2, 2], &device, Precision::F64)?;
+/// let y = tensor::matrix("y", vec![1.0, 0.0], [2, 1], &device, Precision::F64)?;
+/// let report = check_network(&net, x, y, 1e-3, &CheckOptions::default(), None)?;
+/// assert!(report.passed, "{report}");
+/// # Ok::<(), manual_backprop::Error>(())
+/// ```
+pub fn check_network(
     network: &Network,
     x: Tensor<2>,
     y: Tensor<2>,
     weight_decay: f64,
     options: &CheckOptions,
-    progress: &mut dyn FnMut(CheckProgress),
+    progress: Option<&mut dyn FnMut(CheckProgress)>,
 ) -> Result<CheckReport> {
     let manual = network.gradients(x.clone(), y.clone(), weight_decay)?;
     let autodiff = autodiff_gradients(network, x.clone(), y.clone(), weight_decay)?;
@@ -206,7 +209,7 @@ pub fn check_network_with_progress(
         objective,
         None,
         options,
-        progress,
+        progress.unwrap_or(&mut |_| {}),
     )?;
     report.device = crate::backend::describe(&network.device()).to_string();
     Ok(report)
@@ -263,7 +266,8 @@ pub struct FunctionCheck {
 /// differences — the reference course's `checkNumericalGradient`.
 ///
 /// ```
-/// use manual_backprop::verification::{FiniteDifference, check_function};
+/// use manual_backprop::gradients::FiniteDifference;
+/// use manual_backprop::verification::check_function;
 /// // h(x) = x₁² + 3 x₁ x₂ has gradient (2x₁ + 3x₂, 3x₁).
 /// let h = |x: &[f64]| Ok(x[0] * x[0] + 3.0 * x[0] * x[1]);
 /// let x = [4.0, 10.0];
@@ -307,83 +311,338 @@ where
     })
 }
 
-/// A float parameter's path, id, shape and values, in visiting order.
-struct Entry {
-    path: String,
-    id: ParamId,
-    shape: Vec<usize>,
-    values: Vec<f64>,
+/// The settings every part of a check shares.
+struct Judge {
+    precision: Precision,
+    tolerance: Tolerance,
+    numeric_tolerance: Tolerance,
+    scheme: FiniteDifference,
+    /// Whether finite differences count toward the verdict (f64 only).
+    numeric_certifies: bool,
+    /// The largest |entry| of the whole hand-written gradient. Both
+    /// comparisons judge an entry's absolute error against it ([`Tolerance`]):
+    /// finite-difference error follows the cost's scale, and a saturated
+    /// layer's rounding error follows the gradient flowing into it, not its
+    /// own tiny entries.
+    global_scale: f64,
 }
 
-#[derive(Default)]
-struct CollectParams {
-    stack: Vec<String>,
-    entries: Vec<Entry>,
-    error: Option<Error>,
-}
-
-impl ModuleVisitor for CollectParams {
-    fn enter_module(&mut self, name: &str, _: &str) {
-        self.stack.push(name.to_string());
-    }
-    fn exit_module(&mut self, _: &str, _: &str) {
-        self.stack.pop();
-    }
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let value = param.val();
-        match tensor::to_vec(&value) {
-            Ok(values) => self.entries.push(Entry {
-                path: self.stack.join("."),
-                id: param.id,
-                shape: value.dims().to_vec(),
-                values,
+impl Judge {
+    fn new(precision: Precision, options: &CheckOptions) -> Judge {
+        Judge {
+            precision,
+            tolerance: options.tolerance.unwrap_or(Tolerance::exact(precision)),
+            numeric_tolerance: options.numeric_tolerance.unwrap_or(Tolerance {
+                relative: 1e-6,
+                floor: 1e-6,
             }),
-            Err(e) => self.error = Some(e),
+            scheme: options.finite_difference,
+            numeric_certifies: precision == Precision::F64,
+            global_scale: 0.0,
         }
     }
+
+    /// Caveats about the precision and ε the reader must know.
+    fn warnings(&self) -> Vec<String> {
+        let (precision, scheme) = (self.precision, self.scheme);
+        let mut warnings = Vec::new();
+        if !self.numeric_certifies {
+            warnings.push(format!(
+                "finite differences in {precision} are a smoke test only: the rounding error of J \
+                 (u = {:.1e}) divided by ε swamps the derivative; the verdict rests on manual vs autodiff",
+                precision.unit_roundoff()
+            ));
+        }
+        // Central differences balance O(ε²) truncation against O(u/ε) rounding at ε ≈ u^(1/3).
+        let sweet = precision.unit_roundoff().cbrt();
+        let ratio = scheme.epsilon / sweet;
+        if !(0.01..=100.0).contains(&ratio) {
+            warnings.push(format!(
+                "ε = {:e} is far from the {precision} sweet spot ≈ {sweet:.0e}; expect finite-difference error from {}",
+                scheme.epsilon,
+                if ratio > 1.0 { "truncation (ε too large)" } else { "rounding (ε too small)" }
+            ));
+        }
+        warnings
+    }
 }
 
-/// Replaces the values of the parameters in `values` (same shape, device, dtype, id).
-struct SetParams<'a> {
-    values: &'a HashMap<ParamId, Vec<f64>>,
+/// Counts finite differences done for a progress callback.
+struct Progress<'a> {
+    done: usize,
+    total: usize,
+    report: &'a mut dyn FnMut(CheckProgress),
 }
 
-impl ModuleMapper for SetParams<'_> {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let Some(values) = self.values.get(&param.id) else {
-            return param;
+impl Progress<'_> {
+    fn start(&mut self) {
+        (self.report)(CheckProgress {
+            done: 0,
+            total: self.total,
+        });
+    }
+
+    fn step(&mut self) {
+        self.done += 1;
+        (self.report)(CheckProgress {
+            done: self.done,
+            total: self.total,
+        });
+    }
+}
+
+/// How many finite differences the check will take: one per direction, or
+/// one per (sampled) entry of each selected tensor.
+fn differences_to_take(base: &ParamValues, selected: &[usize], options: &CheckOptions) -> usize {
+    options.directions.unwrap_or_else(|| {
+        selected
+            .iter()
+            .map(|&k| {
+                let n = base.entries[k].values.len();
+                options.sample.map_or(n, |s| s.min(n))
+            })
+            .sum()
+    })
+}
+
+/// The parameters `options.params` names (all when `None`), as indices into `base`.
+fn select(base: &ParamValues, paths: &Option<Vec<String>>) -> Result<Vec<usize>> {
+    let Some(paths) = paths else {
+        return Ok((0..base.entries.len()).collect());
+    };
+    if let Some(unknown) = paths.iter().find(|p| base.get(p).is_none()) {
+        return Err(Error::InvalidParameter {
+            name: "params",
+            value: unknown.clone(),
+            reason: format!(
+                "no such parameter; the module has {}",
+                base.paths().join(", ")
+            ),
+        });
+    }
+    Ok((0..base.entries.len())
+        .filter(|&k| paths.contains(&base.entries[k].path))
+        .collect())
+}
+
+/// `entry`'s gradient in `grads`, an error naming `side` if it has none.
+fn gradient_values(grads: &GradientsParams, entry: &ParamEntry, side: &str) -> Result<Vec<f64>> {
+    entry.gradient(grads)?.ok_or_else(|| {
+        Error::TensorRead(format!(
+            "the {side} gradient has no entry for {}",
+            entry.path
+        ))
+    })
+}
+
+/// The entries of a tensor of `n` that finite differences visit: all, or a
+/// sorted random sample of `sample`.
+fn entries_to_difference(n: usize, sample: Option<usize>, rng: &mut StdRng) -> Vec<usize> {
+    match sample {
+        Some(k) if k < n => {
+            let mut idx = rand::seq::index::sample(rng, n, k).into_vec();
+            idx.sort_unstable();
+            idx
+        }
+        _ => (0..n).collect(),
+    }
+}
+
+/// Finite differences of `objective` along each of `indices` of parameter
+/// `k`, every other parameter held at its base value.
+fn difference_entries<M: Module>(
+    module: &M,
+    base: &ParamValues,
+    k: usize,
+    indices: &[usize],
+    objective: &mut impl FnMut(&M) -> Result<f64>,
+    scheme: FiniteDifference,
+    progress: &mut Progress<'_>,
+) -> Result<Vec<f64>> {
+    let mut values = base.clone();
+    let mut numeric = Vec::with_capacity(indices.len());
+    for &i in indices {
+        let cost = |theta: &[f64]| {
+            values.entries[k].values[i] = theta[0];
+            objective(&values.apply(module)?)
         };
-        param.map(|t| {
-            let (device, dtype, dims) = (t.device(), t.dtype(), t.dims());
-            Tensor::from_data(TensorData::new(values.clone(), dims), (&device, dtype))
+        numeric.push(central_differences(cost, &[base.entries[k].values[i]], scheme)?[0]);
+        values.entries[k].values[i] = base.entries[k].values[i];
+        progress.step();
+    }
+    Ok(numeric)
+}
+
+/// Manual and autodiff against finite differences on `indices` of a tensor,
+/// with the worst entry named in the tensor's own shape.
+fn compare_with_numeric(
+    judge: &Judge,
+    entry: &ParamEntry,
+    indices: &[usize],
+    numeric: &[f64],
+    gradient: &[f64],
+) -> TensorReport {
+    let picked: Vec<f64> = indices.iter().map(|&i| gradient[i]).collect();
+    let mut report = compare_values_at_scale(
+        &entry.path,
+        &[indices.len()],
+        &picked,
+        numeric,
+        judge.numeric_tolerance,
+        judge.global_scale,
+    );
+    report.worst_index = unravel(indices[report.worst_index[0]], &entry.shape);
+    report
+}
+
+/// The three-way row of one parameter tensor.
+#[allow(clippy::too_many_arguments)]
+fn check_param<M: Module>(
+    module: &M,
+    judge: &Judge,
+    base: &ParamValues,
+    k: usize,
+    (m, a): (&[f64], &[f64]),
+    objective: &mut impl FnMut(&M) -> Result<f64>,
+    options: &CheckOptions,
+    rng: &mut StdRng,
+    progress: &mut Progress<'_>,
+) -> Result<ParamCheck> {
+    let entry = &base.entries[k];
+    let m_vs_a = compare_values_at_scale(
+        &entry.path,
+        &entry.shape,
+        m,
+        a,
+        judge.tolerance,
+        judge.global_scale,
+    );
+    // Entry-wise finite differences, on all entries or a sample (none in
+    // directional mode).
+    let (mut m_vs_n, mut a_vs_n, mut numeric_at) = (None, None, HashMap::new());
+    let mut numeric_entries = 0;
+    if options.directions.is_none() {
+        let indices = entries_to_difference(entry.values.len(), options.sample, rng);
+        let numeric =
+            difference_entries(module, base, k, &indices, objective, judge.scheme, progress)?;
+        m_vs_n = Some(compare_with_numeric(judge, entry, &indices, &numeric, m));
+        a_vs_n = Some(compare_with_numeric(judge, entry, &indices, &numeric, a));
+        numeric_at = indices.iter().copied().zip(numeric).collect();
+        numeric_entries = indices.len();
+    }
+    let numeric_ok = !judge.numeric_certifies || m_vs_n.as_ref().is_none_or(|r| r.passed);
+    let passed = m_vs_a.passed && numeric_ok;
+    // The worst entry: from the failing comparison if any, else manual vs autodiff.
+    let worst = match &m_vs_n {
+        Some(r) if !r.passed && judge.numeric_certifies && m_vs_a.passed => r.worst_index.clone(),
+        _ => m_vs_a.worst_index.clone(),
+    };
+    let flat = ravel(&worst, &entry.shape);
+    Ok(ParamCheck {
+        path: entry.path.clone(),
+        shape: entry.shape.clone(),
+        worst_index: worst,
+        manual: m[flat],
+        autodiff: a[flat],
+        numeric: numeric_at.get(&flat).copied(),
+        numeric_entries,
+        manual_vs_autodiff: m_vs_a,
+        manual_vs_numeric: m_vs_n,
+        autodiff_vs_numeric: a_vs_n,
+        passed,
+    })
+}
+
+/// The row of a layer's input gradient: manual vs autodiff only (the input
+/// is not a parameter finite differences move).
+fn check_input(judge: &Judge, (m, a, shape): (Vec<f64>, Vec<f64>, Vec<usize>)) -> ParamCheck {
+    let report =
+        compare_values_at_scale("input", &shape, &m, &a, judge.tolerance, judge.global_scale);
+    let flat = ravel(&report.worst_index, &shape);
+    ParamCheck {
+        path: "input".into(),
+        shape,
+        worst_index: report.worst_index.clone(),
+        manual: m[flat],
+        autodiff: a[flat],
+        numeric: None,
+        numeric_entries: 0,
+        passed: report.passed,
+        manual_vs_autodiff: report,
+        manual_vs_numeric: None,
+        autodiff_vs_numeric: None,
+    }
+}
+
+/// A uniformly random unit vector over the selected parameters.
+fn random_direction(base: &ParamValues, selected: &[usize], rng: &mut StdRng) -> Vec<Vec<f64>> {
+    let mut v: Vec<Vec<f64>> = selected
+        .iter()
+        .map(|&k| {
+            (0..base.entries[k].values.len())
+                .map(|_| rng.random::<f64>() * 2.0 - 1.0)
+                .collect()
         })
-    }
+        .collect();
+    let norm = v
+        .iter()
+        .flatten()
+        .map(|x| x * x)
+        .sum::<f64>()
+        .sqrt()
+        .max(f64::MIN_POSITIVE);
+    v.iter_mut().flatten().for_each(|x| *x /= norm);
+    v
 }
 
-fn with_values<M: Module>(module: &M, values: &HashMap<ParamId, Vec<f64>>) -> M {
-    module.clone().map(&mut SetParams { values })
+/// vᵀ∇J by both gradients against (J(θ + εv) − J(θ − εv)) / 2ε.
+#[allow(clippy::too_many_arguments)]
+fn check_direction<M: Module>(
+    module: &M,
+    judge: &Judge,
+    base: &ParamValues,
+    selected: &[usize],
+    (grads_m, grads_a): (&[Vec<f64>], &[Vec<f64>]),
+    objective: &mut impl FnMut(&M) -> Result<f64>,
+    rng: &mut StdRng,
+) -> Result<DirectionalCheck> {
+    let v = random_direction(base, selected, rng);
+    let dot = |g: &[Vec<f64>]| -> f64 {
+        v.iter()
+            .zip(g)
+            .map(|(vi, gi)| vi.iter().zip(gi).map(|(a, b)| a * b).sum::<f64>())
+            .sum()
+    };
+    let (manual, autodiff) = (dot(grads_m), dot(grads_a));
+    let cost = |t: &[f64]| {
+        let mut moved = base.clone();
+        for (&k, vi) in selected.iter().zip(&v) {
+            for (p, d) in moved.entries[k].values.iter_mut().zip(vi) {
+                *p += t[0] * d;
+            }
+        }
+        objective(&moved.apply(module)?)
+    };
+    let numeric = central_differences(cost, &[0.0], judge.scheme)?[0];
+    let scale = manual.abs().max(numeric.abs());
+    let relative_error = if scale > 0.0 {
+        (manual - numeric).abs() / scale
+    } else {
+        0.0
+    };
+    let tolerance = judge.numeric_tolerance;
+    Ok(DirectionalCheck {
+        manual,
+        autodiff,
+        numeric,
+        relative_error,
+        passed: relative_error <= tolerance.relative + tolerance.floor,
+    })
 }
 
-/// Reads a gradient from `GradientsParams` as f64 values, whatever its rank.
-fn gradient_values(grads: &GradientsParams, id: ParamId, rank: usize) -> Result<Option<Vec<f64>>> {
-    macro_rules! get {
-        ($d:literal) => {
-            grads.get::<$d>(id).map(|t| tensor::to_vec(&t)).transpose()
-        };
-    }
-    match rank {
-        1 => get!(1),
-        2 => get!(2),
-        3 => get!(3),
-        4 => get!(4),
-        _ => Err(Error::InvalidParameter {
-            name: "parameter rank",
-            value: rank.to_string(),
-            reason: "the harness checks parameters of rank 1 to 4".into(),
-        }),
-    }
-}
-
+/// The three-way check of `module`'s gradients: `manual` and `autodiff`
+/// against each other everywhere, and against finite differences of
+/// `objective` entry by entry (or along random directions).
 fn three_way<M: Module>(
     module: &M,
     precision: Precision,
@@ -391,273 +650,68 @@ fn three_way<M: Module>(
     mut objective: impl FnMut(&M) -> Result<f64>,
     input: Option<(Vec<f64>, Vec<f64>, Vec<usize>)>,
     options: &CheckOptions,
-    progress: &mut dyn FnMut(CheckProgress),
+    report_progress: &mut dyn FnMut(CheckProgress),
 ) -> Result<CheckReport> {
-    let tolerance = options.tolerance.unwrap_or(Tolerance::exact(precision));
-    let numeric_tolerance = options.numeric_tolerance.unwrap_or(Tolerance {
-        relative: 1e-6,
-        floor: 1e-6,
-    });
-    let scheme = options.finite_difference;
-    let mut warnings = Vec::new();
-    let numeric_certifies = precision == Precision::F64;
-    if !numeric_certifies {
-        warnings.push(format!(
-            "finite differences in {precision} are a smoke test only: the rounding error of J \
-             (u = {:.1e}) divided by ε swamps the derivative; the verdict rests on manual vs autodiff",
-            precision.unit_roundoff()
-        ));
+    let mut judge = Judge::new(precision, options);
+    let base = ParamValues::of(module)?;
+    let selected = select(&base, &options.params)?;
+    let mut grads_m = Vec::with_capacity(selected.len());
+    let mut grads_a = Vec::with_capacity(selected.len());
+    for &k in &selected {
+        grads_m.push(gradient_values(manual, &base.entries[k], "hand-written")?);
+        grads_a.push(gradient_values(autodiff, &base.entries[k], "autodiff")?);
     }
-    // Central differences balance O(ε²) truncation against O(u/ε) rounding at ε ≈ u^(1/3).
-    let sweet = precision.unit_roundoff().cbrt();
-    let ratio = scheme.epsilon / sweet;
-    if !(0.01..=100.0).contains(&ratio) {
-        warnings.push(format!(
-            "ε = {:e} is far from the {precision} sweet spot ≈ {sweet:.0e}; expect finite-difference error from {}",
-            scheme.epsilon,
-            if ratio > 1.0 { "truncation (ε too large)" } else { "rounding (ε too small)" }
-        ));
-    }
-
-    let mut collect = CollectParams::default();
-    module.visit(&mut collect);
-    if let Some(e) = collect.error {
-        return Err(e);
-    }
-    let selected: Vec<&Entry> = match &options.params {
-        None => collect.entries.iter().collect(),
-        Some(paths) => {
-            if let Some(unknown) = paths
-                .iter()
-                .find(|p| !collect.entries.iter().any(|e| &e.path == *p))
-            {
-                let known: Vec<&str> = collect.entries.iter().map(|e| e.path.as_str()).collect();
-                return Err(Error::InvalidParameter {
-                    name: "params",
-                    value: unknown.clone(),
-                    reason: format!("no such parameter; the module has {}", known.join(", ")),
-                });
-            }
-            collect
-                .entries
-                .iter()
-                .filter(|e| paths.contains(&e.path))
-                .collect()
-        }
+    judge.global_scale = tensor::max_abs(grads_m.iter().flatten());
+    let mut progress = Progress {
+        done: 0,
+        total: differences_to_take(&base, &selected, options),
+        report: report_progress,
     };
-    let base: HashMap<ParamId, Vec<f64>> = collect
-        .entries
-        .iter()
-        .map(|e| (e.id, e.values.clone()))
-        .collect();
+    progress.start();
     let mut rng = StdRng::seed_from_u64(options.seed);
-
-    // Both comparisons judge an entry's absolute error against the largest
-    // entry of the whole gradient ([`Tolerance`]): finite-difference error
-    // follows the cost's scale, and a saturated layer's rounding error follows
-    // the gradient flowing into it, not its own tiny entries.
-    let mut global_scale = 0.0_f64;
-    for entry in &selected {
-        if let Some(m) = gradient_values(manual, entry.id, entry.shape.len())? {
-            global_scale = m.iter().fold(global_scale, |s, v| s.max(v.abs()));
-        }
+    let mut params = Vec::with_capacity(selected.len() + 1);
+    for (i, &k) in selected.iter().enumerate() {
+        let sides = (grads_m[i].as_slice(), grads_a[i].as_slice());
+        params.push(check_param(
+            module,
+            &judge,
+            &base,
+            k,
+            sides,
+            &mut objective,
+            options,
+            &mut rng,
+            &mut progress,
+        )?);
     }
-    let total = match options.directions {
-        Some(k) => k,
-        None => selected
-            .iter()
-            .map(|e| {
-                options
-                    .sample
-                    .map_or(e.values.len(), |k| k.min(e.values.len()))
-            })
-            .sum(),
-    };
-    let mut done = 0;
-    progress(CheckProgress { done, total });
-    let mut params = Vec::new();
-    let mut grads_m = HashMap::new();
-    let mut grads_a = HashMap::new();
-    for entry in &selected {
-        let missing = |side: &str| {
-            Error::TensorRead(format!(
-                "the {side} gradient has no entry for {}",
-                entry.path
-            ))
-        };
-        let m = gradient_values(manual, entry.id, entry.shape.len())?
-            .ok_or_else(|| missing("hand-written"))?;
-        let a = gradient_values(autodiff, entry.id, entry.shape.len())?
-            .ok_or_else(|| missing("autodiff"))?;
-        let m_vs_a =
-            compare_values_at_scale(&entry.path, &entry.shape, &m, &a, tolerance, global_scale);
-
-        // Entry-wise finite differences, on all entries or a sample.
-        let (mut m_vs_n, mut a_vs_n, mut numeric_at, mut numeric_entries) =
-            (None, None, HashMap::new(), 0);
-        if options.directions.is_none() {
-            let n = entry.values.len();
-            let indices: Vec<usize> = match options.sample {
-                Some(k) if k < n => {
-                    let mut idx = sample(&mut rng, n, k).into_vec();
-                    idx.sort_unstable();
-                    idx
-                }
-                _ => (0..n).collect(),
-            };
-            let mut values = base.clone();
-            let mut numeric = Vec::with_capacity(indices.len());
-            for &i in &indices {
-                let cost = |theta: &[f64]| {
-                    values.get_mut(&entry.id).expect("collected")[i] = theta[0];
-                    objective(&with_values(module, &values))
-                };
-                numeric.push(central_differences(cost, &[entry.values[i]], scheme)?[0]);
-                values.get_mut(&entry.id).expect("collected")[i] = entry.values[i];
-                done += 1;
-                progress(CheckProgress { done, total });
-            }
-            let pick = |g: &[f64]| indices.iter().map(|&i| g[i]).collect::<Vec<f64>>();
-            let sub_shape = [indices.len()];
-            let compare_numeric = |g: &[f64]| {
-                let g = pick(g);
-                compare_values_at_scale(
-                    &entry.path,
-                    &sub_shape,
-                    &g,
-                    &numeric,
-                    numeric_tolerance,
-                    global_scale,
-                )
-            };
-            let (mut mn, mut an) = (compare_numeric(&m), compare_numeric(&a));
-            // Report indices in the tensor's own shape, not the sample's.
-            for r in [&mut mn, &mut an] {
-                r.worst_index = unravel(indices[r.worst_index[0]], &entry.shape);
-            }
-            numeric_at = indices
-                .iter()
-                .copied()
-                .zip(numeric.iter().copied())
-                .collect();
-            numeric_entries = indices.len();
-            m_vs_n = Some(mn);
-            a_vs_n = Some(an);
-        }
-        let numeric_ok = !numeric_certifies || m_vs_n.as_ref().is_none_or(|r| r.passed);
-        let passed = m_vs_a.passed && numeric_ok;
-        // The worst entry: from the failing comparison if any, else manual vs autodiff.
-        let worst = match &m_vs_n {
-            Some(r) if !r.passed && numeric_certifies && m_vs_a.passed => r.worst_index.clone(),
-            _ => m_vs_a.worst_index.clone(),
-        };
-        let flat = ravel(&worst, &entry.shape);
-        grads_m.insert(entry.id, m.clone());
-        grads_a.insert(entry.id, a.clone());
-        params.push(ParamCheck {
-            path: entry.path.clone(),
-            shape: entry.shape.clone(),
-            worst_index: worst,
-            manual: m[flat],
-            autodiff: a[flat],
-            numeric: numeric_at.get(&flat).copied(),
-            numeric_entries,
-            manual_vs_autodiff: m_vs_a,
-            manual_vs_numeric: m_vs_n,
-            autodiff_vs_numeric: a_vs_n,
-            passed,
-        });
-    }
-
-    if let Some((m, a, shape)) = input {
-        let report = compare_values_at_scale("input", &shape, &m, &a, tolerance, global_scale);
-        let flat = ravel(&report.worst_index, &shape);
-        params.push(ParamCheck {
-            path: "input".into(),
-            shape,
-            worst_index: report.worst_index.clone(),
-            manual: m[flat],
-            autodiff: a[flat],
-            numeric: None,
-            numeric_entries: 0,
-            passed: report.passed,
-            manual_vs_autodiff: report,
-            manual_vs_numeric: None,
-            autodiff_vs_numeric: None,
-        });
-    }
-
+    params.extend(input.map(|input| check_input(&judge, input)));
     let mut directional = Vec::new();
     for _ in 0..options.directions.unwrap_or(0) {
-        // A uniformly random unit vector over the selected parameters.
-        let mut v: HashMap<ParamId, Vec<f64>> = selected
-            .iter()
-            .map(|e| {
-                (
-                    e.id,
-                    (0..e.values.len())
-                        .map(|_| rng.random::<f64>() * 2.0 - 1.0)
-                        .collect(),
-                )
-            })
-            .collect();
-        let norm = v
-            .values()
-            .flatten()
-            .map(|x| x * x)
-            .sum::<f64>()
-            .sqrt()
-            .max(f64::MIN_POSITIVE);
-        v.values_mut().flatten().for_each(|x| *x /= norm);
-        let dot = |g: &HashMap<ParamId, Vec<f64>>| -> f64 {
-            v.iter()
-                .map(|(id, vi)| vi.iter().zip(&g[id]).map(|(a, b)| a * b).sum::<f64>())
-                .sum()
-        };
-        let (manual, autodiff) = (dot(&grads_m), dot(&grads_a));
-        let cost = |t: &[f64]| {
-            let moved: HashMap<ParamId, Vec<f64>> = base
-                .iter()
-                .map(|(id, vals)| {
-                    let vals = match v.get(id) {
-                        Some(vi) => vals.iter().zip(vi).map(|(p, d)| p + t[0] * d).collect(),
-                        None => vals.clone(),
-                    };
-                    (*id, vals)
-                })
-                .collect();
-            objective(&with_values(module, &moved))
-        };
-        let numeric = central_differences(cost, &[0.0], scheme)?[0];
-        done += 1;
-        progress(CheckProgress { done, total });
-        let scale = manual.abs().max(numeric.abs());
-        let relative_error = if scale > 0.0 {
-            (manual - numeric).abs() / scale
-        } else {
-            0.0
-        };
-        directional.push(DirectionalCheck {
-            manual,
-            autodiff,
-            numeric,
-            relative_error,
-            passed: relative_error <= numeric_tolerance.relative + numeric_tolerance.floor,
-        });
+        let sides = (grads_m.as_slice(), grads_a.as_slice());
+        let direction = check_direction(
+            module,
+            &judge,
+            &base,
+            &selected,
+            sides,
+            &mut objective,
+            &mut rng,
+        )?;
+        directional.push(direction);
+        progress.step();
     }
-
     let passed = params.iter().all(|p| p.passed)
-        && (!numeric_certifies || directional.iter().all(|d| d.passed));
+        && (!judge.numeric_certifies || directional.iter().all(|d| d.passed));
     Ok(CheckReport {
         device: String::new(),
         precision,
-        finite_difference: scheme,
-        tolerance,
-        numeric_tolerance,
-        numeric_certifies,
+        finite_difference: judge.scheme,
+        tolerance: judge.tolerance,
+        numeric_tolerance: judge.numeric_tolerance,
+        numeric_certifies: judge.numeric_certifies,
+        warnings: judge.warnings(),
         params,
         directional,
-        warnings,
         passed,
     })
 }
@@ -672,6 +726,31 @@ fn ravel(index: &[usize], shape: &[usize]) -> usize {
 
 impl fmt::Display for CheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_header(f)?;
+        for p in &self.params {
+            fmt_row(f, p)?;
+        }
+        for (i, d) in self.directional.iter().enumerate() {
+            writeln!(
+                f,
+                "direction {i}: vᵀ∇J manual {:.10e}, autodiff {:.10e}, numeric {:.10e}, relative error {:.2e} {}",
+                d.manual,
+                d.autodiff,
+                d.numeric,
+                d.relative_error,
+                if d.passed { "ok" } else { "FAIL" }
+            )?;
+        }
+        for w in &self.warnings {
+            writeln!(f, "warning: {w}")?;
+        }
+        Ok(())
+    }
+}
+
+impl CheckReport {
+    /// The verdict, the tolerances and the table's column names.
+    fn fmt_header(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let fd = self.finite_difference;
         writeln!(
             f,
@@ -714,50 +793,30 @@ impl fmt::Display for CheckReport {
             "manual",
             "autodiff",
             "numeric"
-        )?;
-        let opt =
-            |v: Option<f64>, prec: usize| v.map_or("—".to_string(), |v| format!("{v:.prec$e}"));
-        for p in &self.params {
-            writeln!(
-                f,
-                "{:<16} {:<9} {:>10.2e} {:>10.2e} {:>11.2e} {:>10} {:>11} {:>11}  {:<8} {:>14.6e} {:>14.6e} {:>14}  {}",
-                p.path,
-                format!("{:?}", p.shape),
-                p.manual_vs_autodiff.max_abs_diff,
-                p.manual_vs_autodiff.max_rel_diff,
-                p.manual_vs_autodiff.relative_difference,
-                opt(p.manual_vs_numeric.as_ref().map(|r| r.max_abs_diff), 2),
-                opt(
-                    p.manual_vs_numeric.as_ref().map(|r| r.relative_difference),
-                    2
-                ),
-                opt(
-                    p.autodiff_vs_numeric
-                        .as_ref()
-                        .map(|r| r.relative_difference),
-                    2
-                ),
-                format!("{:?}", p.worst_index),
-                p.manual,
-                p.autodiff,
-                opt(p.numeric, 6),
-                if p.passed { "yes" } else { "NO" }
-            )?;
-        }
-        for (i, d) in self.directional.iter().enumerate() {
-            writeln!(
-                f,
-                "direction {i}: vᵀ∇J manual {:.10e}, autodiff {:.10e}, numeric {:.10e}, relative error {:.2e} {}",
-                d.manual,
-                d.autodiff,
-                d.numeric,
-                d.relative_error,
-                if d.passed { "ok" } else { "FAIL" }
-            )?;
-        }
-        for w in &self.warnings {
-            writeln!(f, "warning: {w}")?;
-        }
-        Ok(())
+        )
     }
+}
+
+/// One parameter's line of the report's table.
+fn fmt_row(f: &mut fmt::Formatter<'_>, p: &ParamCheck) -> fmt::Result {
+    let opt = |v: Option<f64>, prec: usize| v.map_or("—".to_string(), |v| format!("{v:.prec$e}"));
+    let numeric =
+        |r: &Option<TensorReport>, pick: fn(&TensorReport) -> f64| opt(r.as_ref().map(pick), 2);
+    writeln!(
+        f,
+        "{:<16} {:<9} {:>10.2e} {:>10.2e} {:>11.2e} {:>10} {:>11} {:>11}  {:<8} {:>14.6e} {:>14.6e} {:>14}  {}",
+        p.path,
+        format!("{:?}", p.shape),
+        p.manual_vs_autodiff.max_abs_diff,
+        p.manual_vs_autodiff.max_rel_diff,
+        p.manual_vs_autodiff.relative_difference,
+        numeric(&p.manual_vs_numeric, |r| r.max_abs_diff),
+        numeric(&p.manual_vs_numeric, |r| r.relative_difference),
+        numeric(&p.autodiff_vs_numeric, |r| r.relative_difference),
+        format!("{:?}", p.worst_index),
+        p.manual,
+        p.autodiff,
+        opt(p.numeric, 6),
+        if p.passed { "yes" } else { "NO" }
+    )
 }

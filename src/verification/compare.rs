@@ -1,9 +1,12 @@
 //! Element-by-element comparison of two sets of gradients, keyed by parameter.
 
-use crate::backend::Precision;
 use crate::error::Result;
+use crate::gradients::autodiff_gradients;
+use crate::network::{Gradients, Network};
+use crate::params::ParamValues;
+use crate::precision::Precision;
 use crate::tensor;
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
@@ -158,36 +161,71 @@ pub fn compare<M: Module>(
     b: &GradientsParams,
     tolerance: Tolerance,
 ) -> Result<Comparison> {
-    let mut visitor = CompareVisitor {
-        a,
-        b,
-        path: Vec::new(),
-        values: Vec::new(),
-        missing: Vec::new(),
-        error: None,
-    };
-    module.visit(&mut visitor);
-    if let Some(e) = visitor.error {
-        return Err(e);
+    let mut both = Vec::new();
+    let mut missing = Vec::new();
+    for entry in ParamValues::of(module)?.entries {
+        match (entry.gradient(a)?, entry.gradient(b)?) {
+            (Some(a), Some(b)) => both.push((entry, a, b)),
+            _ => missing.push(entry.path),
+        }
     }
-    let scale = visitor
-        .values
+    let scale = tensor::max_abs(both.iter().flat_map(|(_, a, b)| a.iter().chain(b)));
+    let tensors: Vec<TensorReport> = both
         .iter()
-        .flat_map(|p| p.a.iter().chain(&p.b))
-        .fold(0.0_f64, |s, v| s.max(v.abs()));
-    let tensors: Vec<TensorReport> = visitor
-        .values
-        .iter()
-        .map(|p| compare_values_at_scale(&p.path, &p.shape, &p.a, &p.b, tolerance, scale))
+        .map(|(e, a, b)| compare_values_at_scale(&e.path, &e.shape, a, b, tolerance, scale))
         .collect();
-    let passed = visitor.missing.is_empty() && tensors.iter().all(|t| t.passed);
+    let passed = missing.is_empty() && tensors.iter().all(|t| t.passed);
     Ok(Comparison {
         labels: (labels.0.to_string(), labels.1.to_string()),
         tolerance,
         tensors,
-        missing: visitor.missing,
+        missing,
         passed,
     })
+}
+
+/// Compares two sets of `network`'s gradients (say, hand-written and
+/// autodiff's) parameter by parameter, with the tolerance of two exact
+/// computations in the network's own precision ([`Tolerance::exact`]).
+pub fn compare_gradients(
+    network: &Network,
+    labels: (&str, &str),
+    a: &Gradients,
+    b: &Gradients,
+) -> Result<Comparison> {
+    compare(
+        network,
+        labels,
+        &network.to_gradients_params(a),
+        &network.to_gradients_params(b),
+        Tolerance::exact(network.precision()?),
+    )
+}
+
+/// The hand-written gradients of J on the batch (`x`, `y`) with decay λ
+/// against burn-autodiff's of the same cost: the project's central claim, in
+/// one call.
+///
+/// ```
+/// use manual_backprop::verification::manual_vs_autodiff;
+/// use manual_backprop::{NetworkConfig, Precision, tensor};
+/// let device = burn::tensor::Device::flex();
+/// let net = NetworkConfig::new(vec![2, 3, 1]).with_init_std(0.5).init(&device, Precision::F64)?;
+/// let x = tensor::matrix("x", vec![0.1, 0.9, 0.7, 0.3], [2, 2], &device, Precision::F64)?;
+/// let y = tensor::matrix("y", vec![1.0, 0.0], [2, 1], &device, Precision::F64)?;
+/// let comparison = manual_vs_autodiff(&net, x, y, 1e-3)?;
+/// assert!(comparison.passed, "{comparison}");
+/// # Ok::<(), manual_backprop::Error>(())
+/// ```
+pub fn manual_vs_autodiff(
+    network: &Network,
+    x: Tensor<2>,
+    y: Tensor<2>,
+    weight_decay: f64,
+) -> Result<Comparison> {
+    let manual = network.gradients(x.clone(), y.clone(), weight_decay)?;
+    let autodiff = autodiff_gradients(network, x, y, weight_decay)?;
+    compare_gradients(network, ("manual", "autodiff"), &manual, &autodiff)
 }
 
 /// Compares two row-major tensors of the given shape entry by entry, with the
@@ -216,7 +254,7 @@ pub fn compare_values_at_scale(
     tolerance: Tolerance,
     min_scale: f64,
 ) -> TensorReport {
-    let scale = a.iter().chain(b).fold(min_scale, |s, v| s.max(v.abs()));
+    let scale = tensor::max_abs(a.iter().chain(b)).max(min_scale);
     let (mut max_abs, mut max_rel) = (0.0_f64, 0.0_f64);
     let (mut worst, mut worst_violation) = (0, -1.0_f64);
     for (i, (&x, &y)) in a.iter().zip(b).enumerate() {
@@ -278,46 +316,6 @@ pub(crate) fn unravel(mut flat: usize, shape: &[usize]) -> Vec<usize> {
         }
     }
     index
-}
-
-/// A parameter's path, shape and both sides' gradient values.
-struct BothSides {
-    path: String,
-    shape: Vec<usize>,
-    a: Vec<f64>,
-    b: Vec<f64>,
-}
-
-struct CompareVisitor<'a> {
-    a: &'a GradientsParams,
-    b: &'a GradientsParams,
-    path: Vec<String>,
-    values: Vec<BothSides>,
-    missing: Vec<String>,
-    error: Option<crate::Error>,
-}
-
-impl ModuleVisitor for CompareVisitor<'_> {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
-    }
-
-    fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
-    }
-
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let path = self.path.join(".");
-        let (Some(a), Some(b)) = (self.a.get::<D>(param.id), self.b.get::<D>(param.id)) else {
-            self.missing.push(path);
-            return;
-        };
-        let shape = param.val().dims().to_vec();
-        match (tensor::to_vec(&a), tensor::to_vec(&b)) {
-            (Ok(a), Ok(b)) => self.values.push(BothSides { path, shape, a, b }),
-            (Err(e), _) | (_, Err(e)) => self.error = Some(e),
-        }
-    }
 }
 
 impl fmt::Display for Comparison {

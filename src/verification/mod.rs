@@ -5,23 +5,24 @@
 //! Three independent sources of ∂J/∂θ:
 //!
 //! - the hand-written backward passes ([`crate::Network::gradients`], any [`crate::Layer`]),
-//! - burn-autodiff differentiating the *same* forward and cost ([`autodiff_gradients`],
-//!   [`layer_vjp_autodiff`]),
-//! - central finite differences of the cost, in f64 ([`numeric_gradients`],
-//!   [`central_differences`]).
+//! - burn-autodiff differentiating the *same* forward and cost
+//!   ([`crate::gradients::autodiff_gradients`], [`layer_vjp_autodiff`]),
+//! - central finite differences of the cost, in f64
+//!   ([`crate::gradients::numeric_gradients`], [`crate::gradients::central_differences`]).
 //!
 //! [`compare()`] matches two sets of gradients parameter by parameter, keyed by
 //! burn's `ParamId`, and reports each tensor's worst element.
 
-mod autodiff;
 mod check;
 pub mod compare;
-mod numeric;
+mod vjp;
 
-pub use autodiff::{autodiff_gradients, layer_vjp_autodiff, layer_vjp_manual};
 pub use check::{
     CheckOptions, CheckProgress, CheckReport, DirectionalCheck, FunctionCheck, ParamCheck,
-    check_function, check_layer, check_network, check_network_with_progress,
+    check_function, check_layer, check_network,
 };
-pub use compare::{Comparison, TensorReport, Tolerance, compare, relative_difference};
-pub use numeric::{FiniteDifference, Stencil, central_differences, numeric_gradients};
+pub use compare::{
+    Comparison, TensorReport, Tolerance, compare, compare_gradients, manual_vs_autodiff,
+    relative_difference,
+};
+pub use vjp::{layer_vjp_autodiff, layer_vjp_manual};

@@ -1,8 +1,9 @@
 //! Central finite differences: the derivative estimated from the cost alone.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::layer::DenseGrads;
 use crate::network::{Gradients, Network};
+use crate::params::ParamValues;
 use crate::tensor;
 use burn::tensor::Tensor;
 
@@ -59,13 +60,12 @@ where
     F: FnMut(&[f64]) -> Result<f64>,
 {
     let epsilon = scheme.epsilon;
-    if !(epsilon.is_finite() && epsilon > 0.0) {
-        return Err(Error::InvalidParameter {
-            name: "epsilon",
-            value: crate::error::readable(epsilon),
-            reason: "the finite-difference step must be finite and > 0 (1e-5 suits f64)".into(),
-        });
-    }
+    crate::error::require_positive(
+        "epsilon",
+        epsilon,
+        "the finite-difference step",
+        "1e-5 suits f64",
+    )?;
     let mut shifted = theta.to_vec();
     // D(h) = (J(θ + h e_i) − J(θ − h e_i)) / 2h
     let mut centred = |i: usize, h: f64, shifted: &mut Vec<f64>| -> Result<f64> {
@@ -104,43 +104,43 @@ pub fn numeric_gradients(
     scheme: FiniteDifference,
 ) -> Result<Gradients> {
     network.check_batch(&x, &y, weight_decay)?;
-    let values = network.param_values()?;
-    let lengths: Vec<usize> = values.iter().map(Vec::len).collect();
-    let theta = values.concat();
-    let unflatten = |flat: &[f64]| -> Vec<Vec<f64>> {
+    let base = ParamValues::of(network)?;
+    let theta: Vec<f64> = base.entries.iter().flat_map(|e| e.values.clone()).collect();
+    let with_flat = |flat: &[f64]| {
+        let mut params = base.clone();
         let mut rest = flat;
-        lengths
-            .iter()
-            .map(|&n| {
-                let (head, tail) = rest.split_at(n);
-                rest = tail;
-                head.to_vec()
-            })
-            .collect()
+        for entry in &mut params.entries {
+            let (head, tail) = rest.split_at(entry.values.len());
+            entry.values = head.to_vec();
+            rest = tail;
+        }
+        params
     };
     let cost_at = |flat: &[f64]| {
-        network
-            .with_param_values(unflatten(flat))?
+        with_flat(flat)
+            .apply(network)?
             .cost(x.clone(), y.clone(), weight_decay)
     };
-    let grad = central_differences(cost_at, &theta, scheme)?;
+    let grad = with_flat(&central_differences(cost_at, &theta, scheme)?);
     let (device, precision) = (network.device(), network.precision()?);
-    let tensors = unflatten(&grad);
-    let mut layers = Vec::with_capacity(network.layers.len());
-    // param_values lists one weight then one bias per layer.
-    for (layer, pair) in network.layers.iter().zip(tensors.chunks(2)) {
-        let [d_in, d_out] = layer.dims();
-        layers.push(DenseGrads {
-            weight: tensor::matrix(
-                "numeric weight gradient",
-                pair[0].clone(),
-                [d_in, d_out],
-                &device,
-                precision,
-            )?,
-            bias: tensor::vector("numeric bias gradient", pair[1].clone(), &device, precision)?,
-        });
-    }
+    // A network's parameters are visited as one weight then one bias per layer.
+    let layers = grad
+        .entries
+        .chunks(2)
+        .map(|pair| {
+            let [weight, bias] = [&pair[0], &pair[1]];
+            Ok(DenseGrads {
+                weight: tensor::matrix(
+                    &weight.path,
+                    weight.values.clone(),
+                    [weight.shape[0], weight.shape[1]],
+                    &device,
+                    precision,
+                )?,
+                bias: tensor::vector(&bias.path, bias.values.clone(), &device, precision)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     Ok(Gradients {
         cost: network.cost(x, y, weight_decay)?,
         layers,

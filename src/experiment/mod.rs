@@ -1,14 +1,17 @@
 //! Grids of training runs for research experiments: backends × precisions ×
 //! architectures × λ × α × seeds on one data set, one result row per run,
-//! resumable.
+//! resumable; and its picture ([`picture`]).
 
-use crate::backend::{Backend, Precision};
+pub mod picture;
+
+use crate::backend::Backend;
 use crate::data::Split;
 use crate::error::{Error, Result};
-use crate::persist;
+use crate::gradients::autodiff_gradients;
+use crate::precision::Precision;
 use crate::run::{self, TrainOptions};
 use crate::training::{Metrics, Prepared};
-use crate::verification::{Tolerance, autodiff_gradients, compare};
+use crate::verification::{Tolerance, compare};
 use serde::{Deserialize, Serialize};
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -32,7 +35,7 @@ pub struct GridConfig {
     pub hidden: Vec<Vec<usize>>,
     /// Weight decays λ.
     pub lambdas: Vec<f64>,
-    /// Step sizes α.
+    /// Step sizes α (none: `base.alpha`, or each optimizer's own default).
     pub alphas: Vec<f64>,
     /// Seeds.
     pub seeds: Vec<u64>,
@@ -78,11 +81,6 @@ pub struct RunRow {
 }
 
 impl GridConfig {
-    /// Reads a grid from JSON.
-    pub fn from_json_file(path: &Path) -> Result<GridConfig> {
-        crate::interchange::read_json(path)
-    }
-
     /// The number of runs, refusing grids of more than [`MAX_RUNS`]: the
     /// product of the lists' lengths grows fast, and a small file could
     /// otherwise ask for more runs than memory holds.
@@ -125,7 +123,9 @@ impl GridConfig {
             for dtype in or(&self.dtypes, self.base.dtype) {
                 for hidden in or(&self.hidden, self.base.hidden.clone()) {
                     for &lambda in &or(&self.lambdas, self.base.lambda) {
-                        for &alpha in &or(&self.alphas, self.base.alpha) {
+                        let alphas: Vec<Option<f64>> =
+                            self.alphas.iter().map(|&a| Some(a)).collect();
+                        for &alpha in &or(&alphas, self.base.alpha) {
                             for &seed in &or(&self.seeds, self.base.seed) {
                                 for &kind in &or(&self.optimizers, self.base.optimizer.kind) {
                                     let mut options = TrainOptions {
@@ -159,7 +159,13 @@ fn default_optimizer() -> crate::training::OptimizerKind {
 pub fn key(o: &TrainOptions) -> String {
     format!(
         "{}/{}/{}/{:?}/lambda={}/alpha={}/seed={}",
-        o.backend, o.dtype, o.optimizer.kind, o.hidden, o.lambda, o.alpha, o.seed
+        o.backend,
+        o.dtype,
+        o.optimizer.kind,
+        o.hidden,
+        o.lambda,
+        o.learning_rate(),
+        o.seed
     )
 }
 
@@ -198,7 +204,7 @@ pub fn run_one(options: &TrainOptions, split: &Split) -> Result<RunRow> {
         optimizer: options.optimizer.kind,
         hidden: options.hidden.clone(),
         lambda: options.lambda,
-        alpha: options.alpha,
+        alpha: options.learning_rate(),
         seed: options.seed,
         epochs: s.epochs,
         final_cost: s.train.cost,
@@ -239,50 +245,23 @@ pub fn run_grid(
     })?;
     let results = out.join("results.json");
     let mut rows: Vec<RunRow> = if results.is_file() {
-        crate::interchange::read_json(&results)?
+        crate::io::read_json(&results)?
     } else {
         Vec::new()
     };
-    let mut lanes: Vec<(Option<String>, Vec<TrainOptions>)> = Vec::new();
+    let mut pending = Vec::new();
     for options in runs {
-        if let Some(row) = rows.iter().find(|r| r.key == key(&options)) {
-            on_row(row, true);
-            continue;
-        }
-        let lane = match &options.backend {
-            crate::backend::Backend::Remote(url) => Some(url.clone()),
-            _ => None,
-        };
-        match lanes.iter_mut().find(|(l, _)| *l == lane) {
-            Some((_, queue)) => queue.push(options),
-            None => lanes.push((lane, vec![options])),
+        match rows.iter().find(|r| r.key == key(&options)) {
+            Some(row) => on_row(row, true),
+            None => pending.push(options),
         }
     }
     let (sender, receiver) = std::sync::mpsc::channel::<Result<RunRow>>();
     let mut failure = None;
     std::thread::scope(|scope| {
-        for (_, queue) in &lanes {
+        for queue in lanes(pending) {
             let sender = sender.clone();
-            scope.spawn(move || {
-                // The seed draws the split as well as the initial weights, as
-                // in `backprop train --seed`: the spread over seeds includes
-                // the data's.
-                let mut splits: Vec<(u64, Split)> = Vec::new();
-                for options in queue {
-                    let split = match splits.iter().position(|(seed, _)| *seed == options.seed) {
-                        Some(i) => Ok(&splits[i].1),
-                        None => options.load_data().map(|split| {
-                            splits.push((options.seed, split));
-                            &splits[splits.len() - 1].1
-                        }),
-                    };
-                    let row = split.and_then(|split| run_one(options, split));
-                    let failed = row.is_err();
-                    if sender.send(row).is_err() || failed {
-                        return;
-                    }
-                }
-            });
+            scope.spawn(move || run_lane(&queue, &sender));
         }
         drop(sender);
         for row in receiver {
@@ -307,34 +286,92 @@ pub fn run_grid(
     Ok(rows)
 }
 
-fn save(out: &Path, rows: &[RunRow]) -> Result<()> {
-    persist::write_json(&out.join("results.json"), &rows)?;
-    let mut csv = String::from(
-        "key,backend,dtype,optimizer,hidden,lambda,alpha,seed,epochs,final_cost,test_metric,validation_metric,ms_per_epoch,gradient_error,stop\n",
-    );
-    for r in rows {
-        let hidden: Vec<String> = r.hidden.iter().map(usize::to_string).collect();
-        csv.push_str(&format!(
-            "\"{}\",{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\"\n",
-            r.key,
-            r.backend,
-            r.dtype,
-            r.optimizer,
-            hidden.join("-"),
-            r.lambda,
-            r.alpha,
-            r.seed,
-            r.epochs,
-            r.final_cost,
-            r.test_metric,
-            r.validation_metric,
-            r.ms_per_epoch,
-            r.gradient_error,
-            r.stop
-        ));
+/// The runs grouped into lanes that run side by side: one per remote server,
+/// and one for this machine's own backends.
+fn lanes(runs: Vec<TrainOptions>) -> Vec<Vec<TrainOptions>> {
+    let mut lanes: Vec<(Option<String>, Vec<TrainOptions>)> = Vec::new();
+    for options in runs {
+        let lane = match &options.backend {
+            crate::backend::Backend::Remote(url) => Some(url.clone()),
+            _ => None,
+        };
+        match lanes.iter_mut().find(|(l, _)| *l == lane) {
+            Some((_, queue)) => queue.push(options),
+            None => lanes.push((lane, vec![options])),
+        }
     }
-    persist::write_atomic(&out.join("results.csv"), csv.as_bytes())?;
-    crate::plot::configurations(&out.join("results.svg"), &configurations(rows))
+    lanes.into_iter().map(|(_, queue)| queue).collect()
+}
+
+/// Runs a lane's runs one after another, sending each row; stops at the
+/// first failure (or when nobody listens any more).
+fn run_lane(queue: &[TrainOptions], sender: &std::sync::mpsc::Sender<Result<RunRow>>) {
+    // The seed draws the split as well as the initial weights, as in
+    // `backprop train --seed`: the spread over seeds includes the data's.
+    let mut splits: Vec<(u64, Split)> = Vec::new();
+    for options in queue {
+        let split = match splits.iter().position(|(seed, _)| *seed == options.seed) {
+            Some(i) => Ok(&splits[i].1),
+            None => options.load_data().map(|split| {
+                splits.push((options.seed, split));
+                &splits[splits.len() - 1].1
+            }),
+        };
+        let row = split.and_then(|split| run_one(options, split));
+        let failed = row.is_err();
+        if sender.send(row).is_err() || failed {
+            return;
+        }
+    }
+}
+
+fn save(out: &Path, rows: &[RunRow]) -> Result<()> {
+    crate::io::write_json(&out.join("results.json"), &rows)?;
+    crate::io::write_csv(&out.join("results.csv"), rows.iter().map(CsvRow::from))?;
+    picture::draw(&out.join("results.svg"), &configurations(rows))
+}
+
+/// A [`RunRow`] as one line of `results.csv` (the hidden sizes joined by `-`).
+#[derive(Serialize)]
+struct CsvRow<'a> {
+    key: &'a str,
+    backend: String,
+    dtype: Precision,
+    optimizer: crate::training::OptimizerKind,
+    hidden: String,
+    lambda: f64,
+    alpha: f64,
+    seed: u64,
+    epochs: usize,
+    final_cost: f64,
+    test_metric: f64,
+    validation_metric: f64,
+    ms_per_epoch: f64,
+    gradient_error: f64,
+    stop: &'a str,
+}
+
+impl<'a> From<&'a RunRow> for CsvRow<'a> {
+    fn from(r: &'a RunRow) -> Self {
+        let hidden: Vec<String> = r.hidden.iter().map(usize::to_string).collect();
+        CsvRow {
+            key: &r.key,
+            backend: r.backend.to_string(),
+            dtype: r.dtype,
+            optimizer: r.optimizer,
+            hidden: hidden.join("-"),
+            lambda: r.lambda,
+            alpha: r.alpha,
+            seed: r.seed,
+            epochs: r.epochs,
+            final_cost: r.final_cost,
+            test_metric: r.test_metric,
+            validation_metric: r.validation_metric,
+            ms_per_epoch: r.ms_per_epoch,
+            gradient_error: r.gradient_error,
+            stop: &r.stop,
+        }
+    }
 }
 
 /// The runs of one configuration (every grid dimension but the seed).

@@ -1,0 +1,151 @@
+//! Parameters ↔ plain values, for any burn [`Module`]: the one mechanism that
+//! reads every float parameter out as f64 values (named by its module path) and
+//! builds the same module with new values. Finite differences, the gradient
+//! harness and the host copy of a remote run all go through it.
+
+use crate::error::{Error, Result};
+use crate::tensor;
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
+use burn::optim::GradientsParams;
+use burn::tensor::{Tensor, TensorData};
+
+/// One float parameter: its module path, id, shape and row-major values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamEntry {
+    /// Module path, e.g. `layers.0.weight`: the name burn's records use.
+    pub path: String,
+    /// The parameter's id, the key of burn's `GradientsParams`.
+    pub id: ParamId,
+    /// The tensor's shape.
+    pub shape: Vec<usize>,
+    /// Its values, row-major.
+    pub values: Vec<f64>,
+}
+
+impl ParamEntry {
+    /// This parameter's gradient in `grads` (keyed by its id) as f64
+    /// values, whatever its rank; `None` when `grads` has none for it.
+    pub fn gradient(&self, grads: &GradientsParams) -> Result<Option<Vec<f64>>> {
+        macro_rules! get {
+            ($d:literal) => {
+                grads
+                    .get::<$d>(self.id)
+                    .map(|t| tensor::to_vec(&t))
+                    .transpose()
+            };
+        }
+        match self.shape.len() {
+            1 => get!(1),
+            2 => get!(2),
+            3 => get!(3),
+            4 => get!(4),
+            5 => get!(5),
+            6 => get!(6),
+            rank => Err(Error::InvalidParameter {
+                name: "parameter rank",
+                value: rank.to_string(),
+                reason: format!(
+                    "{} has rank {rank}; gradients of rank 1 to 6 are read",
+                    self.path
+                ),
+            }),
+        }
+    }
+}
+
+/// Every float parameter of a module, in burn's visiting order (struct field
+/// order, so `layers.0.weight`, `layers.0.bias`, … for a network).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamValues {
+    /// The parameters.
+    pub entries: Vec<ParamEntry>,
+}
+
+impl ParamValues {
+    /// Reads every float parameter of `module` (a device read-back per tensor).
+    pub fn of<M: Module>(module: &M) -> Result<ParamValues> {
+        let mut collect = Collect::default();
+        module.visit(&mut collect);
+        match collect.error {
+            Some(e) => Err(e),
+            None => Ok(ParamValues {
+                entries: collect.entries,
+            }),
+        }
+    }
+
+    /// The entry at module path `path`.
+    pub fn get(&self, path: &str) -> Option<&ParamEntry> {
+        self.entries.iter().find(|e| e.path == path)
+    }
+
+    /// The module paths, in order.
+    pub fn paths(&self) -> Vec<&str> {
+        self.entries.iter().map(|e| e.path.as_str()).collect()
+    }
+
+    /// `module` with these values in place of its parameters' (same ids,
+    /// devices and dtypes); parameters not listed keep theirs. Fails on a
+    /// non-finite value or on a length that does not match the tensor's shape.
+    pub fn apply<M: Module>(&self, module: &M) -> Result<M> {
+        for entry in &self.entries {
+            let expected: usize = entry.shape.iter().product();
+            if entry.values.len() != expected {
+                return Err(Error::Shape {
+                    what: entry.path.clone(),
+                    expected: format!("{expected} values for shape {:?}", entry.shape),
+                    got: format!("{} values", entry.values.len()),
+                });
+            }
+            tensor::check_finite(&entry.path, &entry.values)?;
+        }
+        Ok(module.clone().map(&mut Assign { values: self }))
+    }
+}
+
+#[derive(Default)]
+struct Collect {
+    stack: Vec<String>,
+    entries: Vec<ParamEntry>,
+    error: Option<Error>,
+}
+
+impl ModuleVisitor for Collect {
+    fn enter_module(&mut self, name: &str, _: &str) {
+        self.stack.push(name.to_string());
+    }
+    fn exit_module(&mut self, _: &str, _: &str) {
+        self.stack.pop();
+    }
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let value = param.val();
+        match tensor::to_vec(&value) {
+            Ok(values) => self.entries.push(ParamEntry {
+                path: self.stack.join("."),
+                id: param.id,
+                shape: value.dims().to_vec(),
+                values,
+            }),
+            Err(e) => self.error = Some(e),
+        }
+    }
+}
+
+struct Assign<'a> {
+    values: &'a ParamValues,
+}
+
+impl ModuleMapper for Assign<'_> {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let Some(entry) = self.values.entries.iter().find(|e| e.id == param.id) else {
+            return param;
+        };
+        param.map(|t| {
+            let (device, dtype, dims) = (t.device(), t.dtype(), t.dims());
+            Tensor::from_data(
+                TensorData::new(entry.values.clone(), dims),
+                (&device, dtype),
+            )
+        })
+    }
+}
