@@ -16,6 +16,7 @@ pub mod network;
 pub mod params;
 
 pub mod data;
+pub mod explain;
 pub mod gradients;
 pub mod interchange;
 pub mod persist;

@@ -462,31 +462,82 @@ impl Network {
     /// SPEC.md "Backpropagation" step 3, from the output layer down: each layer
     /// turns the gradient of its output into that of its input. The first
     /// layer's input delta is computed only if `input_grad` asks for it.
+    /// `observe` sees each layer's δ as it is formed (layer index, δ); the
+    /// gradients never wait for it.
     fn backpropagate(
         &self,
-        mut caches: Vec<DenseCache>,
+        caches: Vec<DenseCache>,
         grad_output: Tensor<2>,
         input_grad: bool,
+        observe: &mut dyn FnMut(usize, &Tensor<2>),
     ) -> (Option<Tensor<2>>, Vec<DenseGrads>) {
-        let first = caches.remove(0);
+        let mut caches = caches.into_iter();
+        let first = caches.next().expect("a network has at least one layer");
         let mut grads = Vec::with_capacity(self.layers.len());
         let mut grad = grad_output;
-        for (layer, cache) in self.layers[1..].iter().zip(caches).rev() {
-            let (grad_input, layer_grads) = layer.backward(cache, grad);
+        let upper = (1..self.layers.len()).zip(self.layers[1..].iter().zip(caches));
+        for (l, (layer, cache)) in upper.rev() {
+            let (delta, layer_grads) = layer.delta_and_grads(cache, grad);
+            observe(l, &delta);
             grads.push(layer_grads);
-            grad = grad_input;
+            grad = layer.grad_input(delta);
         }
-        let grad_input = if input_grad {
-            let (grad_input, layer_grads) = self.layers[0].backward(first, grad);
-            grads.push(layer_grads);
-            Some(grad_input)
-        } else {
-            grads.push(self.layers[0].backward_params(first, grad));
-            None
-        };
+        // The first layer's input delta is computed only if asked for: nothing
+        // in a network consumes ∂J/∂x.
+        let (delta, layer_grads) = self.layers[0].delta_and_grads(first, grad);
+        observe(0, &delta);
+        grads.push(layer_grads);
+        let grad_input = input_grad.then(|| self.layers[0].grad_input(delta));
         grads.reverse();
         (grad_input, grads)
     }
+
+    /// Backpropagation of one batch with every intermediate quantity kept:
+    /// the activations a^(l), each layer's δ and the gradients — the very
+    /// numbers [`Network::gradients`] computes, for showing the δ recursion
+    /// (`backprop explain`).
+    pub fn trace(&self, x: Tensor<2>, y: Tensor<2>, weight_decay: f64) -> Result<Trace> {
+        self.check_batch(&x, &y, weight_decay)?;
+        let (h, caches) = Layer::forward(self, x.clone());
+        let activations = std::iter::once(x)
+            .chain(caches.iter().map(|c| c.output.clone()))
+            .collect();
+        let cost = self.cost_of_hypothesis(h.clone(), y.clone(), weight_decay);
+        let mut deltas: Vec<Option<Tensor<2>>> = vec![None; self.layers.len()];
+        let (_, layers) = self.backpropagate(
+            caches,
+            cost::squared_error_grad(h, y),
+            false,
+            &mut |l, delta| deltas[l] = Some(delta.clone()),
+        );
+        Ok(Trace {
+            activations,
+            deltas: deltas
+                .into_iter()
+                .map(|d| d.expect("every layer observed"))
+                .collect(),
+            data_gradients: layers.clone(),
+            gradients: Gradients {
+                cost: tensor::scalar(cost)?,
+                layers: self.add_weight_decay(layers, weight_decay),
+            },
+        })
+    }
+}
+
+/// What [`Network::trace`] keeps of one batch's backpropagation.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    /// a^(1) = x, then each layer's activation a^(2) … a^(n_l), `[m, s_l]`.
+    pub activations: Vec<Tensor<2>>,
+    /// δ of each layer's units, `deltas[l]` for `layers[l]` (the reference's
+    /// δ^(l+2)); batched, so Δ/m (for m = 1 the reference's δ itself).
+    pub deltas: Vec<Tensor<2>>,
+    /// The gradients of the data term alone, before λW is added: the batch's
+    /// mean of δ^(l+1) (a^(l))ᵀ and δ^(l+1).
+    pub data_gradients: Vec<DenseGrads>,
+    /// J and ∂J/∂θ, decay included: equal to [`Network::gradients`]'.
+    pub gradients: Gradients,
 }
 
 /// The network is itself a layer: its backward is backpropagation through the
@@ -511,13 +562,14 @@ impl Layer for Network {
         caches: Vec<DenseCache>,
         grad_output: Tensor<2>,
     ) -> (Tensor<2>, Vec<DenseGrads>) {
-        let (grad_input, grads) = self.backpropagate(caches, grad_output, true);
+        let (grad_input, grads) = self.backpropagate(caches, grad_output, true, &mut |_, _| {});
         (grad_input.expect("requested"), grads)
     }
 
     /// Backpropagation without ∂J/∂x: the first layer skips its input delta.
     fn backward_params(&self, caches: Vec<DenseCache>, grad_output: Tensor<2>) -> Vec<DenseGrads> {
-        self.backpropagate(caches, grad_output, false).1
+        self.backpropagate(caches, grad_output, false, &mut |_, _| {})
+            .1
     }
 
     fn register_grads(&self, grads: Vec<DenseGrads>, into: &mut GradientsParams) {

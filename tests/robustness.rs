@@ -1,6 +1,9 @@
 //! Bad input gets a clear error, never a panic: a corpus of malformed files
 //! fed to the `backprop` binary, and fuzz-style property tests of the parsers.
 
+mod common;
+
+use common::backprop;
 use manual_backprop::data::csv::{CsvOptions, parse as parse_csv};
 use manual_backprop::data::{digits, idx};
 use manual_backprop::interchange::{DataJson, ModelJson};
@@ -8,20 +11,6 @@ use manual_backprop::io::parse_json;
 use manual_backprop::run::TrainOptions;
 use proptest::prelude::*;
 use std::path::PathBuf;
-use std::process::Command;
-
-/// The examples binary, built by `cargo test` next to the test executables.
-fn backprop() -> Command {
-    let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target profile directory");
-    Command::new(
-        dir.join("examples")
-            .join(format!("backprop{}", std::env::consts::EXE_SUFFIX)),
-    )
-}
 
 fn scratch(name: &str, contents: &[u8]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("mb-robust-{}", std::process::id()));

@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod check;
 pub mod experiment;
+pub mod explain;
 pub mod export;
 pub mod grads;
 pub mod predict;
@@ -16,10 +17,16 @@ pub mod train;
 
 use crate::backend::{Backend, remote};
 use crate::error::Error;
+use crate::interchange::ModelJson;
+use crate::io::read_json;
+use crate::network::Network;
+use crate::persist::{self, ModelMeta};
+use crate::precision::Precision;
 use crate::run::Summary;
 use crate::training::Metrics;
+use burn::tensor::Device;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -64,6 +71,9 @@ pub enum Command {
     /// Three-way gradient check (hand-written vs autodiff vs finite differences).
     /// Exit status 0 on pass, 1 on fail, 2 on bad input.
     Check(check::CheckRequest),
+    /// Show backpropagation of one example number by number: z, a, each δ of the
+    /// recursion and the gradients, under the formulas they evaluate.
+    Explain(explain::ExplainRequest),
     /// Write a saved model (a `train` output directory) in the JSON interchange format.
     ExportModel(export::ExportRequest),
     /// Time one training step, hand-written vs autodiff, on the benchmark shapes.
@@ -143,6 +153,11 @@ pub fn run(cli: Cli, given: &[&str]) -> Result<ExitCode, Error> {
             r.backends = remote.fill_all(r.backends)?;
             remote.check_used()?;
             bench::run(r)
+        }
+        Command::Explain(mut r) => {
+            r.backend = remote.fill(r.backend)?;
+            remote.check_used()?;
+            explain::run(r)
         }
         Command::ExportModel(r) => export::run(r),
         Command::Experiment(r) => experiment::run(r),
@@ -245,6 +260,17 @@ pub fn print_summary(s: &Summary) {
         "{} epochs of {} in {:.2} s ({:.3} ms per epoch), {} steps, {} cost-and-gradient evaluations",
         s.epochs, s.optimizer, s.train_seconds, s.millis_per_epoch, s.iterations, s.evaluations
     );
+}
+
+/// A `train` run directory, or a model in the JSON interchange format (which
+/// has no metadata).
+pub fn load_model(path: &Path, device: &Device) -> Result<(Network, Option<ModelMeta>), Error> {
+    if path.is_file() && path.extension().is_some_and(|e| e == "json") {
+        let network = read_json::<ModelJson>(path)?.to_network(device, Precision::F64)?;
+        return Ok((network, None));
+    }
+    let (network, meta) = persist::load(path, device)?;
+    Ok((network, Some(meta)))
 }
 
 /// Writes `text` to `out`, or stdout.

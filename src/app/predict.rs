@@ -4,14 +4,10 @@ use super::headline;
 use crate::data::preprocess::{FeatureScaling, Predictions, Preprocessing};
 use crate::data::{DataSource, DatasetKind};
 use crate::error::Error;
-use crate::interchange::ModelJson;
-use crate::io::read_json;
-use crate::network::Network;
 use crate::persist::ModelMeta;
 use crate::run::TrainOptions;
 use crate::training::Prepared;
-use crate::{Backend, Precision, persist};
-use burn::tensor::Device;
+use crate::{Backend, Precision};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -48,7 +44,7 @@ pub struct PredictRequest {
 /// Evaluates the model on the data set and, with `args.out`, writes its predictions.
 pub fn run(args: PredictRequest) -> Result<ExitCode, Error> {
     let device = args.backend.device()?;
-    let (network, meta) = load_model(&args.model, &device)?;
+    let (network, meta) = super::load_model(&args.model, &device)?;
     let data = DataSource {
         dataset: dataset_kind(&args, meta.as_ref())?,
         data: args.data.clone(),
@@ -85,36 +81,20 @@ pub fn run(args: PredictRequest) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A `train` run directory, or a model in the JSON interchange format (which
-/// has no metadata).
-fn load_model(path: &Path, device: &Device) -> Result<(Network, Option<ModelMeta>), Error> {
-    if path.is_file() && path.extension().is_some_and(|e| e == "json") {
-        let network = read_json::<ModelJson>(path)?.to_network(device, Precision::F64)?;
-        return Ok((network, None));
-    }
-    let (network, meta) = persist::load(path, device)?;
-    Ok((network, Some(meta)))
-}
-
 /// `--dataset`, or the built-in data set the model was trained on.
 fn dataset_kind(args: &PredictRequest, meta: Option<&ModelMeta>) -> Result<DatasetKind, Error> {
     if let Some(kind) = args.dataset {
         return Ok(kind);
     }
     let trained_on = meta.map_or("(a JSON model)", |m| m.dataset.as_str());
-    match trained_on.trim_end_matches("-train") {
-        "digits" => Ok(DatasetKind::Digits),
-        "mnist" => Ok(DatasetKind::Mnist),
-        "xor" => Ok(DatasetKind::Xor),
-        "sine" => Ok(DatasetKind::Sine),
-        other => Err(Error::InvalidParameter {
-            name: "dataset",
-            value: "(none)".into(),
-            reason: format!(
-                "the model was trained on {other:?}; say which data to predict with --dataset"
-            ),
-        }),
-    }
+    DatasetKind::of_trained(trained_on).ok_or_else(|| Error::InvalidParameter {
+        name: "dataset",
+        value: "(none)".into(),
+        reason: format!(
+            "the model was trained on {:?}; say which data to predict with --dataset",
+            trained_on.trim_end_matches("-train")
+        ),
+    })
 }
 
 /// The decoded outputs as CSV: a class per row, or one column per output.

@@ -21,7 +21,7 @@ pub struct TrainRequest {
     /// Every option of the run (written to `options.json`).
     #[command(flatten)]
     pub options: TrainOptions,
-    /// Output directory [default: `runs/<unix time>`].
+    /// Output directory [default: a new directory in runs/, named by the Unix time].
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// No progress bar; print only the summary.

@@ -23,6 +23,20 @@ pub enum DatasetKind {
     Csv,
 }
 
+impl DatasetKind {
+    /// The built-in data set a model was trained on, from the data set name
+    /// its metadata records (`digits-train`, …); `None` for CSV files.
+    pub fn of_trained(name: &str) -> Option<DatasetKind> {
+        match name.trim_end_matches("-train") {
+            "digits" => Some(DatasetKind::Digits),
+            "mnist" => Some(DatasetKind::Mnist),
+            "xor" => Some(DatasetKind::Xor),
+            "sine" => Some(DatasetKind::Sine),
+            _ => None,
+        }
+    }
+}
+
 /// A data set and where its files are.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DataSource {
@@ -86,6 +100,18 @@ impl DataSource {
             DatasetKind::Mnist => split.test,
             _ => split.train,
         })
+    }
+
+    /// Every example in the data set's own order (MNIST: its 60k training
+    /// images), unsplit.
+    pub fn examples(&self) -> Result<Dataset> {
+        match self.dataset {
+            DatasetKind::Digits => digits::load(),
+            DatasetKind::Mnist => Ok(idx::load_mnist(&self.mnist_dir)?.0),
+            DatasetKind::Xor => Ok(synthetic::xor()),
+            DatasetKind::Sine => Ok(synthetic::sine(200)),
+            DatasetKind::Csv => self.load_csv(),
+        }
     }
 
     fn load_csv(&self) -> Result<Dataset> {

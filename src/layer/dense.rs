@@ -167,8 +167,20 @@ impl Dense {
         self.weight.dims()
     }
 
+    /// SPEC.md, "Forward pass": the weighted input `Z_{l+1} = A_l · weight_l +
+    /// bias_l` (bias broadcast over rows), before the activation.
+    pub fn weighted_input(&self, input: Tensor<2>) -> Tensor<2> {
+        input.matmul(self.weight.val()) + self.bias.val().unsqueeze::<2>()
+    }
+
+    /// The last line of [`Layer::backward`]: `delta · weightᵀ`, the reference's
+    /// (W^(l))ᵀ δ^(l+1), handed to the layer below.
+    pub fn grad_input(&self, delta: Tensor<2>) -> Tensor<2> {
+        delta.matmul(self.weight.val().transpose())
+    }
+
     /// The first three lines of [`Layer::backward`]: δ and the parameter gradients.
-    fn delta_and_grads(
+    pub fn delta_and_grads(
         &self,
         cache: DenseCache,
         grad_output: Tensor<2>,
@@ -186,7 +198,7 @@ impl Layer for Dense {
 
     /// SPEC.md, "Forward pass": `Z_{l+1} = A_l · weight_l + bias_l`, `A_{l+1} = f(Z_{l+1})`.
     fn forward(&self, input: Tensor<2>) -> (Tensor<2>, DenseCache) {
-        let z = input.clone().matmul(self.weight.val()) + self.bias.val().unsqueeze::<2>();
+        let z = self.weighted_input(input.clone());
         let output = self.activation.forward(z);
         let cache = DenseCache {
             input,
@@ -209,8 +221,7 @@ impl Layer for Dense {
     /// property of the layer and is added by the network's cost.
     fn backward(&self, cache: DenseCache, grad_output: Tensor<2>) -> (Tensor<2>, DenseGrads) {
         let (delta, grads) = self.delta_and_grads(cache, grad_output);
-        let grad_input = delta.matmul(self.weight.val().transpose());
-        (grad_input, grads)
+        (self.grad_input(delta), grads)
     }
 
     fn backward_params(&self, cache: DenseCache, grad_output: Tensor<2>) -> DenseGrads {

@@ -196,3 +196,16 @@ pub fn gradient_values(grads: &[manual_backprop::DenseGrads]) -> Vec<Vec<f64>> {
         })
         .collect()
 }
+
+/// The examples binary, built by `cargo test` next to the test executables.
+pub fn backprop() -> std::process::Command {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target profile directory");
+    std::process::Command::new(
+        dir.join("examples")
+            .join(format!("backprop{}", std::env::consts::EXE_SUFFIX)),
+    )
+}
