@@ -257,3 +257,56 @@ fn an_example_outside_the_data_is_an_error_naming_the_rows() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--example picks a row"), "{err}");
 }
+
+#[test]
+fn a_json_model_on_json_data_is_explained_on_the_chosen_row() {
+    let device = Backend::Flex.device().unwrap();
+    let (net, _, _) = reference_example(&device).unwrap();
+    let dir = std::env::temp_dir().join(format!("mb-explain-json-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (model, data) = (dir.join("net.json"), dir.join("data.json"));
+    let json = serde_json::to_string(
+        &manual_backprop::interchange::ModelJson::from_network(&net).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(&model, json).unwrap();
+    std::fs::write(
+        &data,
+        r#"{"x": [[0.1, 0.2, 0.3], [0.9, -0.4, 0.25]], "y": [[0.0], [1.0]]}"#,
+    )
+    .unwrap();
+    let explain = |row: &str| {
+        backprop()
+            .args(["explain", "--model", model.to_str().unwrap()])
+            .args([
+                "--data",
+                data.to_str().unwrap(),
+                "--example",
+                row,
+                "--lambda",
+                "0.01",
+                "--json",
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = explain("1");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let e: Explanation = serde_json::from_slice(&out.stdout).unwrap();
+    let (x, y) = ([0.9, -0.4, 0.25], [1.0]);
+    assert_eq!((e.x.as_slice(), e.y.as_slice()), (&x[..], &y[..]));
+    let (weights, biases) = gradients_of(&net, &x, &y, 0.01);
+    for (l, layer) in e.layers.iter().enumerate() {
+        assert_eq!(layer.grad_weight, weights[l]);
+        assert_eq!(layer.grad_bias, biases[l]);
+    }
+    let out = explain("2");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the data has 2 examples"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
