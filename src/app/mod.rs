@@ -130,23 +130,19 @@ pub fn run(cli: Cli, given: &[&str]) -> Result<ExitCode, Error> {
             train::run(request, &interrupt_flag())
         }
         Command::Predict(mut r) => {
-            r.backend = remote.fill(r.backend)?;
-            remote.check_used()?;
+            r.backend = remote.single(r.backend)?;
             predict::run(r)
         }
         Command::Symmetry(mut r) => {
-            r.backend = remote.fill(r.backend)?;
-            remote.check_used()?;
+            r.backend = remote.single(r.backend)?;
             symmetry::run(r)
         }
         Command::Grads(mut r) => {
-            r.backend = remote.fill(r.backend)?;
-            remote.check_used()?;
+            r.backend = remote.single(r.backend)?;
             grads::run(r)
         }
         Command::Check(mut r) => {
-            r.backend = remote.fill(r.backend)?;
-            remote.check_used()?;
+            r.backend = remote.single(r.backend)?;
             check::run(r)
         }
         Command::Bench(mut r) => {
@@ -155,8 +151,7 @@ pub fn run(cli: Cli, given: &[&str]) -> Result<ExitCode, Error> {
             bench::run(r)
         }
         Command::Explain(mut r) => {
-            r.backend = remote.fill(r.backend)?;
-            remote.check_used()?;
+            r.backend = remote.single(r.backend)?;
             explain::run(r)
         }
         Command::ExportModel(r) => export::run(r),
@@ -182,6 +177,13 @@ impl<'a> RemoteFill<'a> {
     fn fill(&mut self, backend: Backend) -> Result<Backend, Error> {
         self.used |= backend.is_bare_remote();
         backend.with_remote(self.url)
+    }
+
+    /// [`RemoteFill::fill`] for a subcommand with one backend, checked at once.
+    fn single(&mut self, backend: Backend) -> Result<Backend, Error> {
+        let backend = self.fill(backend)?;
+        self.check_used()?;
+        Ok(backend)
     }
 
     fn fill_all(&mut self, backends: Vec<Backend>) -> Result<Vec<Backend>, Error> {
