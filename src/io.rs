@@ -65,8 +65,9 @@ pub fn parse_json<T: DeserializeOwned>(text: &str, source_name: &str) -> Result<
     })
 }
 
-/// Writes `rows` as CSV to `path`, atomically: a header from the row type's
-/// field names, then one line per row (`None` as an empty cell).
+/// Writes `rows` as CSV to `path`, atomically: for struct rows a header from
+/// the field names, then one line per row (`None` as an empty cell); rows
+/// that are sequences are written as they are.
 pub fn write_csv<R: Serialize>(path: &Path, rows: impl IntoIterator<Item = R>) -> Result<()> {
     let fail = |e: csv::Error| Error::Io {
         action: "write CSV",
@@ -81,4 +82,46 @@ pub fn write_csv<R: Serialize>(path: &Path, rows: impl IntoIterator<Item = R>) -
         .into_inner()
         .map_err(|e| fail(csv::Error::from(e.into_error())))?;
     write_atomic(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{write_atomic, write_csv};
+
+    #[derive(serde::Serialize)]
+    struct Row {
+        epoch: usize,
+        cost: f64,
+        accuracy: Option<f64>,
+    }
+
+    #[test]
+    fn csv_rows_get_a_header_and_empty_cells_for_what_they_lack() {
+        let dir = std::env::temp_dir().join(format!("mb-io-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("rows.csv");
+        let rows = [
+            Row {
+                epoch: 1,
+                cost: 0.5,
+                accuracy: Some(0.25),
+            },
+            Row {
+                epoch: 2,
+                cost: 0.125,
+                accuracy: None,
+            },
+        ];
+        write_csv(&path, &rows).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, "epoch,cost,accuracy\n1,0.5,0.25\n2,0.125,\n");
+        // A failed write leaves the old file and no temporary one.
+        assert!(write_atomic(&dir.join("missing/x.csv"), b"x").is_err());
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["rows.csv"]);
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }

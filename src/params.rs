@@ -149,3 +149,75 @@ impl ModuleMapper for Assign<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ParamValues;
+    use crate::error::Error;
+    use crate::{NetworkConfig, Precision};
+    use burn::optim::GradientsParams;
+    use burn::tensor::Device;
+
+    #[test]
+    fn values_read_out_and_put_back_give_the_same_module_under_the_same_ids() {
+        let net = NetworkConfig::new(vec![2, 3, 1])
+            .with_init_std(0.5)
+            .init(&Device::flex(), Precision::F64)
+            .unwrap();
+        let mut values = ParamValues::of(&net).unwrap();
+        assert_eq!(
+            values.paths(),
+            [
+                "layers.0.weight",
+                "layers.0.bias",
+                "layers.1.weight",
+                "layers.1.bias"
+            ]
+        );
+        assert_eq!(values.get("layers.1.weight").unwrap().shape, [3, 1]);
+        values.entries[1].values = vec![7.0, 8.0, 9.0];
+        let moved = values.apply(&net).unwrap();
+        assert_eq!(
+            ParamValues::of(&moved).unwrap(),
+            values,
+            "ids, shapes and values"
+        );
+        assert_eq!(moved.param_values().unwrap()[1], [7.0, 8.0, 9.0]);
+        // Untouched parameters keep their values; the original is unchanged.
+        assert_eq!(
+            moved.param_values().unwrap()[0],
+            net.param_values().unwrap()[0]
+        );
+        assert_ne!(net.param_values().unwrap()[1], [7.0, 8.0, 9.0]);
+    }
+
+    #[test]
+    fn a_wrong_length_or_a_non_finite_value_is_refused() {
+        let net = NetworkConfig::new(vec![2, 1])
+            .init(&Device::flex(), Precision::F64)
+            .unwrap();
+        let mut short = ParamValues::of(&net).unwrap();
+        short.entries[0].values.pop();
+        assert!(
+            matches!(short.apply(&net), Err(Error::Shape { what, .. }) if what == "layers.0.weight")
+        );
+        let mut nan = ParamValues::of(&net).unwrap();
+        nan.entries[1].values[0] = f64::NAN;
+        assert!(matches!(
+            nan.apply(&net),
+            Err(Error::NonFinite { index: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn a_gradient_is_read_by_id_whatever_its_rank_and_none_when_absent() {
+        let net = NetworkConfig::new(vec![2, 1])
+            .init(&Device::flex(), Precision::F64)
+            .unwrap();
+        let values = ParamValues::of(&net).unwrap();
+        let mut grads = GradientsParams::new();
+        grads.register(net.layers[0].bias.id, net.layers[0].bias.val().ones_like());
+        assert_eq!(values.entries[1].gradient(&grads).unwrap(), Some(vec![1.0]));
+        assert_eq!(values.entries[0].gradient(&grads).unwrap(), None);
+    }
+}

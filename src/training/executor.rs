@@ -434,3 +434,41 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_else(|| "the backend panicked".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::stop_after;
+    use crate::training::{Stop, TrainConfig};
+
+    #[test]
+    fn the_stop_decision_names_its_reason_and_never_cuts_the_last_epoch() {
+        let config = TrainConfig {
+            patience: Some(3),
+            ..TrainConfig::gradient_descent(1.0, 0.0, 10)
+        };
+        let converged = || Some("J stalled".to_string());
+        assert_eq!(stop_after(4, &config, None, 4, false), None);
+        assert_eq!(
+            stop_after(4, &config, converged(), 4, true),
+            Some(Stop::Converged {
+                epochs: 4,
+                reason: "J stalled".into()
+            }),
+            "convergence first"
+        );
+        // Three epochs without a better validation metric; two are not enough.
+        assert_eq!(
+            stop_after(7, &config, None, 4, true),
+            Some(Stop::EarlyStopped {
+                epochs: 7,
+                best_epoch: 4
+            })
+        );
+        assert_eq!(
+            stop_after(6, &config, None, 4, true),
+            Some(Stop::Interrupted { epochs: 6 })
+        );
+        // At the last epoch the run is complete, whatever else holds.
+        assert_eq!(stop_after(10, &config, converged(), 1, true), None);
+    }
+}
