@@ -1,15 +1,13 @@
 #!/usr/bin/env bash
-# Runs the test suite with burn's remote backend built in
-# (`cargo test --release --features remote`): tests/remote.rs starts
-# `backprop serve` processes and in-process servers on free loopback ports,
-# so nothing beyond this machine is needed.
+# Runs the tests of burn's remote backend: tests/remote.rs (servers on free
+# loopback ports — `backprop serve` processes and in-process ones — so nothing
+# beyond this machine is needed; it includes the op sweep on a served device),
+# tests/data_parallel.rs and the library's unit tests, after the lints, all with
+# the cargo features of scripts/extra-features.sh (remote and wgpu).
 #
 #   bash scripts/test-remote.sh [extra cargo test arguments]
-#
-# It builds in its own target directory (target-remote, or $REMOTE_TARGET_DIR)
-# so that switching features never rebuilds the default build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${REMOTE_TARGET_DIR:-target-remote}"
-cargo clippy --release --all-targets --features remote -- -D warnings
-cargo test --release --features remote "$@"
+source scripts/extra-features.sh
+cargo clippy --release --all-targets --features "$EXTRA_FEATURES" -- -D warnings
+cargo test --release --features "$EXTRA_FEATURES" --lib --test remote --test data_parallel "$@"

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Runs the wgpu backend's tests (`cargo test --release --features wgpu`).
+# Runs the wgpu backend's tests: tests/wgpu.rs (training, gradients and the
+# op sweep of `backprop conformance` on the GPU), with the library's unit tests.
 #
 #   bash scripts/test-wgpu.sh [extra cargo test arguments]
 #
 # Without a GPU, Vulkan runs on the CPU through Mesa's lavapipe (Debian's
 # mesa-vulkan-drivers): this script installs it with apt when no Vulkan
 # adapter is present (as root, or through sudo), checks that an adapter is
-# there, and builds in its own target directory (target-wgpu, or
-# $WGPU_TARGET_DIR) so that switching features never rebuilds the CPU build.
+# there, and builds in its own target directory so that switching features
+# never rebuilds the CPU build. It shares that directory and its feature set
+# (wgpu and remote) with scripts/test-remote.sh, so CI compiles burn's GPU
+# and remote stacks once for both: scripts/extra-features.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,5 +45,5 @@ if [[ -z "${XDG_RUNTIME_DIR:-}" ]]; then
   trap 'rm -rf "$XDG_RUNTIME_DIR"' EXIT
 fi
 
-export CARGO_TARGET_DIR="${WGPU_TARGET_DIR:-target-wgpu}"
-cargo test --release --features wgpu "$@"
+source scripts/extra-features.sh
+cargo test --release --features "$EXTRA_FEATURES" --test wgpu "$@"

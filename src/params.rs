@@ -4,10 +4,11 @@
 //! harness and the host copy of a remote run all go through it.
 
 use crate::error::{Error, Result};
+use crate::precision::Precision;
 use crate::tensor;
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{DType, Device, Tensor, TensorData};
 
 /// One float parameter: its module path, id, shape and row-major values.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +89,33 @@ impl ParamValues {
     /// devices and dtypes); parameters not listed keep theirs. Fails on a
     /// non-finite value or on a length that does not match the tensor's shape.
     pub fn apply<M: Module>(&self, module: &M) -> Result<M> {
+        self.validate()?;
+        Ok(module.clone().map(&mut Assign {
+            values: self,
+            target: None,
+        }))
+    }
+
+    /// [`apply`](Self::apply), every parameter created on `device` in
+    /// `precision` instead: the same module, moved and cast, under the same
+    /// ids (a check's reference copy in f64 on the CPU). Other tensors the
+    /// module holds (constants) are moved with [`Module::to_device`] and keep
+    /// their dtype.
+    pub fn apply_on<M: Module>(
+        &self,
+        module: &M,
+        device: &Device,
+        precision: Precision,
+    ) -> Result<M> {
+        self.validate()?;
+        Ok(module.valid().to_device(device).map(&mut Assign {
+            values: self,
+            target: Some((device.clone(), precision.dtype())),
+        }))
+    }
+
+    /// Lengths that match the shapes, and finite values.
+    fn validate(&self) -> Result<()> {
         for entry in &self.entries {
             let expected: usize = entry.shape.iter().product();
             if entry.values.len() != expected {
@@ -99,7 +127,7 @@ impl ParamValues {
             }
             tensor::check_finite(&entry.path, &entry.values)?;
         }
-        Ok(module.clone().map(&mut Assign { values: self }))
+        Ok(())
     }
 }
 
@@ -133,6 +161,8 @@ impl ModuleVisitor for Collect {
 
 struct Assign<'a> {
     values: &'a ParamValues,
+    /// Where to create the tensors; `None` keeps each one's device and dtype.
+    target: Option<(Device, DType)>,
 }
 
 impl ModuleMapper for Assign<'_> {
@@ -141,9 +171,9 @@ impl ModuleMapper for Assign<'_> {
             return param;
         };
         param.map(|t| {
-            let (device, dtype, dims) = (t.device(), t.dtype(), t.dims());
+            let (device, dtype) = self.target.clone().unwrap_or((t.device(), t.dtype()));
             Tensor::from_data(
-                TensorData::new(entry.values.clone(), dims),
+                TensorData::new(entry.values.clone(), t.dims()),
                 (&device, dtype),
             )
         })

@@ -295,3 +295,37 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn conformance_prints_one_row_per_case_and_exits_0_when_all_pass() {
+    let out = backprop()
+        .args([
+            "conformance",
+            "--op",
+            "matmul aᵀb",
+            "--backend",
+            "flex",
+            "--dtype",
+            "f64",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    // aᵀb in the shapes of burn#5304 and in the layers' own, and aᵀbᵀ.
+    assert_eq!(rows.len(), 3, "{stdout}");
+    for row in rows {
+        assert_eq!(row["verdict"], "pass", "{stdout}");
+        assert!(row["worst_relative"].as_f64().unwrap() < 1e-6, "{stdout}");
+    }
+    let listed = backprop().args(["conformance", "--list"]).output().unwrap();
+    let listing = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listing.contains("burn#5304") && listing.contains("avg_pool2d"),
+        "{listing}"
+    );
+    rejects(&["conformance", "--op", "no such op"], "no case matches");
+}

@@ -469,3 +469,38 @@ fn grid_files_and_the_cli_name_wgpu() {
         serde_json::from_str(r#"{"backends": ["flex", "wgpu"], "dtypes": ["f32"]}"#).unwrap();
     assert_eq!(grid.runs().len(), 2);
 }
+
+/// The op sweep of `backprop conformance` on the GPU in f32, each case
+/// compared with the same case in f64 on flex (whose autodiff finite
+/// differences certify) under the tolerance derived from f32's unit roundoff.
+#[test]
+fn the_op_sweep_passes_on_wgpu_against_the_f64_cpu_reference() {
+    use manual_backprop::verification::Place;
+    use manual_backprop::verification::conformance::{self, Verdict};
+    let place = Place::new(wgpu_f32(), Precision::F32);
+    let reference = Place::reference();
+    let rows = conformance::sweep(
+        &conformance::cases(),
+        ("wgpu", &place),
+        Some(&reference),
+        &mut |row| {
+            println!(
+                "{:<26} {:<58} {:.2e} {:?}",
+                row.op, row.shapes, row.worst_relative, row.verdict
+            )
+        },
+    );
+    let failed: Vec<String> = rows
+        .iter()
+        .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Error))
+        .map(|r| {
+            format!(
+                "{} {}:\n{}",
+                r.op,
+                r.shapes,
+                r.detail.clone().unwrap_or_default()
+            )
+        })
+        .collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}

@@ -6,6 +6,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod conformance;
 pub mod experiment;
 pub mod explain;
 pub mod export;
@@ -71,6 +72,10 @@ pub enum Command {
     /// Three-way gradient check (hand-written vs autodiff vs finite differences).
     /// Exit status 0 on pass, 1 on fail, 2 on bad input.
     Check(check::CheckRequest),
+    /// Check burn's own gradients: the gradient checker over matmul, convolutions,
+    /// pooling, softmax, indexing and element-wise operations on every backend and
+    /// dtype. Exit status 0 when all pass, 1 on a failure, 2 on bad input.
+    Conformance(conformance::ConformanceRequest),
     /// Show backpropagation of one example number by number: z, a, each δ of the
     /// recursion and the gradients, under the formulas they evaluate.
     Explain(explain::ExplainRequest),
@@ -149,6 +154,11 @@ pub fn run(cli: Cli, given: &[&str]) -> Result<ExitCode, Error> {
             r.backends = remote.fill_all(r.backends)?;
             remote.check_used()?;
             bench::run(r)
+        }
+        Command::Conformance(mut r) => {
+            r.backend = remote.fill_all(r.backend)?;
+            remote.check_used()?;
+            conformance::run(r)
         }
         Command::Explain(mut r) => {
             r.backend = remote.single(r.backend)?;

@@ -47,6 +47,42 @@ impl FiniteDifference {
             stencil: Stencil::Richardson,
         }
     }
+
+    /// The derivative at t = 0 of a vector-valued `f(t)`, entry by entry, from
+    /// evaluations of `f` alone: D(h) = (f(h) − f(−h)) / 2h with h = ε, or
+    /// Richardson's (4 D(ε/2) − D(ε)) / 3. Every other finite difference in
+    /// the crate (a cost along one parameter, a Jacobian column, a random
+    /// direction) is this one with its own `f`.
+    pub fn derivative_along<F>(&self, mut f: F) -> Result<Vec<f64>>
+    where
+        F: FnMut(f64) -> Result<Vec<f64>>,
+    {
+        crate::error::require_positive(
+            "epsilon",
+            self.epsilon,
+            "the finite-difference step",
+            "1e-5 suits f64",
+        )?;
+        let mut centred = |h: f64| -> Result<Vec<f64>> {
+            let (plus, minus) = (f(h)?, f(-h)?);
+            Ok(plus
+                .iter()
+                .zip(&minus)
+                .map(|(p, m)| (p - m) / (2.0 * h))
+                .collect())
+        };
+        match self.stencil {
+            Stencil::Central => centred(self.epsilon),
+            Stencil::Richardson => {
+                let (coarse, fine) = (centred(self.epsilon)?, centred(self.epsilon / 2.0)?);
+                Ok(coarse
+                    .iter()
+                    .zip(&fine)
+                    .map(|(c, f)| (4.0 * f - c) / 3.0)
+                    .collect())
+            }
+        }
+    }
 }
 
 /// Estimates ∂J/∂θ_i for every i from evaluations of `cost` alone
@@ -59,35 +95,16 @@ pub fn central_differences<F>(
 where
     F: FnMut(&[f64]) -> Result<f64>,
 {
-    let epsilon = scheme.epsilon;
-    crate::error::require_positive(
-        "epsilon",
-        epsilon,
-        "the finite-difference step",
-        "1e-5 suits f64",
-    )?;
     let mut shifted = theta.to_vec();
-    // D(h) = (J(θ + h e_i) − J(θ − h e_i)) / 2h
-    let mut centred = |i: usize, h: f64, shifted: &mut Vec<f64>| -> Result<f64> {
-        shifted[i] = theta[i] + h;
-        let plus = cost(shifted)?;
-        shifted[i] = theta[i] - h;
-        let minus = cost(shifted)?;
-        shifted[i] = theta[i];
-        Ok((plus - minus) / (2.0 * h))
-    };
     let mut grad = Vec::with_capacity(theta.len());
     for i in 0..theta.len() {
-        grad.push(match scheme.stencil {
-            Stencil::Central => centred(i, epsilon, &mut shifted)?,
-            Stencil::Richardson => {
-                let (coarse, fine) = (
-                    centred(i, epsilon, &mut shifted)?,
-                    centred(i, epsilon / 2.0, &mut shifted)?,
-                );
-                (4.0 * fine - coarse) / 3.0
-            }
-        });
+        let along = scheme.derivative_along(|t| {
+            shifted[i] = theta[i] + t;
+            let value = cost(&shifted);
+            shifted[i] = theta[i];
+            Ok(vec![value?])
+        })?;
+        grad.push(along[0]);
     }
     Ok(grad)
 }

@@ -437,7 +437,11 @@ fn gradient_values(grads: &GradientsParams, entry: &ParamEntry, side: &str) -> R
 
 /// The entries of a tensor of `n` that finite differences visit: all, or a
 /// sorted random sample of `sample`.
-fn entries_to_difference(n: usize, sample: Option<usize>, rng: &mut StdRng) -> Vec<usize> {
+pub(super) fn entries_to_difference(
+    n: usize,
+    sample: Option<usize>,
+    rng: &mut StdRng,
+) -> Vec<usize> {
     match sample {
         Some(k) if k < n => {
             let mut idx = rand::seq::index::sample(rng, n, k).into_vec();

@@ -15,6 +15,8 @@
 
 mod check;
 pub mod compare;
+pub mod conformance;
+pub mod gradcheck;
 mod vjp;
 
 pub use check::{
@@ -25,4 +27,5 @@ pub use compare::{
     Comparison, TensorReport, Tolerance, compare, compare_gradients, manual_vs_autodiff,
     relative_difference,
 };
+pub use gradcheck::{Args, GradCheck, GradReport, Inputs, Place};
 pub use vjp::{layer_vjp_autodiff, layer_vjp_manual};

@@ -1,0 +1,119 @@
+//! How far two estimates of a Jacobian block agree, and where they differ most.
+
+use super::super::compare::{Tolerance, unravel};
+use serde::{Deserialize, Serialize};
+
+/// The comparison of two estimates of one variable's block of the Jacobian
+/// ∂f/∂x (output entries × the variable's entries), entry by entry:
+///
+/// ```text
+/// |a − b| ≤ relative · max(|a|, |b|) + floor · scale + absolute
+/// ```
+///
+/// `scale` is the largest |entry| of the whole Jacobian (every variable), and
+/// `absolute` an error bound that does not shrink with the entries (the
+/// rounding of finite differences); see [`super::GradCheck`] for each
+/// comparison's terms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Agreement {
+    /// How many entries were compared.
+    pub compared: usize,
+    /// max |a − b|.
+    pub max_abs_diff: f64,
+    /// max |a − b| / max(|a|, |b|) over entries where either is non-zero.
+    pub max_rel_diff: f64,
+    /// The output entry of the worst violation, as a multi-index of the output.
+    pub worst_output: Vec<usize>,
+    /// The variable's entry there, as a multi-index of the variable.
+    pub worst_input: Vec<usize>,
+    /// The two estimates there.
+    pub values: (f64, f64),
+    /// The worst |a − b| divided by the difference allowed there: ≤ 1 passes.
+    pub violation: f64,
+    /// Whether every entry is within the tolerance.
+    pub passed: bool,
+}
+
+/// What an entry is allowed to differ by.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Allowance {
+    pub tolerance: Tolerance,
+    pub scale: f64,
+    pub absolute: f64,
+}
+
+impl Allowance {
+    /// The allowed |a − b|.
+    pub fn at(&self, a: f64, b: f64) -> f64 {
+        self.tolerance.relative * a.abs().max(b.abs())
+            + self.tolerance.floor * self.scale
+            + self.absolute
+    }
+
+    /// |a − b| over the allowed difference: ≤ 1 passes; a non-finite
+    /// difference, or any difference where none is allowed, is infinite.
+    pub fn violation(&self, a: f64, b: f64) -> f64 {
+        let diff = (a - b).abs();
+        match self.at(a, b) {
+            _ if diff == 0.0 => 0.0,
+            allowed if allowed > 0.0 && diff.is_finite() => diff / allowed,
+            _ => f64::INFINITY,
+        }
+    }
+}
+
+/// Gathers a comparison entry by entry.
+pub(super) struct Tally {
+    allowance: Allowance,
+    compared: usize,
+    max_abs: f64,
+    max_rel: f64,
+    worst: Option<(usize, usize, f64, f64)>,
+    violation: f64,
+}
+
+impl Tally {
+    pub fn new(allowance: Allowance) -> Tally {
+        Tally {
+            allowance,
+            compared: 0,
+            max_abs: 0.0,
+            max_rel: 0.0,
+            worst: None,
+            violation: 0.0,
+        }
+    }
+
+    /// Output entry `j`, variable entry `i`: `a` against `b`.
+    pub fn see(&mut self, j: usize, i: usize, a: f64, b: f64) {
+        self.compared += 1;
+        let diff = (a - b).abs();
+        let violation = self.allowance.violation(a, b);
+        self.max_abs = self.max_abs.max(diff);
+        let magnitude = a.abs().max(b.abs());
+        if magnitude > 0.0 {
+            self.max_rel = self.max_rel.max(diff / magnitude);
+        }
+        // The first entry stands as the worst until another violates more,
+        // so a report names an entry even when all agree exactly.
+        if self.worst.is_none() || violation > self.violation {
+            self.worst = Some((j, i, a, b));
+            self.violation = violation;
+        }
+    }
+
+    /// The comparison, indices unravelled in the output's and variable's shapes.
+    pub fn finish(self, output_shape: &[usize], shape: &[usize]) -> Agreement {
+        let (j, i, a, b) = self.worst.unwrap_or((0, 0, 0.0, 0.0));
+        Agreement {
+            compared: self.compared,
+            max_abs_diff: self.max_abs,
+            max_rel_diff: self.max_rel,
+            worst_output: unravel(j, output_shape),
+            worst_input: unravel(i, shape),
+            values: (a, b),
+            violation: self.violation,
+            passed: self.violation <= 1.0,
+        }
+    }
+}

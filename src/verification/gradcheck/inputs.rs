@@ -1,0 +1,244 @@
+//! The variables of a check: named input tensors of any rank, where they are
+//! evaluated, and the view through which a checked function reads them.
+
+use crate::error::{Error, Result};
+use crate::precision::Precision;
+use crate::tensor;
+use burn::tensor::{DType, Device, Tensor, TensorData};
+use std::fmt;
+
+/// Where a computation runs: a burn device and a float precision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Place {
+    /// The device (plain; the checker adds autodiff where it needs it).
+    pub device: Device,
+    /// The float precision of every tensor the checker creates there.
+    pub precision: Precision,
+}
+
+impl Place {
+    /// `device` in `precision`.
+    pub fn new(device: Device, precision: Precision) -> Place {
+        Place {
+            device: device.inner(),
+            precision,
+        }
+    }
+
+    /// The reference of every cross-precision or cross-backend check:
+    /// burn-flex in f64 on the CPU.
+    pub fn reference() -> Place {
+        Place::new(Device::flex(), Precision::F64)
+    }
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} in {}",
+            crate::backend::describe(&self.device),
+            self.precision
+        )
+    }
+}
+
+/// One named input of a checked function: its shape and row-major values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Input {
+    /// The name the function reads it by, and the report names it by.
+    pub name: String,
+    /// Its shape (any rank).
+    pub shape: Vec<usize>,
+    /// Its values, row-major, in f64 whatever the precision of the check.
+    pub values: Vec<f64>,
+    /// Whether the function is differentiated in it (a constant is not).
+    pub differentiable: bool,
+}
+
+/// The inputs of a checked function, by name. Each is kept in f64 and
+/// created anew on the device and in the precision of every evaluation, so
+/// one set of inputs serves the target, the f64 reference and the finite
+/// differences alike.
+///
+/// ```
+/// use manual_backprop::verification::Inputs;
+/// use burn::tensor::{Device, Tensor};
+/// let a = Tensor::<2>::from_data([[1.0, 2.0], [3.0, 4.0]], &Device::flex());
+/// let inputs = Inputs::new().with("a", &a)?.constant_values("scale", &[1], vec![0.5])?;
+/// assert_eq!(inputs.entries()[0].shape, [2, 2]);
+/// # Ok::<(), manual_backprop::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Inputs {
+    entries: Vec<Input>,
+}
+
+impl Inputs {
+    /// No inputs (a module checked on its parameters alone).
+    pub fn new() -> Inputs {
+        Inputs::default()
+    }
+
+    /// Adds `tensor` as an input the function is differentiated in.
+    pub fn with<const D: usize>(self, name: &str, tensor: &Tensor<D>) -> Result<Inputs> {
+        let values = tensor::to_vec(tensor)?;
+        self.push(name, &tensor.dims(), values, true)
+    }
+
+    /// Adds `tensor` as a constant: passed to the function, never moved.
+    pub fn constant<const D: usize>(self, name: &str, tensor: &Tensor<D>) -> Result<Inputs> {
+        let values = tensor::to_vec(tensor)?;
+        self.push(name, &tensor.dims(), values, false)
+    }
+
+    /// Adds a differentiated input from its shape and row-major values.
+    pub fn values(self, name: &str, shape: &[usize], values: Vec<f64>) -> Result<Inputs> {
+        self.push(name, shape, values, true)
+    }
+
+    /// Adds a constant from its shape and row-major values.
+    pub fn constant_values(self, name: &str, shape: &[usize], values: Vec<f64>) -> Result<Inputs> {
+        self.push(name, shape, values, false)
+    }
+
+    /// The inputs, in the order they were added.
+    pub fn entries(&self) -> &[Input] {
+        &self.entries
+    }
+
+    fn push(
+        mut self,
+        name: &str,
+        shape: &[usize],
+        values: Vec<f64>,
+        differentiable: bool,
+    ) -> Result<Inputs> {
+        if self.entries.iter().any(|e| e.name == name) {
+            return Err(Error::InvalidParameter {
+                name: "input name",
+                value: name.to_string(),
+                reason: "an input of that name is already there; give each input its own name"
+                    .into(),
+            });
+        }
+        let expected: usize = shape.iter().product();
+        if shape.is_empty() || expected != values.len() {
+            return Err(Error::Shape {
+                what: format!("input {name}"),
+                expected: format!("{expected} values for a shape of rank ≥ 1, {shape:?}"),
+                got: format!("{} values", values.len()),
+            });
+        }
+        tensor::check_finite(&format!("input {name}"), &values)?;
+        self.entries.push(Input {
+            name: name.to_string(),
+            shape: shape.to_vec(),
+            values,
+            differentiable,
+        });
+        Ok(self)
+    }
+}
+
+/// The inputs as a checked function sees them: tensors on the device and in
+/// the precision of this evaluation (tracked by autodiff when the checker
+/// differentiates), read by name.
+pub struct Args {
+    place: Place,
+    tracked: bool,
+    tensors: Vec<(String, Vec<usize>, Tensor<1>)>,
+}
+
+impl Args {
+    /// The tensors of `inputs` with `values` in place of the differentiated
+    /// ones' (in order), on `place`; with `tracked`, on its autodiff device
+    /// and requiring gradients.
+    pub(super) fn new(inputs: &Inputs, values: &[Vec<f64>], place: &Place, tracked: bool) -> Args {
+        let device = evaluation_device(place, tracked);
+        let mut moved = values.iter();
+        let tensors = inputs
+            .entries
+            .iter()
+            .map(|input| {
+                let values = match input.differentiable {
+                    true => moved.next().unwrap_or(&input.values),
+                    false => &input.values,
+                };
+                let n = values.len();
+                let leaf = Tensor::<1>::from_data(
+                    TensorData::new(values.clone(), [n]),
+                    (&device, place.precision.dtype()),
+                );
+                let leaf = match tracked && input.differentiable {
+                    true => leaf.require_grad(),
+                    false => leaf,
+                };
+                (input.name.clone(), input.shape.clone(), leaf)
+            })
+            .collect();
+        Args {
+            place: place.clone(),
+            tracked,
+            tensors,
+        }
+    }
+
+    /// The input `name` as a tensor of rank `D`.
+    ///
+    /// # Panics
+    /// When there is no input `name`, or it does not have rank `D`: a mistake
+    /// in the checked function's code, reported like an out-of-bounds index,
+    /// with the inputs there are.
+    pub fn get<const D: usize>(&self, name: &str) -> Tensor<D> {
+        let Some((_, shape, leaf)) = self.tensors.iter().find(|(n, _, _)| n == name) else {
+            let names: Vec<&str> = self.tensors.iter().map(|(n, _, _)| n.as_str()).collect();
+            panic!("the checked function asked for input {name:?}; the inputs are {names:?}");
+        };
+        let Ok(dims) = <[usize; D]>::try_from(shape.as_slice()) else {
+            panic!(
+                "the checked function asked for input {name:?} as rank {D}; it has shape {shape:?}"
+            );
+        };
+        // The leaf is flat; reshaping is exact and passes gradients through
+        // unchanged, so the check sees the function alone.
+        leaf.clone().reshape(dims)
+    }
+
+    /// The device to create the function's own tensors on (indices, masks,
+    /// targets): the evaluation's, with autodiff when it is tracked.
+    pub fn device(&self) -> Device {
+        evaluation_device(&self.place, self.tracked)
+    }
+
+    /// The float dtype of this evaluation.
+    pub fn dtype(&self) -> DType {
+        self.place.precision.dtype()
+    }
+
+    /// A float constant on this evaluation's device and in its dtype.
+    pub fn constant<const D: usize>(&self, values: Vec<f64>, shape: [usize; D]) -> Tensor<D> {
+        Tensor::from_data(
+            TensorData::new(values, shape),
+            (&self.device(), self.dtype()),
+        )
+    }
+
+    /// The flat leaves of the differentiated inputs, in order.
+    pub(super) fn leaves(&self, inputs: &Inputs) -> Vec<&Tensor<1>> {
+        self.tensors
+            .iter()
+            .zip(&inputs.entries)
+            .filter(|(_, input)| input.differentiable)
+            .map(|((_, _, leaf), _)| leaf)
+            .collect()
+    }
+}
+
+/// `place`'s device, with autodiff when the evaluation is differentiated.
+fn evaluation_device(place: &Place, tracked: bool) -> Device {
+    match tracked {
+        true => place.device.clone().autodiff(),
+        false => place.device.clone(),
+    }
+}

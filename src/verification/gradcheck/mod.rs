@@ -1,0 +1,888 @@
+//! A gradient checker for any burn code: a [`Module`] under a loss, a tensor
+//! function of inputs of any rank and output of any shape, or an operation
+//! with a hand-written backward — autodiff against central differences in
+//! f64, every variable named, the worst entry by output and input index.
+//!
+//! ```
+//! use manual_backprop::verification::{GradCheck, Inputs};
+//! use burn::tensor::{Device, Tensor};
+//! let device = Device::flex();
+//! let a = Tensor::<2>::from_data([[0.3, -1.2, 0.7], [2.0, 0.1, -0.4]], &device);
+//! let b = Tensor::<2>::from_data([[0.5, 1.0], [-0.2, 0.8]], &device);
+//! let inputs = Inputs::new().with("a", &a)?.with("b", &b)?;
+//! // aᵀb, the expression of burn#5304: every output entry against every input entry.
+//! let report = GradCheck::new().function(&inputs, |x| x.get::<2>("a").transpose().matmul(x.get::<2>("b")))?;
+//! report.assert();
+//! # Ok::<(), manual_backprop::Error>(())
+//! ```
+//!
+//! Where the target is not f64 (an f32 model, a GPU), the same computation
+//! runs again in f64 on the CPU ([`Place::reference`]); autodiff there is
+//! certified by finite differences, and the target is compared with it under
+//! a tolerance derived from its unit roundoff ([`GradCheck::terms`]).
+
+mod agreement;
+mod inputs;
+mod report;
+mod subject;
+
+pub use agreement::Agreement;
+pub use inputs::{Args, Input, Inputs, Place};
+pub use report::{DirectionCheck, GradReport, Mode, VariableCheck};
+pub use subject::VariableKind;
+
+use super::CheckProgress;
+use super::check::entries_to_difference;
+use super::compare::Tolerance;
+use crate::error::{Error, Result, require_non_negative, require_positive};
+use crate::gradients::{FiniteDifference, Stencil};
+use crate::precision::Precision;
+use crate::tensor;
+use agreement::{Allowance, Tally};
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::GradientsParams;
+use burn::tensor::Tensor;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use subject::{Subject, Variable};
+
+/// Options of a gradient check, set builder-style; then [`GradCheck::function`]
+/// or [`GradCheck::module`] runs it. `GradCheck::new()` gives the defaults:
+/// the full Jacobian, central differences with ε = 1e-6, every entry, seed 0.
+///
+/// # Tolerances, and why
+///
+/// - **autodiff vs numeric** (both f64): `|a − n| ≤ 1e-6·max(|a|,|n|) +
+///   1e-6·scale + r`, scale the largest |entry| of the Jacobian. A central
+///   difference errs by ε²·|f‴|/6 (truncation, ~1e-13 relative at ε = 1e-6
+///   for functions that curve on a scale of 1) plus r = n·u·max|f|/ε
+///   (rounding: f itself is off by about n·u·|f| for sums of n terms; ×3 for
+///   Richardson). A wrong backward is off by O(1) of an entry: a millionth
+///   leaves the check its power, and a 1 % error fails by four orders.
+/// - **target vs reference**: `8·n·u` relative and as a floor of the scale,
+///   u the target's unit roundoff — the classic n·u bound of a sum of n
+///   rounded terms, ×2 because the target's forward and backward both carry
+///   one, ×4 for mild cancellation (the reasoning of `tests/wgpu.rs`).
+/// - **manual vs autodiff**: [`Tolerance::exact`] of the target precision;
+///   manual vs numeric: the numeric tolerance, plus the cross one when the
+///   target is not f64.
+pub struct GradCheck<'p> {
+    finite_difference: FiniteDifference,
+    numeric_tolerance: Tolerance,
+    cross_tolerance: Option<Tolerance>,
+    manual_tolerance: Option<Tolerance>,
+    terms: Option<usize>,
+    sample: Option<usize>,
+    directions: Option<usize>,
+    full_on_failure: bool,
+    seed: u64,
+    target: Option<Place>,
+    reference: Option<Place>,
+    params: Option<Vec<String>>,
+    manual: Option<GradientsParams>,
+    manual_inputs: Vec<(String, Vec<f64>)>,
+    progress: Option<&'p mut dyn FnMut(CheckProgress)>,
+}
+
+impl Default for GradCheck<'_> {
+    fn default() -> Self {
+        GradCheck::new()
+    }
+}
+
+impl<'p> GradCheck<'p> {
+    /// The defaults: full Jacobian, central differences ε = 1e-6, all entries.
+    pub fn new() -> GradCheck<'p> {
+        GradCheck {
+            finite_difference: FiniteDifference::central(1e-6),
+            numeric_tolerance: Tolerance {
+                relative: 1e-6,
+                floor: 1e-6,
+            },
+            cross_tolerance: None,
+            manual_tolerance: None,
+            terms: None,
+            sample: None,
+            directions: None,
+            full_on_failure: false,
+            seed: 0,
+            target: None,
+            reference: None,
+            params: None,
+            manual: None,
+            manual_inputs: Vec::new(),
+            progress: None,
+        }
+    }
+
+    /// Central differences with step `epsilon` (default 1e-6).
+    pub fn epsilon(mut self, epsilon: f64) -> Self {
+        self.finite_difference.epsilon = epsilon;
+        self
+    }
+
+    /// Another finite-difference scheme (Richardson for sharply curving functions).
+    pub fn finite_difference(mut self, scheme: FiniteDifference) -> Self {
+        self.finite_difference = scheme;
+        self
+    }
+
+    /// Autodiff vs finite differences (default 1e-6 relative, 1e-6 of the scale).
+    pub fn numeric_tolerance(mut self, tolerance: Tolerance) -> Self {
+        self.numeric_tolerance = tolerance;
+        self
+    }
+
+    /// Target vs reference, instead of the one derived from [`terms`](Self::terms).
+    pub fn cross_tolerance(mut self, tolerance: Tolerance) -> Self {
+        self.cross_tolerance = Some(tolerance);
+        self
+    }
+
+    /// Hand-written vs autodiff, instead of [`Tolerance::exact`].
+    pub fn manual_tolerance(mut self, tolerance: Tolerance) -> Self {
+        self.manual_tolerance = Some(tolerance);
+        self
+    }
+
+    /// The length n of the longest sum an output entry or a derivative goes
+    /// through, which sets the rounding the tolerances allow. By default the
+    /// sum of every dimension of every variable and of the output, plus 16:
+    /// each contraction sums over one of those dimensions, a chain of them
+    /// over each at most once, and 16 covers a few rounded element-wise
+    /// operations per entry.
+    pub fn terms(mut self, n: usize) -> Self {
+        self.terms = Some(n);
+        self
+    }
+
+    /// Finite differences on only `k` randomly chosen entries of each
+    /// variable (autodiff is still compared everywhere across precisions).
+    pub fn sample(mut self, k: usize) -> Self {
+        self.sample = Some(k);
+        self
+    }
+
+    /// Fast mode: `k` random projections uᵀJv instead of the full Jacobian.
+    pub fn fast(mut self, k: usize) -> Self {
+        self.directions = Some(k);
+        self
+    }
+
+    /// In fast mode, re-run the full check when a direction fails, so the
+    /// report names the variable and entries.
+    pub fn full_on_failure(mut self, yes: bool) -> Self {
+        self.full_on_failure = yes;
+        self
+    }
+
+    /// The seed of sampled entries and random directions (default 0).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Runs the checked computation on `place` (default: a module's own
+    /// device and precision; burn-flex in f64 for a function).
+    pub fn on(mut self, place: Place) -> Self {
+        self.target = Some(place);
+        self
+    }
+
+    /// Compares the target with this f64 place instead of
+    /// [`Place::reference`]; naming one makes even an f64 target be compared
+    /// with it (another backend in f64: the cross-backend mode).
+    pub fn reference(mut self, place: Place) -> Self {
+        self.reference = Some(place);
+        self
+    }
+
+    /// Checks only the module parameters at these paths (inputs still all).
+    pub fn params(mut self, paths: &[&str]) -> Self {
+        self.params = Some(paths.iter().map(|p| p.to_string()).collect());
+        self
+    }
+
+    /// Hand-written gradients of the module's parameters (of a scalar
+    /// output), checked against autodiff and finite differences: three ways.
+    pub fn manual(mut self, grads: GradientsParams) -> Self {
+        self.manual = Some(grads);
+        self
+    }
+
+    /// A hand-written gradient of the input `name` (of a scalar output).
+    pub fn manual_input(mut self, name: &str, values: Vec<f64>) -> Self {
+        self.manual_inputs.push((name.to_string(), values));
+        self
+    }
+
+    /// Called before the work starts and after each autodiff pass or
+    /// finite difference (for a progress bar).
+    pub fn progress(mut self, report: &'p mut dyn FnMut(CheckProgress)) -> Self {
+        self.progress = Some(report);
+        self
+    }
+
+    /// Checks `f(inputs)`, any output shape, differentiated in every
+    /// non-constant input, on [`on`](Self::on)'s place (default flex, f64).
+    pub fn function<F, const O: usize>(&mut self, inputs: &Inputs, f: F) -> Result<GradReport>
+    where
+        F: Fn(&Args) -> Tensor<O>,
+    {
+        // A function is a module with no parameters.
+        let nothing: Vec<Param<Tensor<1>>> = Vec::new();
+        let subject = Subject::new(&nothing, inputs, None, |_: &Vec<_>, x: &Args| f(x))?;
+        let target = self.target.clone().unwrap_or_else(Place::reference);
+        self.run(&subject, target)
+    }
+
+    /// Checks `f(module, inputs)` — typically a scalar loss — differentiated
+    /// in every float parameter of `module` (or those of
+    /// [`params`](Self::params)) and every non-constant input.
+    pub fn module<M, F, const O: usize>(
+        &mut self,
+        module: &M,
+        inputs: &Inputs,
+        f: F,
+    ) -> Result<GradReport>
+    where
+        M: Module,
+        F: Fn(&M, &Args) -> Tensor<O>,
+    {
+        let subject = Subject::new(module, inputs, self.params.as_deref(), f)?;
+        let target = match &self.target {
+            Some(place) => place.clone(),
+            None => place_of(module)?,
+        };
+        self.run(&subject, target)
+    }
+
+    /// The options' own rules, before any work.
+    fn validate(&self) -> Result<()> {
+        require_positive(
+            "epsilon",
+            self.finite_difference.epsilon,
+            "the finite-difference step",
+            "1e-6 suits f64",
+        )?;
+        let tolerances = [
+            Some(self.numeric_tolerance),
+            self.cross_tolerance,
+            self.manual_tolerance,
+        ];
+        for t in tolerances.into_iter().flatten() {
+            for value in [t.relative, t.floor] {
+                require_non_negative("tolerance", value, "a tolerance", "e.g. 1e-6")?;
+            }
+        }
+        for (name, value) in [
+            ("sample", self.sample),
+            ("directions", self.directions),
+            ("terms", self.terms),
+        ] {
+            if value == Some(0) {
+                return Err(Error::InvalidParameter {
+                    name,
+                    value: "0".into(),
+                    reason: "must be at least 1".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The f64 place the target is compared with, if it is not itself one.
+    fn reference_for(&self, target: &Place) -> Result<Option<Place>> {
+        match &self.reference {
+            Some(r) if r.precision != Precision::F64 => Err(Error::InvalidParameter {
+                name: "reference",
+                value: r.to_string(),
+                reason: "the reference must compute in f64: finite differences certify it".into(),
+            }),
+            Some(r) if r == target => Ok(None),
+            Some(r) => Ok(Some(r.clone())),
+            None if target.precision == Precision::F64 => Ok(None),
+            None => Ok(Some(Place::reference())),
+        }
+    }
+
+    fn run<M, F, const O: usize>(
+        &mut self,
+        subject: &Subject<'_, M, F>,
+        target: Place,
+    ) -> Result<GradReport>
+    where
+        M: Module,
+        F: Fn(&M, &Args) -> Tensor<O>,
+    {
+        self.validate()?;
+        let reference = self.reference_for(&target)?;
+        let variables = subject.variables();
+        let base: Vec<Vec<f64>> = variables.iter().map(|v| v.values.clone()).collect();
+        let exact = reference.clone().unwrap_or_else(|| target.clone());
+        let (output_shape, output) = subject.output(&exact, &base)?;
+        let terms = self
+            .terms
+            .unwrap_or_else(|| default_terms(&variables, &output_shape));
+        let manual = self.manual_values(&variables, output.len())?;
+        let setting = Setting {
+            cross: reference.as_ref().map(|_| {
+                self.cross_tolerance.unwrap_or_else(|| {
+                    let bound = 8.0 * terms as f64 * target.precision.unit_roundoff();
+                    Tolerance {
+                        relative: bound,
+                        floor: bound,
+                    }
+                })
+            }),
+            manual: manual.as_ref().map(|_| {
+                self.manual_tolerance
+                    .unwrap_or(Tolerance::exact(target.precision))
+            }),
+            rounding: self.rounding(terms, &output),
+            target,
+            reference,
+            exact,
+            output_shape,
+            terms,
+            manual_values: manual,
+        };
+        // The callback is lent to the run, so the options stay readable.
+        let mut callback = self.progress.take();
+        let report = self.run_mode(subject, &setting, &variables, &base, &mut callback);
+        self.progress = callback;
+        report
+    }
+
+    /// The full or fast check, and the full re-run of a failed fast one.
+    fn run_mode<M, F, const O: usize>(
+        &self,
+        subject: &Subject<'_, M, F>,
+        setting: &Setting,
+        variables: &[Variable],
+        base: &[Vec<f64>],
+        callback: &mut Option<&'p mut dyn FnMut(CheckProgress)>,
+    ) -> Result<GradReport>
+    where
+        M: Module,
+        F: Fn(&M, &Args) -> Tensor<O>,
+    {
+        let Some(k) = self.directions else {
+            return self.full(subject, setting, variables, base, callback.as_deref_mut());
+        };
+        let mut report = self.projections(
+            subject,
+            setting,
+            variables,
+            base,
+            k,
+            callback.as_deref_mut(),
+        )?;
+        if !report.passed && self.full_on_failure {
+            let full = self.full(subject, setting, variables, base, callback.as_deref_mut())?;
+            report.full = Some(Box::new(full));
+        }
+        Ok(report)
+    }
+
+    /// The rounding error of a finite difference of f: n·u·max|f| / ε
+    /// (×3 for Richardson, whose combination weighs D(ε/2) by 4/3).
+    fn rounding(&self, terms: usize, output: &[f64]) -> f64 {
+        let fd = self.finite_difference;
+        let stencil = match fd.stencil {
+            Stencil::Central => 1.0,
+            Stencil::Richardson => 3.0,
+        };
+        stencil * terms as f64 * Precision::F64.unit_roundoff() * tensor::max_abs(output)
+            / fd.epsilon
+    }
+
+    /// The hand-written gradients, one vector per variable (zeros where none
+    /// was given), or `None` when none were.
+    fn manual_values(
+        &self,
+        variables: &[Variable],
+        outputs: usize,
+    ) -> Result<Option<Vec<Vec<f64>>>> {
+        if self.manual.is_none() && self.manual_inputs.is_empty() {
+            return Ok(None);
+        }
+        if outputs != 1 {
+            return Err(Error::InvalidParameter {
+                name: "manual gradients",
+                value: format!("{outputs} outputs"),
+                reason: "hand-written gradients are those of a scalar output (a loss)".into(),
+            });
+        }
+        let mut values = Vec::with_capacity(variables.len());
+        for v in variables {
+            let given = match v.kind {
+                VariableKind::Parameter => self.manual_param(v)?,
+                VariableKind::Input => self
+                    .manual_inputs
+                    .iter()
+                    .find(|(name, _)| *name == v.name)
+                    .map(|(_, g)| g.clone()),
+            };
+            let given = given.unwrap_or_else(|| vec![0.0; v.values.len()]);
+            if given.len() != v.values.len() {
+                return Err(Error::Shape {
+                    what: format!("the hand-written gradient of {}", v.name),
+                    expected: format!("{} values, shape {:?}", v.values.len(), v.shape),
+                    got: format!("{} values", given.len()),
+                });
+            }
+            values.push(given);
+        }
+        Ok(Some(values))
+    }
+
+    /// The hand-written gradient of parameter `v`, if one was given.
+    fn manual_param(&self, v: &Variable) -> Result<Option<Vec<f64>>> {
+        let (Some(grads), Some(id)) = (&self.manual, v.id) else {
+            return Ok(None);
+        };
+        let entry = crate::params::ParamEntry {
+            path: v.name.clone(),
+            id,
+            shape: v.shape.clone(),
+            values: Vec::new(),
+        };
+        entry.gradient(grads)
+    }
+
+    /// Every output entry × every (sampled) variable entry.
+    fn full<M, F, const O: usize>(
+        &self,
+        subject: &Subject<'_, M, F>,
+        setting: &Setting,
+        variables: &[Variable],
+        base: &[Vec<f64>],
+        callback: Option<&mut (dyn FnMut(CheckProgress) + 'p)>,
+    ) -> Result<GradReport>
+    where
+        M: Module,
+        F: Fn(&M, &Args) -> Tensor<O>,
+    {
+        let n_out: usize = setting.output_shape.iter().product();
+        let mut rng = StdRng::seed_from_u64(self.seed);
+        let columns: Vec<Vec<usize>> = variables
+            .iter()
+            .map(|v| entries_to_difference(v.values.len(), self.sample, &mut rng))
+            .collect();
+        let passes = n_out * (1 + usize::from(setting.reference.is_some()));
+        let mut progress = Progress::start(
+            callback,
+            passes + columns.iter().map(Vec::len).sum::<usize>(),
+        );
+        let target_rows = jacobian_rows(subject, &setting.target, base, n_out, &mut progress)?;
+        let reference_rows = match &setting.reference {
+            Some(r) => Some(jacobian_rows(subject, r, base, n_out, &mut progress)?),
+            None => None,
+        };
+        let exact_rows = reference_rows.as_ref().unwrap_or(&target_rows);
+        let scale = tensor::max_abs(exact_rows.iter().flatten().flatten());
+        let target_scale = tensor::max_abs(target_rows.iter().flatten().flatten());
+        let mut checks = Vec::with_capacity(variables.len());
+        for (k, variable) in variables.iter().enumerate() {
+            let numeric = self.columns(subject, setting, base, k, &columns[k], &mut progress)?;
+            let blocks = Blocks {
+                k,
+                n_out,
+                target: &target_rows,
+                exact: exact_rows,
+                reference: reference_rows.as_ref(),
+                columns: &columns[k],
+                numeric: &numeric,
+            };
+            checks.push(self.variable_check(setting, variable, &blocks, (scale, target_scale)));
+        }
+        let passed = checks.iter().all(|c| c.passed);
+        Ok(self.report(setting, Mode::Full, checks, Vec::new(), passed))
+    }
+
+    /// Finite-difference columns ∂f/∂x_k[i] for each i of `indices`, in f64.
+    fn columns<M, F, const O: usize>(
+        &self,
+        subject: &Subject<'_, M, F>,
+        setting: &Setting,
+        base: &[Vec<f64>],
+        k: usize,
+        indices: &[usize],
+        progress: &mut Progress<'_, '_>,
+    ) -> Result<Vec<Vec<f64>>>
+    where
+        M: Module,
+        F: Fn(&M, &Args) -> Tensor<O>,
+    {
+        let mut values = base.to_vec();
+        let mut columns = Vec::with_capacity(indices.len());
+        for &i in indices {
+            let column = self.finite_difference.derivative_along(|t| {
+                values[k][i] = base[k][i] + t;
+                let out = subject.output(&setting.exact, &values);
+                values[k][i] = base[k][i];
+                Ok(out?.1)
+            })?;
+            columns.push(column);
+            progress.step();
+        }
+        Ok(columns)
+    }
+
+    /// One variable's comparisons.
+    fn variable_check(
+        &self,
+        setting: &Setting,
+        variable: &Variable,
+        b: &Blocks<'_>,
+        (scale, target_scale): (f64, f64),
+    ) -> VariableCheck {
+        let numeric_allowance = Allowance {
+            tolerance: self.numeric_tolerance,
+            scale,
+            absolute: setting.rounding,
+        };
+        let finish = |t: Tally| t.finish(&setting.output_shape, &variable.shape);
+        let mut exact_vs_numeric = Tally::new(numeric_allowance);
+        for (c, &i) in b.columns.iter().enumerate() {
+            for j in 0..b.n_out {
+                exact_vs_numeric.see(j, i, b.exact[j][b.k][i], b.numeric[c][j]);
+            }
+        }
+        let cross = setting
+            .cross
+            .zip(b.reference)
+            .map(|(tolerance, reference)| {
+                let mut tally = Tally::new(Allowance {
+                    tolerance,
+                    scale,
+                    absolute: 0.0,
+                });
+                for (j, (target_row, reference_row)) in b.target.iter().zip(reference).enumerate() {
+                    let pairs = target_row[b.k].iter().zip(&reference_row[b.k]);
+                    for (i, (&t, &r)) in pairs.enumerate() {
+                        tally.see(j, i, t, r);
+                    }
+                }
+                finish(tally)
+            });
+        let (manual_vs_autodiff, manual_vs_numeric) = match (&setting.manual_values, setting.manual)
+        {
+            (Some(manual), Some(tolerance)) => {
+                let m = &manual[b.k];
+                let mut vs_autodiff = Tally::new(Allowance {
+                    tolerance,
+                    scale: target_scale,
+                    absolute: 0.0,
+                });
+                for (i, (&mi, &ai)) in m.iter().zip(&b.target[0][b.k]).enumerate() {
+                    vs_autodiff.see(0, i, mi, ai);
+                }
+                let mut vs_numeric = Tally::new(Allowance {
+                    tolerance: widened(self.numeric_tolerance, setting.cross),
+                    ..numeric_allowance
+                });
+                for (c, &i) in b.columns.iter().enumerate() {
+                    vs_numeric.see(0, i, m[i], b.numeric[c][0]);
+                }
+                (Some(finish(vs_autodiff)), Some(finish(vs_numeric)))
+            }
+            _ => (None, None),
+        };
+        let autodiff_vs_numeric = finish(exact_vs_numeric);
+        let passed = autodiff_vs_numeric.passed
+            && [&cross, &manual_vs_autodiff, &manual_vs_numeric]
+                .iter()
+                .all(|a| a.as_ref().is_none_or(|a| a.passed));
+        VariableCheck {
+            name: variable.name.clone(),
+            kind: variable.kind,
+            shape: variable.shape.clone(),
+            differenced: b.columns.len(),
+            autodiff_vs_numeric,
+            target_vs_reference: cross,
+            manual_vs_autodiff,
+            manual_vs_numeric,
+            passed,
+        }
+    }
+
+    /// `k` random projections uᵀJv.
+    fn projections<M, F, const O: usize>(
+        &self,
+        subject: &Subject<'_, M, F>,
+        setting: &Setting,
+        variables: &[Variable],
+        base: &[Vec<f64>],
+        k: usize,
+        callback: Option<&mut (dyn FnMut(CheckProgress) + 'p)>,
+    ) -> Result<GradReport>
+    where
+        M: Module,
+        F: Fn(&M, &Args) -> Tensor<O>,
+    {
+        let n_out: usize = setting.output_shape.iter().product();
+        let mut rng = StdRng::seed_from_u64(self.seed);
+        let mut progress = Progress::start(callback, k);
+        let mut directions = Vec::with_capacity(k);
+        for index in 0..k {
+            let u = random_unit(&[n_out], &mut rng).remove(0);
+            let sizes: Vec<usize> = variables.iter().map(|v| v.values.len()).collect();
+            let v = random_unit(&sizes, &mut rng);
+            directions.push(self.direction(subject, setting, base, index, (&u, &v))?);
+            progress.step();
+        }
+        let passed = directions.iter().all(|d| d.passed);
+        Ok(self.report(setting, Mode::Fast, Vec::new(), directions, passed))
+    }
+
+    /// uᵀJv by each source, and how far they agree.
+    fn direction<M, F, const O: usize>(
+        &self,
+        subject: &Subject<'_, M, F>,
+        setting: &Setting,
+        base: &[Vec<f64>],
+        index: usize,
+        (u, v): (&[f64], &[Vec<f64>]),
+    ) -> Result<DirectionCheck>
+    where
+        M: Module,
+        F: Fn(&M, &Args) -> Tensor<O>,
+    {
+        let target_g = subject.pullback(&setting.target, base, u)?;
+        let reference_g = match &setting.reference {
+            Some(r) => Some(subject.pullback(r, base, u)?),
+            None => None,
+        };
+        let exact_g = reference_g.as_ref().unwrap_or(&target_g);
+        let mut moved = base.to_vec();
+        let numeric = self.finite_difference.derivative_along(|t| {
+            for ((m, b), d) in moved.iter_mut().zip(base).zip(v) {
+                for ((mi, bi), di) in m.iter_mut().zip(b).zip(d) {
+                    *mi = bi + t * di;
+                }
+            }
+            let (_, out) = subject.output(&setting.exact, &moved)?;
+            Ok(vec![dot(u, &out)])
+        })?[0];
+        // |vᵀg| ≤ ‖g‖ for a unit v: the norm is the scale of the terms summed.
+        let norm = |g: &[Vec<f64>]| g.iter().flatten().map(|x| x * x).sum::<f64>().sqrt();
+        let numeric_allowance = Allowance {
+            tolerance: self.numeric_tolerance,
+            scale: norm(exact_g),
+            absolute: setting.rounding,
+        };
+        let along = |g: &[Vec<f64>]| g.iter().zip(v).map(|(gi, vi)| dot(gi, vi)).sum::<f64>();
+        let (target, exact) = (along(&target_g), along(exact_g));
+        let mut violations = vec![numeric_allowance.violation(exact, numeric)];
+        let reference = reference_g.as_ref().map(|g| along(g));
+        if let (Some(r), Some(tolerance)) = (reference, setting.cross) {
+            let allowance = Allowance {
+                tolerance,
+                scale: norm(exact_g),
+                absolute: 0.0,
+            };
+            violations.push(allowance.violation(target, r));
+        }
+        let manual = setting.manual_values.as_ref().map(|m| along(m));
+        if let (Some(m), Some(tolerance)) = (manual, setting.manual) {
+            let exact_allowance = Allowance {
+                tolerance,
+                scale: norm(&target_g),
+                absolute: 0.0,
+            };
+            violations.push(exact_allowance.violation(m, target));
+            let numeric_allowance = Allowance {
+                tolerance: widened(self.numeric_tolerance, setting.cross),
+                ..numeric_allowance
+            };
+            violations.push(numeric_allowance.violation(m, numeric));
+        }
+        let worst = violations.into_iter().fold(0.0, f64::max);
+        Ok(DirectionCheck {
+            index,
+            target,
+            reference,
+            numeric,
+            manual,
+            violation: worst,
+            passed: worst <= 1.0,
+        })
+    }
+
+    fn report(
+        &self,
+        setting: &Setting,
+        mode: Mode,
+        variables: Vec<VariableCheck>,
+        directions: Vec<DirectionCheck>,
+        passed: bool,
+    ) -> GradReport {
+        GradReport {
+            mode,
+            target: setting.target.to_string(),
+            precision: setting.target.precision,
+            reference: setting.reference.as_ref().map(Place::to_string),
+            output_shape: setting.output_shape.clone(),
+            finite_difference: self.finite_difference,
+            numeric_tolerance: self.numeric_tolerance,
+            cross_tolerance: setting.cross,
+            manual_tolerance: setting.manual,
+            terms: setting.terms,
+            seed: self.seed,
+            variables,
+            directions,
+            full: None,
+            passed,
+        }
+    }
+}
+
+/// What one run of a check has settled before comparing.
+struct Setting {
+    target: Place,
+    reference: Option<Place>,
+    /// Where finite differences (and the certified autodiff) run: the
+    /// reference, or the target when it is f64.
+    exact: Place,
+    output_shape: Vec<usize>,
+    terms: usize,
+    cross: Option<Tolerance>,
+    manual: Option<Tolerance>,
+    /// The rounding error of a finite difference, absolute.
+    rounding: f64,
+    manual_values: Option<Vec<Vec<f64>>>,
+}
+
+/// The Jacobian blocks of variable `k`, as rows `[output][variable][entry]`
+/// and finite-difference columns `[column][output]`.
+struct Blocks<'a> {
+    k: usize,
+    n_out: usize,
+    target: &'a [Vec<Vec<f64>>],
+    exact: &'a [Vec<Vec<f64>>],
+    reference: Option<&'a Vec<Vec<Vec<f64>>>>,
+    columns: &'a [usize],
+    numeric: &'a [Vec<f64>],
+}
+
+/// Counts the work done for a progress callback.
+struct Progress<'a, 'b> {
+    done: usize,
+    total: usize,
+    report: Option<&'a mut (dyn FnMut(CheckProgress) + 'b)>,
+}
+
+impl<'a, 'b> Progress<'a, 'b> {
+    fn start(report: Option<&'a mut (dyn FnMut(CheckProgress) + 'b)>, total: usize) -> Self {
+        let mut progress = Progress {
+            done: 0,
+            total,
+            report,
+        };
+        progress.tell();
+        progress
+    }
+
+    fn step(&mut self) {
+        self.done += 1;
+        self.tell();
+    }
+
+    fn tell(&mut self) {
+        if let Some(report) = self.report.as_mut() {
+            report(CheckProgress {
+                done: self.done,
+                total: self.total,
+            });
+        }
+    }
+}
+
+/// Every row of the Jacobian by autodiff: Jᵀeⱼ for each output entry j.
+fn jacobian_rows<M, F, const O: usize>(
+    subject: &Subject<'_, M, F>,
+    place: &Place,
+    base: &[Vec<f64>],
+    n_out: usize,
+    progress: &mut Progress<'_, '_>,
+) -> Result<Vec<Vec<Vec<f64>>>>
+where
+    M: Module,
+    F: Fn(&M, &Args) -> Tensor<O>,
+{
+    let mut rows = Vec::with_capacity(n_out);
+    let mut e = vec![0.0; n_out];
+    for j in 0..n_out {
+        e[j] = 1.0;
+        rows.push(subject.pullback(place, base, &e)?);
+        e[j] = 0.0;
+        progress.step();
+    }
+    Ok(rows)
+}
+
+/// The default n of [`GradCheck::terms`].
+fn default_terms(variables: &[Variable], output_shape: &[usize]) -> usize {
+    let dims: usize = variables.iter().flat_map(|v| &v.shape).sum();
+    dims + output_shape.iter().sum::<usize>() + 16
+}
+
+/// `tolerance` plus the target's rounding when it is not f64.
+fn widened(tolerance: Tolerance, cross: Option<Tolerance>) -> Tolerance {
+    let cross = cross.unwrap_or(Tolerance {
+        relative: 0.0,
+        floor: 0.0,
+    });
+    Tolerance {
+        relative: tolerance.relative + cross.relative,
+        floor: tolerance.floor + cross.floor,
+    }
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// A uniformly random unit vector, split into pieces of `sizes`.
+fn random_unit(sizes: &[usize], rng: &mut StdRng) -> Vec<Vec<f64>> {
+    let mut v: Vec<Vec<f64>> = sizes
+        .iter()
+        .map(|&n| (0..n).map(|_| rng.random::<f64>() * 2.0 - 1.0).collect())
+        .collect();
+    let norm = v
+        .iter()
+        .flatten()
+        .map(|x| x * x)
+        .sum::<f64>()
+        .sqrt()
+        .max(f64::MIN_POSITIVE);
+    v.iter_mut().flatten().for_each(|x| *x /= norm);
+    v
+}
+
+/// The device and precision of a module's first float parameter (the
+/// reference place for a module without any).
+fn place_of<M: Module>(module: &M) -> Result<Place> {
+    struct First(Option<(burn::tensor::Device, burn::tensor::DType)>);
+    impl ModuleVisitor for First {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if self.0.is_none() {
+                let value = param.val();
+                self.0 = Some((value.device(), value.dtype()));
+            }
+        }
+    }
+    let mut first = First(None);
+    module.visit(&mut first);
+    let Some((device, dtype)) = first.0 else {
+        return Ok(Place::reference());
+    };
+    let precision = Precision::from_dtype(dtype).ok_or_else(|| Error::InvalidParameter {
+        name: "dtype",
+        value: format!("{dtype:?}"),
+        reason: "the checker computes in f32 or f64; cast the module".into(),
+    })?;
+    Ok(Place::new(device, precision))
+}

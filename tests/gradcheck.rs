@@ -1,0 +1,449 @@
+//! The gradient checker on other people's burn code: modules of burn-nn,
+//! tensor functions of any rank, the cross-precision mode, and negative
+//! controls — a backward planted 1 % wrong is caught in every mode and named
+//! by variable and index.
+
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::activation::sigmoid;
+use burn::tensor::{Device, Tensor, TensorData};
+use manual_backprop::params::ParamValues;
+use manual_backprop::verification::gradcheck::{Mode, VariableKind};
+use manual_backprop::verification::{Args, CheckProgress, GradCheck, Inputs, Place, Tolerance};
+use manual_backprop::{NetworkConfig, Precision, tensor};
+
+/// x², with a backward 1 % short: the forward is exactly x² (x̄ − x is
+/// zero), but x̄ is a detached copy, so autodiff sees d/dx [0.02·(x̄ − x)·x̄] =
+/// −0.02·x and returns 1.98·x. The subtle bug of a hand-written backward,
+/// planted without one.
+fn square_wrong_by_a_percent<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    let frozen = x.clone().detach();
+    x.clone() * x.clone() + (frozen.clone() - x) * frozen * 0.02
+}
+
+/// Values given in f64 (a tensor from `from_data` on a default device would
+/// have rounded them to f32 already).
+fn inputs_ab() -> Inputs {
+    Inputs::new()
+        .values("a", &[2, 3], vec![0.3, -1.2, 0.7, 2.0, 0.1, -0.4])
+        .unwrap()
+        .values("b", &[2, 2], vec![0.5, 1.0, -0.2, 0.8])
+        .unwrap()
+}
+
+fn at_b(x: &Args) -> Tensor<2> {
+    x.get::<2>("a").transpose().matmul(x.get::<2>("b"))
+}
+
+#[test]
+fn a_function_of_two_matrices_passes_with_every_jacobian_entry_compared() {
+    let report = GradCheck::new().function(&inputs_ab(), at_b).unwrap();
+    report.assert();
+    assert_eq!(report.mode, Mode::Full);
+    assert_eq!(report.output_shape, [3, 2]);
+    let a = report.variable("a").unwrap();
+    assert_eq!(a.kind, VariableKind::Input);
+    // 6 outputs × 6 entries of a: the whole block.
+    assert_eq!((a.differenced, a.autodiff_vs_numeric.compared), (6, 36));
+    // f64 on the reference itself: no cross comparison.
+    assert!(a.target_vs_reference.is_none() && report.reference.is_none());
+    // A bilinear function: central differences are exact up to rounding.
+    assert!(a.autodiff_vs_numeric.max_abs_diff < 1e-9, "{report}");
+}
+
+/// A function with the planted 1 % error, differentiated in `x` of shape [2, 3].
+fn planted() -> (Inputs, fn(&Args) -> Tensor<2>) {
+    let x = Tensor::<2>::from_data([[0.5, -1.5, 1.0], [2.0, -0.75, 1.25]], &Device::flex());
+    let inputs = Inputs::new().with("x", &x).unwrap();
+    (inputs, |x: &Args| {
+        square_wrong_by_a_percent(x.get::<2>("x"))
+    })
+}
+
+#[test]
+fn a_backward_one_percent_wrong_fails_the_full_check_naming_the_input_and_index() {
+    let (inputs, f) = planted();
+    let report = GradCheck::new().function(&inputs, f).unwrap();
+    assert!(!report.passed);
+    let x = report.variable("x").unwrap();
+    assert!(!x.passed);
+    let worst = &x.autodiff_vs_numeric;
+    // The largest |x| is 2.0 at [1, 0]: the largest absolute error, 0.02·2.
+    assert_eq!(
+        (worst.worst_output.clone(), worst.worst_input.clone()),
+        (vec![1, 0], vec![1, 0])
+    );
+    assert!((worst.values.0 - 0.99 * 4.0).abs() < 1e-12, "{report}");
+    assert!((worst.values.1 - 4.0).abs() < 1e-6, "{report}");
+    assert!(
+        worst.violation > 1e3,
+        "a 1 % error fails by orders of magnitude: {report}"
+    );
+    let text = report.to_string();
+    assert!(
+        text.contains("FAIL") && text.contains("∂out[1, 0]/∂x[1, 0]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_planted_error_fails_every_mode() {
+    let (inputs, f) = planted();
+    let fast = GradCheck::new().fast(4).function(&inputs, f).unwrap();
+    assert!(!fast.passed && fast.directions.len() == 4);
+    assert!(fast.directions.iter().all(|d| !d.passed), "{fast}");
+    let sampled = GradCheck::new().sample(2).function(&inputs, f).unwrap();
+    assert!(!sampled.passed);
+    assert_eq!(sampled.variable("x").unwrap().differenced, 2);
+    let f32_cross = GradCheck::new()
+        .on(Place::new(Device::flex(), Precision::F32))
+        .function(&inputs, f)
+        .unwrap();
+    assert!(!f32_cross.passed, "{f32_cross}");
+    let ndarray = GradCheck::new()
+        .on(Place::new(ndarray_device(), Precision::F64))
+        .function(&inputs, f)
+        .unwrap();
+    assert!(!ndarray.passed);
+}
+
+#[test]
+fn a_failed_fast_check_reruns_the_full_check_on_request() {
+    let (inputs, f) = planted();
+    let report = GradCheck::new()
+        .fast(2)
+        .full_on_failure(true)
+        .function(&inputs, f)
+        .unwrap();
+    let full = report.full.as_ref().expect("the full re-run");
+    assert_eq!(full.mode, Mode::Full);
+    assert!(!full.variable("x").unwrap().passed);
+    assert!(
+        report
+            .to_string()
+            .contains("re-run after the failed direction")
+    );
+    // A passing fast check does not re-run anything.
+    let ok = GradCheck::new()
+        .fast(2)
+        .full_on_failure(true)
+        .function(&inputs_ab(), at_b)
+        .unwrap();
+    assert!(ok.passed && ok.full.is_none(), "{ok}");
+}
+
+#[allow(deprecated)]
+fn ndarray_device() -> Device {
+    Device::ndarray()
+}
+
+#[test]
+fn f32_on_one_backend_is_compared_with_f64_on_the_cpu_within_a_derived_tolerance() {
+    let report = GradCheck::new()
+        .on(Place::new(Device::flex(), Precision::F32))
+        .function(&inputs_ab(), at_b)
+        .unwrap();
+    report.assert();
+    let cross = report.cross_tolerance.unwrap();
+    // n = 2+3 + 2+2 + 3+2 + 16 = 30 terms; 8·n·u with u = 2⁻²⁴.
+    assert_eq!(report.terms, 30);
+    assert!((cross.relative - 8.0 * 30.0 * 2f64.powi(-24)).abs() < 1e-15);
+    let a = report.variable("a").unwrap();
+    let vs_reference = a.target_vs_reference.as_ref().unwrap();
+    // The Jacobian of a bilinear map is its inputs: 0.3 rounded to f32
+    // shows, within the bound.
+    assert!(
+        vs_reference.max_abs_diff > 0.0 && vs_reference.passed,
+        "{report}"
+    );
+    assert!(vs_reference.max_rel_diff < 2f64.powi(-24), "{report}");
+    // The cross-backend mode in f64: ndarray against the flex reference.
+    let report = GradCheck::new()
+        .on(Place::new(ndarray_device(), Precision::F64))
+        .reference(Place::reference())
+        .function(&inputs_ab(), at_b)
+        .unwrap();
+    report.assert();
+    assert!(report.variable("b").unwrap().target_vs_reference.is_some());
+}
+
+/// A module of burn-nn's layers, nested: parameters of rank 1, 2 and 4.
+#[derive(Module, Debug)]
+struct Small {
+    conv: Conv2d,
+    head: Linear,
+}
+
+fn small(device: &Device) -> Small {
+    device.seed(5);
+    Small {
+        conv: Conv2dConfig::new([1, 2], [2, 2]).init(device),
+        head: LinearConfig::new(8, 3).init(device),
+    }
+}
+
+fn small_loss(model: &Small, x: &Args) -> Tensor<1> {
+    let images = x.get::<4>("images");
+    let features = sigmoid(model.conv.forward(images)).reshape([2, 8]);
+    let out = model.head.forward(features);
+    let target = x.get::<2>("target");
+    (out - target).powf_scalar(2.0).mean()
+}
+
+fn small_inputs(device: &Device) -> Inputs {
+    let images: Vec<f64> = (0..18)
+        .map(|i| ((i * 7) % 11) as f64 / 11.0 - 0.5)
+        .collect();
+    let images = Tensor::<4>::from_data(TensorData::new(images, [2, 1, 3, 3]), device);
+    let target = Tensor::<2>::from_data([[1.0, 0.0, 0.5], [0.0, 1.0, -0.5]], device);
+    Inputs::new()
+        .with("images", &images)
+        .unwrap()
+        .constant("target", &target)
+        .unwrap()
+}
+
+#[test]
+fn a_nested_burn_nn_module_is_checked_parameter_by_parameter_under_its_own_paths() {
+    let device = Device::flex();
+    // burn-nn initialises in the device's default dtype (f32); the same
+    // module in f64, under the same parameter ids:
+    let model = small(&device);
+    let model = ParamValues::of(&model)
+        .unwrap()
+        .apply_on(&model, &device, Precision::F64)
+        .unwrap();
+    let report = GradCheck::new()
+        .module(&model, &small_inputs(&device), small_loss)
+        .unwrap();
+    report.assert();
+    let names: Vec<&str> = report.variables.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "conv.weight",
+            "conv.bias",
+            "head.weight",
+            "head.bias",
+            "images"
+        ]
+    );
+    assert_eq!(report.variable("conv.weight").unwrap().shape, [2, 1, 2, 2]);
+    assert_eq!(report.precision, Precision::F64);
+    // Only some parameters, a sample of their entries.
+    let report = GradCheck::new()
+        .params(&["head.weight"])
+        .sample(5)
+        .module(&model, &small_inputs(&device), small_loss)
+        .unwrap();
+    report.assert();
+    assert_eq!(report.variables.len(), 2, "head.weight and the input");
+    assert_eq!(report.variable("head.weight").unwrap().differenced, 5);
+}
+
+#[test]
+fn an_f32_module_is_checked_against_its_f64_copy() {
+    let device = Device::flex();
+    let model = small(&device);
+    let report = GradCheck::new()
+        .module(&model, &small_inputs(&device), small_loss)
+        .unwrap();
+    report.assert();
+    assert_eq!(report.precision, Precision::F32);
+    assert!(report.reference.is_some());
+    assert!(
+        report
+            .variables
+            .iter()
+            .all(|v| v.target_vs_reference.is_some())
+    );
+}
+
+#[test]
+fn hand_written_gradients_make_the_check_three_way() {
+    let device = Device::flex();
+    let net = NetworkConfig::new(vec![2, 3, 1])
+        .with_init_std(0.5)
+        .init(&device, Precision::F64)
+        .unwrap();
+    let x = tensor::matrix(
+        "x",
+        vec![0.1, 0.9, 0.7, 0.3],
+        [2, 2],
+        &device,
+        Precision::F64,
+    )
+    .unwrap();
+    let y = tensor::matrix("y", vec![1.0, 0.0], [2, 1], &device, Precision::F64).unwrap();
+    let manual = net.gradients(x.clone(), y.clone(), 1e-3).unwrap();
+    let inputs = Inputs::new()
+        .constant("x", &x)
+        .unwrap()
+        .constant("y", &y)
+        .unwrap();
+    let cost = |n: &manual_backprop::Network, a: &Args| n.cost_tensor(a.get("x"), a.get("y"), 1e-3);
+    let report = GradCheck::new()
+        .manual(net.to_gradients_params(&manual))
+        .module(&net, &inputs, cost)
+        .unwrap();
+    report.assert();
+    let w = report.variable("layers.1.weight").unwrap();
+    assert!(w.manual_vs_autodiff.as_ref().unwrap().passed);
+    assert!(w.manual_vs_numeric.as_ref().unwrap().passed);
+    // One hand-written entry off by 1 %: caught, by name and index.
+    let mut wrong = manual.clone();
+    let mut values = tensor::to_vec(&wrong.layers[0].weight).unwrap();
+    values[4] *= 1.01;
+    wrong.layers[0].weight = tensor::matrix("w", values, [2, 3], &device, Precision::F64).unwrap();
+    let report = GradCheck::new()
+        .manual(net.to_gradients_params(&wrong))
+        .module(&net, &inputs, cost)
+        .unwrap();
+    assert!(!report.passed);
+    let bad: Vec<&str> = report.failures().map(|v| v.name.as_str()).collect();
+    assert_eq!(bad, ["layers.0.weight"]);
+    let w = report.variable("layers.0.weight").unwrap();
+    assert_eq!(w.manual_vs_autodiff.as_ref().unwrap().worst_input, [1, 1]);
+}
+
+#[test]
+fn a_seed_fixes_the_result_and_progress_counts_every_pass() {
+    let (inputs, f) = planted();
+    let run = |seed| {
+        GradCheck::new()
+            .fast(3)
+            .seed(seed)
+            .function(&inputs, f)
+            .unwrap()
+    };
+    assert_eq!(run(7), run(7));
+    assert_ne!(run(7).directions[0].numeric, run(8).directions[0].numeric);
+    let mut seen = Vec::new();
+    let mut record = |p: CheckProgress| seen.push((p.done, p.total));
+    GradCheck::new()
+        .progress(&mut record)
+        .function(&inputs_ab(), at_b)
+        .unwrap();
+    // 6 autodiff rows, then 6 + 4 finite-difference columns.
+    assert_eq!(seen.first(), Some(&(0, 16)));
+    assert_eq!(seen.last(), Some(&(16, 16)));
+    assert!(seen.windows(2).all(|w| w[1].0 == w[0].0 + 1));
+}
+
+/// The message of an expected error.
+fn err<T>(result: manual_backprop::Result<T>) -> String {
+    match result {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn nonsense_options_and_misuse_are_errors_that_say_what_to_do() {
+    let inputs = inputs_ab();
+    assert!(err(GradCheck::new().epsilon(0.0).function(&inputs, at_b)).contains("epsilon"));
+    assert!(err(GradCheck::new().fast(0).function(&inputs, at_b)).contains("directions"));
+    let bad = Tolerance {
+        relative: f64::NAN,
+        floor: 0.0,
+    };
+    assert!(
+        err(GradCheck::new()
+            .numeric_tolerance(bad)
+            .function(&inputs, at_b))
+        .contains("tolerance")
+    );
+    let f32_reference = Place::new(Device::flex(), Precision::F32);
+    assert!(
+        err(GradCheck::new()
+            .reference(f32_reference)
+            .function(&inputs, at_b))
+        .contains("f64")
+    );
+    assert!(
+        err(GradCheck::new()
+            .manual_input("a", vec![0.0; 6])
+            .function(&inputs, at_b))
+        .contains("scalar")
+    );
+    let device = Device::flex();
+    let model = small(&device);
+    assert!(
+        err(GradCheck::new().params(&["head.wieght"]).module(
+            &model,
+            &small_inputs(&device),
+            small_loss
+        ))
+        .contains("head.weight")
+    );
+    assert!(
+        err(GradCheck::new().function(&Inputs::new(), |x: &Args| x.constant(vec![1.0], [1])))
+            .contains("nothing to differentiate")
+    );
+    let duplicate =
+        Inputs::new()
+            .values("a", &[1], vec![1.0])
+            .unwrap()
+            .values("a", &[1], vec![2.0]);
+    assert!(duplicate.is_err());
+    assert!(Inputs::new().values("a", &[2], vec![1.0]).is_err());
+    assert!(Inputs::new().values("a", &[1], vec![f64::NAN]).is_err());
+}
+
+#[test]
+fn assert_panics_with_the_report_as_its_message() {
+    let (inputs, f) = planted();
+    let report = GradCheck::new().function(&inputs, f).unwrap();
+    let panic = std::panic::catch_unwind(|| {
+        report.assert();
+    })
+    .unwrap_err();
+    let message = panic.downcast_ref::<String>().unwrap();
+    assert!(message.starts_with("gradient check failed:"), "{message}");
+    assert!(
+        message.contains("input x [2, 3]") && message.contains("FAIL"),
+        "{message}"
+    );
+}
+
+/// `backprop conformance` on the two CPU backends, both precisions: every
+/// case passes (f64 certified by its own finite differences, f32 compared
+/// with flex in f64), or is a listed upstream failure.
+#[test]
+fn the_op_sweep_passes_on_flex_and_ndarray() {
+    use manual_backprop::verification::conformance::{self, Verdict};
+    let cases = conformance::cases();
+    for (backend, device) in [("flex", Device::flex()), ("ndarray", ndarray_device())] {
+        for precision in Precision::ALL {
+            let place = Place::new(device.clone(), precision);
+            let rows = conformance::sweep(&cases, (backend, &place), None, &mut |_| {});
+            assert_eq!(rows.len(), cases.len());
+            let failed: Vec<String> = rows
+                .iter()
+                .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Error))
+                .map(|r| {
+                    format!(
+                        "{} {} on {}:\n{}",
+                        r.op,
+                        r.shapes,
+                        r.place,
+                        r.detail.clone().unwrap_or_default()
+                    )
+                })
+                .collect();
+            assert!(failed.is_empty(), "{}", failed.join("\n"));
+            // The one known upstream failure is found where it is known.
+            let known: Vec<&str> = rows
+                .iter()
+                .filter(|r| r.verdict == Verdict::KnownUpstream)
+                .map(|r| r.op.as_str())
+                .collect();
+            let expected: &[&str] = match (backend, precision) {
+                ("ndarray", Precision::F64) => &["sigmoid"],
+                _ => &[],
+            };
+            assert_eq!(known, expected, "{backend} {precision}");
+        }
+    }
+}
