@@ -74,8 +74,13 @@ impl<B: Backend> Backward<B, 1> for SoftplusBackward {
         let [parent] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
         if let Some(node) = parent {
-            // d ln(1 + eˣ)/dx = eˣ / (1 + eˣ) = σ(x)
-            let mut local = B::sigmoid(ops.state);
+            // d ln(1 + eˣ)/dx = eˣ / (1 + eˣ) = σ(x) = 1 / (1 + e⁻ˣ), written
+            // out: burn's default `sigmoid` (burn-ndarray's) computes in f32.
+            let one = Scalar::Float(1.0);
+            let mut local = B::float_recip(B::float_add_scalar(
+                B::float_exp(B::float_neg(ops.state)),
+                one,
+            ));
             if self.skew != 1.0 {
                 local = B::float_mul_scalar(local, Scalar::Float(self.skew));
             }

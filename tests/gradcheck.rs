@@ -447,3 +447,19 @@ fn the_op_sweep_passes_on_flex_and_ndarray() {
         }
     }
 }
+
+/// The reproduction of the sweep's one known upstream failure: burn-ndarray's
+/// σ of an f64 tensor is only f32-accurate. When this fails, burn has fixed
+/// it: remove the entry from `conformance::KNOWN_UPSTREAM`.
+#[test]
+fn the_known_upstream_failure_reproduces_ndarray_sigmoid_is_f32_accurate_in_f64() {
+    use burn::tensor::DType;
+    let exact = |x: f64| 1.0 / (1.0 + (-x).exp());
+    let error = |device: Device| {
+        let t = Tensor::<1>::from_data(TensorData::new(vec![0.5], [1]), (&device, DType::F64));
+        (tensor::to_vec(&sigmoid(t)).unwrap()[0] - exact(0.5)).abs()
+    };
+    let (ndarray, flex) = (error(ndarray_device()), error(Device::flex()));
+    assert!(ndarray > 1e-9 && ndarray < 1e-7, "ndarray: {ndarray:e}");
+    assert!(flex < 1e-15, "flex: {flex:e}");
+}

@@ -38,74 +38,14 @@ pub struct ConformanceRequest {
 /// Runs the sweep; exit status 1 when a case fails that is not a known
 /// upstream failure.
 pub fn run(request: ConformanceRequest) -> Result<ExitCode, Error> {
-    let cases: Vec<_> = conformance::cases()
-        .into_iter()
-        .filter(|c| {
-            request
-                .op
-                .as_ref()
-                .is_none_or(|op| c.op.contains(op.as_str()))
-        })
-        .collect();
-    if cases.is_empty() {
-        return Err(Error::InvalidParameter {
-            name: "op",
-            value: request.op.unwrap_or_default(),
-            reason: "no case matches; `backprop conformance --list` shows them".into(),
-        });
-    }
+    let cases = selected_cases(request.op.as_deref())?;
     if request.list {
         for (op, shapes, why) in conformance::describe(&cases) {
             println!("{op:<26} {shapes:<66} {why}");
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let backends = match request.backend.is_empty() {
-        true => Backend::compiled(),
-        false => request.backend.clone(),
-    };
-    let dtypes = match request.dtype.is_empty() {
-        true => Precision::ALL.to_vec(),
-        false => request.dtype.clone(),
-    };
-    let bar = progress_bar(backends.len() * dtypes.len() * cases.len(), request.json);
-    // `suspend` prints whether or not the bar is drawn (not on a pipe).
-    if !request.json {
-        bar.suspend(|| println!("{}", header()));
-    }
-    let mut rows = Vec::new();
-    for backend in &backends {
-        for &precision in &dtypes {
-            let place = match backend.device_for(precision) {
-                Ok(device) => Place::new(device, precision),
-                Err(e) => {
-                    bar.suspend(|| println!("{backend} {precision}: skipped, {e}"));
-                    bar.inc(cases.len() as u64);
-                    continue;
-                }
-            };
-            // CPU backends in f64 are certified by their own finite
-            // differences; anything else is compared with flex in f64.
-            let reference = match Backend::ALL.contains(backend) {
-                true => None,
-                false => Some(Place::reference()),
-            };
-            let mut each = |row: &Row| {
-                if !request.json {
-                    bar.suspend(|| println!("{}", format_row(row)));
-                }
-                bar.inc(1);
-            };
-            let place = (backend.name(), &place);
-            let swept = conformance::sweep(&cases, place, reference.as_ref(), &mut each);
-            rows.extend(
-                swept
-                    .into_iter()
-                    .map(|row| (backend.name(), precision, row)),
-            );
-        }
-    }
-    bar.finish_and_clear();
+    let rows = sweep_all(&request, &cases);
     if !request.json {
         print_failures(&rows);
     }
@@ -127,6 +67,77 @@ pub fn run(request: ConformanceRequest) -> Result<ExitCode, Error> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The cases whose operation contains `op` (all without it).
+fn selected_cases(op: Option<&str>) -> Result<Vec<conformance::Case>, Error> {
+    let cases: Vec<_> = conformance::cases()
+        .into_iter()
+        .filter(|c| op.is_none_or(|op| c.op.contains(op)))
+        .collect();
+    if cases.is_empty() {
+        return Err(Error::InvalidParameter {
+            name: "op",
+            value: op.unwrap_or_default().to_string(),
+            reason: "no case matches; `backprop conformance --list` shows them".into(),
+        });
+    }
+    Ok(cases)
+}
+
+/// Every case on every backend × dtype asked for, printed as it comes.
+fn sweep_all(
+    request: &ConformanceRequest,
+    cases: &[conformance::Case],
+) -> Vec<(&'static str, Precision, Row)> {
+    let backends = match request.backend.is_empty() {
+        true => Backend::compiled(),
+        false => request.backend.clone(),
+    };
+    let dtypes = match request.dtype.is_empty() {
+        true => Precision::ALL.to_vec(),
+        false => request.dtype.clone(),
+    };
+    let bar = progress_bar(backends.len() * dtypes.len() * cases.len(), request.json);
+    // `suspend` prints whether or not the bar is drawn (not on a pipe).
+    let say = |line: String| {
+        if !request.json {
+            bar.suspend(|| println!("{line}"));
+        }
+    };
+    say(header());
+    let mut rows = Vec::new();
+    for backend in &backends {
+        for &precision in &dtypes {
+            let place = match backend.device_for(precision) {
+                Ok(device) => Place::new(device, precision),
+                Err(e) => {
+                    say(format!("{backend} {precision}: skipped, {e}"));
+                    bar.inc(cases.len() as u64);
+                    continue;
+                }
+            };
+            // CPU backends are certified by their own finite differences in
+            // f64; anything else is compared with flex in f64.
+            let reference = match Backend::ALL.contains(backend) {
+                true => None,
+                false => Some(Place::reference()),
+            };
+            let mut each = |row: &Row| {
+                say(format_row(row));
+                bar.inc(1);
+            };
+            let place = (backend.name(), &place);
+            let swept = conformance::sweep(cases, place, reference.as_ref(), &mut each);
+            rows.extend(
+                swept
+                    .into_iter()
+                    .map(|row| (backend.name(), precision, row)),
+            );
+        }
+    }
+    bar.finish_and_clear();
+    rows
 }
 
 fn progress_bar(total: usize, hidden: bool) -> ProgressBar {

@@ -303,7 +303,7 @@ fn convolution_cases() -> Vec<Case> {
             .input("b", &[6])
             .case(
                 "conv1d",
-                "stride 2 padding 1 dilation 2 groups 2",
+                "stride 2 pad 1 dilation 2 groups 2",
                 "strided, dilated, grouped",
                 |x| {
                     let options = ConvOptions::new([2], [1], [2], 2);
@@ -323,7 +323,7 @@ fn convolution_cases() -> Vec<Case> {
             .input("b", &[4])
             .case(
                 "conv2d",
-                "stride [2,1] padding [1,1] dilation [1,2] groups 2",
+                "stride [2,1] pad 1 dilation [1,2] groups 2",
                 "every option at once",
                 |x| {
                     let options = ConvOptions::new([2, 1], [1, 1], [1, 2], 2);
@@ -337,7 +337,7 @@ fn pooling_cases() -> Vec<Case> {
     vec![
         Build::new(21).input("x", &[1, 2, 6, 6]).case(
             "avg_pool2d",
-            "kernel 3 stride 2 padding 1 ceil_mode count_include_pad",
+            "kernel 3 stride 2 pad 1 ceil_mode count_include_pad",
             "burn#5604: the backward's divisor under ceil_mode + count_include_pad",
             |x| {
                 let options = AvgPoolOptions::new([3, 3])
@@ -350,7 +350,7 @@ fn pooling_cases() -> Vec<Case> {
         ),
         Build::new(22).input("x", &[1, 2, 6, 6]).case(
             "avg_pool2d",
-            "kernel 3 stride 2 padding 1 ceil_mode, padding not counted",
+            "kernel 3 stride 2 pad 1 ceil_mode, pad not counted",
             "the other divisor",
             |x| {
                 let options = AvgPoolOptions::new([3, 3])
@@ -363,7 +363,7 @@ fn pooling_cases() -> Vec<Case> {
         ),
         Build::new(23).input("x", &[2, 4, 7]).case(
             "avg_pool1d",
-            "kernel 3 stride 2 padding 1 count_include_pad",
+            "kernel 3 stride 2 pad 1 count_include_pad",
             "burn#5308: an even channel count",
             |x| {
                 let options = AvgPoolOptions::new([3])
@@ -375,7 +375,7 @@ fn pooling_cases() -> Vec<Case> {
         ),
         Build::new(24).input("x", &[1, 2, 7, 7]).case(
             "max_pool2d",
-            "kernel 3 stride 2 padding 1 ceil_mode",
+            "kernel 3 stride 2 pad 1 ceil_mode",
             "a partial last window",
             |x| {
                 let options = MaxPoolOptions::new([3, 3])

@@ -22,6 +22,8 @@
 //! a tolerance derived from its unit roundoff ([`GradCheck::terms`]).
 
 mod agreement;
+mod fast;
+mod full;
 mod inputs;
 mod report;
 mod subject;
@@ -32,18 +34,14 @@ pub use report::{DirectionCheck, GradReport, Mode, VariableCheck};
 pub use subject::VariableKind;
 
 use super::CheckProgress;
-use super::check::entries_to_difference;
 use super::compare::Tolerance;
 use crate::error::{Error, Result, require_non_negative, require_positive};
 use crate::gradients::{FiniteDifference, Stencil};
 use crate::precision::Precision;
 use crate::tensor;
-use agreement::{Allowance, Tally};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
 use subject::{Subject, Variable};
 
 /// Options of a gradient check, set builder-style; then [`GradCheck::function`]
@@ -340,6 +338,7 @@ impl<'p> GradCheck<'p> {
                     .unwrap_or(Tolerance::exact(target.precision))
             }),
             rounding: self.rounding(terms, &output),
+            names: variables.iter().map(|v| v.name.clone()).collect(),
             target,
             reference,
             exact,
@@ -451,266 +450,6 @@ impl<'p> GradCheck<'p> {
         entry.gradient(grads)
     }
 
-    /// Every output entry × every (sampled) variable entry.
-    fn full<M, F, const O: usize>(
-        &self,
-        subject: &Subject<'_, M, F>,
-        setting: &Setting,
-        variables: &[Variable],
-        base: &[Vec<f64>],
-        callback: Option<&mut (dyn FnMut(CheckProgress) + 'p)>,
-    ) -> Result<GradReport>
-    where
-        M: Module,
-        F: Fn(&M, &Args) -> Tensor<O>,
-    {
-        let n_out: usize = setting.output_shape.iter().product();
-        let mut rng = StdRng::seed_from_u64(self.seed);
-        let columns: Vec<Vec<usize>> = variables
-            .iter()
-            .map(|v| entries_to_difference(v.values.len(), self.sample, &mut rng))
-            .collect();
-        let passes = n_out * (1 + usize::from(setting.reference.is_some()));
-        let mut progress = Progress::start(
-            callback,
-            passes + columns.iter().map(Vec::len).sum::<usize>(),
-        );
-        let target_rows = jacobian_rows(subject, &setting.target, base, n_out, &mut progress)?;
-        let reference_rows = match &setting.reference {
-            Some(r) => Some(jacobian_rows(subject, r, base, n_out, &mut progress)?),
-            None => None,
-        };
-        let exact_rows = reference_rows.as_ref().unwrap_or(&target_rows);
-        let scale = tensor::max_abs(exact_rows.iter().flatten().flatten());
-        let target_scale = tensor::max_abs(target_rows.iter().flatten().flatten());
-        let mut checks = Vec::with_capacity(variables.len());
-        for (k, variable) in variables.iter().enumerate() {
-            let numeric = self.columns(subject, setting, base, k, &columns[k], &mut progress)?;
-            let blocks = Blocks {
-                k,
-                n_out,
-                target: &target_rows,
-                exact: exact_rows,
-                reference: reference_rows.as_ref(),
-                columns: &columns[k],
-                numeric: &numeric,
-            };
-            checks.push(self.variable_check(setting, variable, &blocks, (scale, target_scale)));
-        }
-        let passed = checks.iter().all(|c| c.passed);
-        Ok(self.report(setting, Mode::Full, checks, Vec::new(), passed))
-    }
-
-    /// Finite-difference columns ∂f/∂x_k[i] for each i of `indices`, in f64.
-    fn columns<M, F, const O: usize>(
-        &self,
-        subject: &Subject<'_, M, F>,
-        setting: &Setting,
-        base: &[Vec<f64>],
-        k: usize,
-        indices: &[usize],
-        progress: &mut Progress<'_, '_>,
-    ) -> Result<Vec<Vec<f64>>>
-    where
-        M: Module,
-        F: Fn(&M, &Args) -> Tensor<O>,
-    {
-        let mut values = base.to_vec();
-        let mut columns = Vec::with_capacity(indices.len());
-        for &i in indices {
-            let column = self.finite_difference.derivative_along(|t| {
-                values[k][i] = base[k][i] + t;
-                let out = subject.output(&setting.exact, &values);
-                values[k][i] = base[k][i];
-                Ok(out?.1)
-            })?;
-            columns.push(column);
-            progress.step();
-        }
-        Ok(columns)
-    }
-
-    /// One variable's comparisons.
-    fn variable_check(
-        &self,
-        setting: &Setting,
-        variable: &Variable,
-        b: &Blocks<'_>,
-        (scale, target_scale): (f64, f64),
-    ) -> VariableCheck {
-        let numeric_allowance = Allowance {
-            tolerance: self.numeric_tolerance,
-            scale,
-            absolute: setting.rounding,
-        };
-        let finish = |t: Tally| t.finish(&setting.output_shape, &variable.shape);
-        let mut exact_vs_numeric = Tally::new(numeric_allowance);
-        for (c, &i) in b.columns.iter().enumerate() {
-            for j in 0..b.n_out {
-                exact_vs_numeric.see(j, i, b.exact[j][b.k][i], b.numeric[c][j]);
-            }
-        }
-        let cross = setting
-            .cross
-            .zip(b.reference)
-            .map(|(tolerance, reference)| {
-                let mut tally = Tally::new(Allowance {
-                    tolerance,
-                    scale,
-                    absolute: 0.0,
-                });
-                for (j, (target_row, reference_row)) in b.target.iter().zip(reference).enumerate() {
-                    let pairs = target_row[b.k].iter().zip(&reference_row[b.k]);
-                    for (i, (&t, &r)) in pairs.enumerate() {
-                        tally.see(j, i, t, r);
-                    }
-                }
-                finish(tally)
-            });
-        let (manual_vs_autodiff, manual_vs_numeric) = match (&setting.manual_values, setting.manual)
-        {
-            (Some(manual), Some(tolerance)) => {
-                let m = &manual[b.k];
-                let mut vs_autodiff = Tally::new(Allowance {
-                    tolerance,
-                    scale: target_scale,
-                    absolute: 0.0,
-                });
-                for (i, (&mi, &ai)) in m.iter().zip(&b.target[0][b.k]).enumerate() {
-                    vs_autodiff.see(0, i, mi, ai);
-                }
-                let mut vs_numeric = Tally::new(Allowance {
-                    tolerance: widened(self.numeric_tolerance, setting.cross),
-                    ..numeric_allowance
-                });
-                for (c, &i) in b.columns.iter().enumerate() {
-                    vs_numeric.see(0, i, m[i], b.numeric[c][0]);
-                }
-                (Some(finish(vs_autodiff)), Some(finish(vs_numeric)))
-            }
-            _ => (None, None),
-        };
-        let autodiff_vs_numeric = finish(exact_vs_numeric);
-        let passed = autodiff_vs_numeric.passed
-            && [&cross, &manual_vs_autodiff, &manual_vs_numeric]
-                .iter()
-                .all(|a| a.as_ref().is_none_or(|a| a.passed));
-        VariableCheck {
-            name: variable.name.clone(),
-            kind: variable.kind,
-            shape: variable.shape.clone(),
-            differenced: b.columns.len(),
-            autodiff_vs_numeric,
-            target_vs_reference: cross,
-            manual_vs_autodiff,
-            manual_vs_numeric,
-            passed,
-        }
-    }
-
-    /// `k` random projections uᵀJv.
-    fn projections<M, F, const O: usize>(
-        &self,
-        subject: &Subject<'_, M, F>,
-        setting: &Setting,
-        variables: &[Variable],
-        base: &[Vec<f64>],
-        k: usize,
-        callback: Option<&mut (dyn FnMut(CheckProgress) + 'p)>,
-    ) -> Result<GradReport>
-    where
-        M: Module,
-        F: Fn(&M, &Args) -> Tensor<O>,
-    {
-        let n_out: usize = setting.output_shape.iter().product();
-        let mut rng = StdRng::seed_from_u64(self.seed);
-        let mut progress = Progress::start(callback, k);
-        let mut directions = Vec::with_capacity(k);
-        for index in 0..k {
-            let u = random_unit(&[n_out], &mut rng).remove(0);
-            let sizes: Vec<usize> = variables.iter().map(|v| v.values.len()).collect();
-            let v = random_unit(&sizes, &mut rng);
-            directions.push(self.direction(subject, setting, base, index, (&u, &v))?);
-            progress.step();
-        }
-        let passed = directions.iter().all(|d| d.passed);
-        Ok(self.report(setting, Mode::Fast, Vec::new(), directions, passed))
-    }
-
-    /// uᵀJv by each source, and how far they agree.
-    fn direction<M, F, const O: usize>(
-        &self,
-        subject: &Subject<'_, M, F>,
-        setting: &Setting,
-        base: &[Vec<f64>],
-        index: usize,
-        (u, v): (&[f64], &[Vec<f64>]),
-    ) -> Result<DirectionCheck>
-    where
-        M: Module,
-        F: Fn(&M, &Args) -> Tensor<O>,
-    {
-        let target_g = subject.pullback(&setting.target, base, u)?;
-        let reference_g = match &setting.reference {
-            Some(r) => Some(subject.pullback(r, base, u)?),
-            None => None,
-        };
-        let exact_g = reference_g.as_ref().unwrap_or(&target_g);
-        let mut moved = base.to_vec();
-        let numeric = self.finite_difference.derivative_along(|t| {
-            for ((m, b), d) in moved.iter_mut().zip(base).zip(v) {
-                for ((mi, bi), di) in m.iter_mut().zip(b).zip(d) {
-                    *mi = bi + t * di;
-                }
-            }
-            let (_, out) = subject.output(&setting.exact, &moved)?;
-            Ok(vec![dot(u, &out)])
-        })?[0];
-        // |vᵀg| ≤ ‖g‖ for a unit v: the norm is the scale of the terms summed.
-        let norm = |g: &[Vec<f64>]| g.iter().flatten().map(|x| x * x).sum::<f64>().sqrt();
-        let numeric_allowance = Allowance {
-            tolerance: self.numeric_tolerance,
-            scale: norm(exact_g),
-            absolute: setting.rounding,
-        };
-        let along = |g: &[Vec<f64>]| g.iter().zip(v).map(|(gi, vi)| dot(gi, vi)).sum::<f64>();
-        let (target, exact) = (along(&target_g), along(exact_g));
-        let mut violations = vec![numeric_allowance.violation(exact, numeric)];
-        let reference = reference_g.as_ref().map(|g| along(g));
-        if let (Some(r), Some(tolerance)) = (reference, setting.cross) {
-            let allowance = Allowance {
-                tolerance,
-                scale: norm(exact_g),
-                absolute: 0.0,
-            };
-            violations.push(allowance.violation(target, r));
-        }
-        let manual = setting.manual_values.as_ref().map(|m| along(m));
-        if let (Some(m), Some(tolerance)) = (manual, setting.manual) {
-            let exact_allowance = Allowance {
-                tolerance,
-                scale: norm(&target_g),
-                absolute: 0.0,
-            };
-            violations.push(exact_allowance.violation(m, target));
-            let numeric_allowance = Allowance {
-                tolerance: widened(self.numeric_tolerance, setting.cross),
-                ..numeric_allowance
-            };
-            violations.push(numeric_allowance.violation(m, numeric));
-        }
-        let worst = violations.into_iter().fold(0.0, f64::max);
-        Ok(DirectionCheck {
-            index,
-            target,
-            reference,
-            numeric,
-            manual,
-            violation: worst,
-            passed: worst <= 1.0,
-        })
-    }
-
     fn report(
         &self,
         setting: &Setting,
@@ -724,6 +463,7 @@ impl<'p> GradCheck<'p> {
             target: setting.target.to_string(),
             precision: setting.target.precision,
             reference: setting.reference.as_ref().map(Place::to_string),
+            names: setting.names.clone(),
             output_shape: setting.output_shape.clone(),
             finite_difference: self.finite_difference,
             numeric_tolerance: self.numeric_tolerance,
@@ -741,6 +481,7 @@ impl<'p> GradCheck<'p> {
 
 /// What one run of a check has settled before comparing.
 struct Setting {
+    names: Vec<String>,
     target: Place,
     reference: Option<Place>,
     /// Where finite differences (and the certified autodiff) run: the
@@ -753,18 +494,6 @@ struct Setting {
     /// The rounding error of a finite difference, absolute.
     rounding: f64,
     manual_values: Option<Vec<Vec<f64>>>,
-}
-
-/// The Jacobian blocks of variable `k`, as rows `[output][variable][entry]`
-/// and finite-difference columns `[column][output]`.
-struct Blocks<'a> {
-    k: usize,
-    n_out: usize,
-    target: &'a [Vec<Vec<f64>>],
-    exact: &'a [Vec<Vec<f64>>],
-    reference: Option<&'a Vec<Vec<Vec<f64>>>>,
-    columns: &'a [usize],
-    numeric: &'a [Vec<f64>],
 }
 
 /// Counts the work done for a progress callback.
@@ -800,29 +529,6 @@ impl<'a, 'b> Progress<'a, 'b> {
     }
 }
 
-/// Every row of the Jacobian by autodiff: Jᵀeⱼ for each output entry j.
-fn jacobian_rows<M, F, const O: usize>(
-    subject: &Subject<'_, M, F>,
-    place: &Place,
-    base: &[Vec<f64>],
-    n_out: usize,
-    progress: &mut Progress<'_, '_>,
-) -> Result<Vec<Vec<Vec<f64>>>>
-where
-    M: Module,
-    F: Fn(&M, &Args) -> Tensor<O>,
-{
-    let mut rows = Vec::with_capacity(n_out);
-    let mut e = vec![0.0; n_out];
-    for j in 0..n_out {
-        e[j] = 1.0;
-        rows.push(subject.pullback(place, base, &e)?);
-        e[j] = 0.0;
-        progress.step();
-    }
-    Ok(rows)
-}
-
 /// The default n of [`GradCheck::terms`].
 fn default_terms(variables: &[Variable], output_shape: &[usize]) -> usize {
     let dims: usize = variables.iter().flat_map(|v| &v.shape).sum();
@@ -839,27 +545,6 @@ fn widened(tolerance: Tolerance, cross: Option<Tolerance>) -> Tolerance {
         relative: tolerance.relative + cross.relative,
         floor: tolerance.floor + cross.floor,
     }
-}
-
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-/// A uniformly random unit vector, split into pieces of `sizes`.
-fn random_unit(sizes: &[usize], rng: &mut StdRng) -> Vec<Vec<f64>> {
-    let mut v: Vec<Vec<f64>> = sizes
-        .iter()
-        .map(|&n| (0..n).map(|_| rng.random::<f64>() * 2.0 - 1.0).collect())
-        .collect();
-    let norm = v
-        .iter()
-        .flatten()
-        .map(|x| x * x)
-        .sum::<f64>()
-        .sqrt()
-        .max(f64::MIN_POSITIVE);
-    v.iter_mut().flatten().for_each(|x| *x /= norm);
-    v
 }
 
 /// The device and precision of a module's first float parameter (the

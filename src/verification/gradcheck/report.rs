@@ -92,6 +92,8 @@ pub struct GradReport {
     pub precision: Precision,
     /// The f64 reference it was compared with, when it is not itself f64.
     pub reference: Option<String>,
+    /// The variables differentiated in, in order (module paths, then inputs).
+    pub names: Vec<String>,
     /// The shape of the function's output.
     pub output_shape: Vec<usize>,
     /// The finite-difference scheme.
@@ -185,10 +187,7 @@ impl GradReport {
                 Mode::Full => "full Jacobian",
                 Mode::Fast => "random projections",
             },
-            self.variables
-                .iter()
-                .map(|v| v.name.as_str())
-                .collect::<Vec<_>>(),
+            self.names,
             self.output_shape,
             self.target,
             self.reference
@@ -255,15 +254,16 @@ fn fmt_variable(f: &mut fmt::Formatter<'_>, v: &VariableCheck) -> fmt::Result {
 
 /// One direction's line.
 fn fmt_direction(f: &mut fmt::Formatter<'_>, d: &DirectionCheck) -> fmt::Result {
-    let opt = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.10e}"));
+    let opt =
+        |label: &str, v: Option<f64>| v.map_or(String::new(), |v| format!(", {label} {v:.10e}"));
     writeln!(
         f,
-        "direction {}: uᵀJv target {:.10e}, reference {}, numeric {:.10e}, manual {} ({:.2} of allowed) {}",
+        "direction {}: uᵀJv target {:.10e}{}, numeric {:.10e}{} ({:.2} of allowed) {}",
         d.index,
         d.target,
-        opt(d.reference),
+        opt("reference", d.reference),
         d.numeric,
-        opt(d.manual),
+        opt("manual", d.manual),
         d.violation,
         if d.passed { "ok" } else { "FAIL" }
     )
