@@ -2,8 +2,9 @@
 # Mutation testing of the numerical core with cargo-mutants: every plausible
 # bug cargo-mutants can plant in the activations, the cost, the layers, the
 # network (forward, gradients, per-example loop, decay), the training update
-# and optimizers, data-parallel gradients, and the verification comparison and
-# finite differences — does `cargo test --release` catch it?
+# and optimizers, data-parallel gradients, the verification comparison and
+# finite differences, and the verdict code of both checkers — does
+# `cargo test --release` catch it?
 #
 #   bash scripts/mutants.sh [file …]      # default: the files below
 #   MUTANTS_SHARD=0/4 bash scripts/mutants.sh   # one quarter of the mutants
@@ -27,7 +28,10 @@ files=("$@")
   src/params.rs src/gradients/mod.rs src/gradients/numeric.rs
   src/training/executor.rs src/training/config.rs src/training/step.rs
   src/training/optimizer.rs src/training/objective.rs src/training/parallel.rs
-  src/verification/compare.rs
+  src/verification/compare.rs src/verification/check.rs
+  src/verification/gradcheck/agreement.rs src/verification/gradcheck/mod.rs
+  src/verification/gradcheck/full.rs src/verification/gradcheck/fast.rs
+  src/verification/gradcheck/subject.rs src/verification/gradcheck/inputs.rs
 )
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target-mutants}"
 # Only this crate's profile changes: burn's artifacts stay those of one
@@ -39,9 +43,11 @@ for f in "${files[@]}"; do args+=(--file "$f"); done
 [[ -n "${MUTANTS_SHARD:-}" ]] && args+=(--shard "$MUTANTS_SHARD")
 [[ -n "${MUTANTS_ITERATE:-}" ]] && args+=(--iterate)
 # The test binaries that check numbers, passed to every cargo invocation so
-# that each mutant's build links only these (not the CLI, bench, remote ones).
-for t in --lib autodiff_agreement reference_maths harness negative_controls training \
-         optimizers data_parallel; do
+# that each mutant's build links only these (not the CLI, bench, remote ones);
+# MUTANTS_TESTS="--lib gradcheck …" narrows them for a run on a few files.
+tests=(${MUTANTS_TESTS:---lib autodiff_agreement reference_maths harness negative_controls \
+       training optimizers data_parallel gradcheck custom_backward})
+for t in "${tests[@]}"; do
   if [[ $t == --lib ]]; then args+=(-C --lib); else args+=(-C --test -C "$t"); fi
 done
 cargo mutants "${args[@]}" --profile release --gitignore true \

@@ -10,4 +10,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/extra-features.sh
 cargo clippy --release --all-targets --features "$EXTRA_FEATURES" -- -D warnings
+# The tests start the `backprop` binary, which a filtered `cargo test` does not build.
+cargo build --release --features "$EXTRA_FEATURES" --example backprop
 cargo test --release --features "$EXTRA_FEATURES" --lib --test remote --test data_parallel "$@"

@@ -46,4 +46,6 @@ if [[ -z "${XDG_RUNTIME_DIR:-}" ]]; then
 fi
 
 source scripts/extra-features.sh
+# The tests start the `backprop` binary, which a filtered `cargo test` does not build.
+cargo build --release --features "$EXTRA_FEATURES" --example backprop
 cargo test --release --features "$EXTRA_FEATURES" --test wgpu "$@"
