@@ -85,6 +85,28 @@ impl ParamValues {
         self.entries.iter().map(|e| e.path.as_str()).collect()
     }
 
+    /// The indices of the entries at `paths` (every entry when `None`), in
+    /// visiting order; an error naming the module's paths when one of
+    /// `paths` is not among them.
+    pub fn select(&self, paths: Option<&[String]>) -> Result<Vec<usize>> {
+        let Some(paths) = paths else {
+            return Ok((0..self.entries.len()).collect());
+        };
+        if let Some(unknown) = paths.iter().find(|p| self.get(p).is_none()) {
+            return Err(Error::InvalidParameter {
+                name: "params",
+                value: unknown.clone(),
+                reason: format!(
+                    "no such parameter; the module has {}",
+                    self.paths().join(", ")
+                ),
+            });
+        }
+        Ok((0..self.entries.len())
+            .filter(|&k| paths.contains(&self.entries[k].path))
+            .collect())
+    }
+
     /// `module` with these values in place of its parameters' (same ids,
     /// devices and dtypes); parameters not listed keep theirs. Fails on a
     /// non-finite value or on a length that does not match the tensor's shape.

@@ -419,19 +419,7 @@ fn the_op_sweep_passes_on_flex_and_ndarray() {
             let place = Place::new(device.clone(), precision);
             let rows = conformance::sweep(&cases, (backend, &place), None, &mut |_| {});
             assert_eq!(rows.len(), cases.len());
-            let failed: Vec<String> = rows
-                .iter()
-                .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Error))
-                .map(|r| {
-                    format!(
-                        "{} {} on {}:\n{}",
-                        r.op,
-                        r.shapes,
-                        r.place,
-                        r.detail.clone().unwrap_or_default()
-                    )
-                })
-                .collect();
+            let failed = conformance::failures(&rows);
             assert!(failed.is_empty(), "{}", failed.join("\n"));
             // The one known upstream failure is found where it is known.
             let known: Vec<&str> = rows

@@ -464,7 +464,7 @@ fn a_grid_runs_on_two_servers_at_once_and_gives_the_local_numbers() {
 #[test]
 fn the_op_sweep_passes_on_a_remote_device() {
     use manual_backprop::verification::Place;
-    use manual_backprop::verification::conformance::{self, Verdict};
+    use manual_backprop::verification::conformance;
     let (_server, url) = in_process_server();
     let reference = Place::reference();
     for precision in Precision::ALL {
@@ -476,18 +476,7 @@ fn the_op_sweep_passes_on_a_remote_device() {
             Some(&reference),
             &mut |_| {},
         );
-        let failed: Vec<String> = rows
-            .iter()
-            .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Error))
-            .map(|r| {
-                format!(
-                    "{} {}:\n{}",
-                    r.op,
-                    r.shapes,
-                    r.detail.clone().unwrap_or_default()
-                )
-            })
-            .collect();
+        let failed = conformance::failures(&rows);
         assert!(failed.is_empty(), "{precision}: {}", failed.join("\n"));
     }
 }

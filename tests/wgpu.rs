@@ -476,7 +476,7 @@ fn grid_files_and_the_cli_name_wgpu() {
 #[test]
 fn the_op_sweep_passes_on_wgpu_against_the_f64_cpu_reference() {
     use manual_backprop::verification::Place;
-    use manual_backprop::verification::conformance::{self, Verdict};
+    use manual_backprop::verification::conformance;
     let place = Place::new(wgpu_f32(), Precision::F32);
     let reference = Place::reference();
     let rows = conformance::sweep(
@@ -490,17 +490,6 @@ fn the_op_sweep_passes_on_wgpu_against_the_f64_cpu_reference() {
             )
         },
     );
-    let failed: Vec<String> = rows
-        .iter()
-        .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Error))
-        .map(|r| {
-            format!(
-                "{} {}:\n{}",
-                r.op,
-                r.shapes,
-                r.detail.clone().unwrap_or_default()
-            )
-        })
-        .collect();
+    let failed = conformance::failures(&rows);
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }

@@ -16,8 +16,8 @@ use crate::tensor;
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
+use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
@@ -405,26 +405,6 @@ fn differences_to_take(base: &ParamValues, selected: &[usize], options: &CheckOp
     })
 }
 
-/// The parameters `options.params` names (all when `None`), as indices into `base`.
-fn select(base: &ParamValues, paths: &Option<Vec<String>>) -> Result<Vec<usize>> {
-    let Some(paths) = paths else {
-        return Ok((0..base.entries.len()).collect());
-    };
-    if let Some(unknown) = paths.iter().find(|p| base.get(p).is_none()) {
-        return Err(Error::InvalidParameter {
-            name: "params",
-            value: unknown.clone(),
-            reason: format!(
-                "no such parameter; the module has {}",
-                base.paths().join(", ")
-            ),
-        });
-    }
-    Ok((0..base.entries.len())
-        .filter(|&k| paths.contains(&base.entries[k].path))
-        .collect())
-}
-
 /// `entry`'s gradient in `grads`, an error naming `side` if it has none.
 fn gradient_values(grads: &GradientsParams, entry: &ParamEntry, side: &str) -> Result<Vec<f64>> {
     entry.gradient(grads)?.ok_or_else(|| {
@@ -580,23 +560,11 @@ fn check_input(judge: &Judge, (m, a, shape): (Vec<f64>, Vec<f64>, Vec<usize>)) -
 
 /// A uniformly random unit vector over the selected parameters.
 fn random_direction(base: &ParamValues, selected: &[usize], rng: &mut StdRng) -> Vec<Vec<f64>> {
-    let mut v: Vec<Vec<f64>> = selected
+    let sizes: Vec<usize> = selected
         .iter()
-        .map(|&k| {
-            (0..base.entries[k].values.len())
-                .map(|_| rng.random::<f64>() * 2.0 - 1.0)
-                .collect()
-        })
+        .map(|&k| base.entries[k].values.len())
         .collect();
-    let norm = v
-        .iter()
-        .flatten()
-        .map(|x| x * x)
-        .sum::<f64>()
-        .sqrt()
-        .max(f64::MIN_POSITIVE);
-    v.iter_mut().flatten().for_each(|x| *x /= norm);
-    v
+    super::gradcheck::random_unit(&sizes, rng)
 }
 
 /// vᵀ∇J by both gradients against (J(θ + εv) − J(θ − εv)) / 2ε.
@@ -658,7 +626,7 @@ fn three_way<M: Module>(
 ) -> Result<CheckReport> {
     let mut judge = Judge::new(precision, options);
     let base = ParamValues::of(module)?;
-    let selected = select(&base, &options.params)?;
+    let selected = base.select(options.params.as_deref())?;
     let mut grads_m = Vec::with_capacity(selected.len());
     let mut grads_a = Vec::with_capacity(selected.len());
     for &k in &selected {

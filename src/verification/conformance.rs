@@ -165,6 +165,18 @@ pub fn sweep(
     rows
 }
 
+/// The rows that failed or could not run, each with its report or error:
+/// what a test of the sweep asserts is empty.
+pub fn failures(rows: &[Row]) -> Vec<String> {
+    rows.iter()
+        .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Error))
+        .map(|r| {
+            let detail = r.detail.as_deref().unwrap_or_default();
+            format!("{} {} on {}:\n{detail}", r.op, r.shapes, r.place)
+        })
+        .collect()
+}
+
 /// Distinct values evenly spaced over [lo, hi], shuffled: `shape`'s entries.
 fn spaced(shape: &[usize], (lo, hi): (f64, f64), rng: &mut StdRng) -> Vec<f64> {
     let n: usize = shape.iter().product();

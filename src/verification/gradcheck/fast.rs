@@ -122,7 +122,7 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// A uniformly random unit vector, split into pieces of `sizes`.
-fn random_unit(sizes: &[usize], rng: &mut StdRng) -> Vec<Vec<f64>> {
+pub(in crate::verification) fn random_unit(sizes: &[usize], rng: &mut StdRng) -> Vec<Vec<f64>> {
     let mut v: Vec<Vec<f64>> = sizes
         .iter()
         .map(|&n| (0..n).map(|_| rng.random::<f64>() * 2.0 - 1.0).collect())

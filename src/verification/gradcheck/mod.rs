@@ -29,6 +29,7 @@ mod report;
 mod subject;
 
 pub use agreement::Agreement;
+pub(super) use fast::random_unit;
 pub use inputs::{Args, Input, Inputs, Place};
 pub use report::{DirectionCheck, GradReport, Mode, VariableCheck};
 pub use subject::VariableKind;

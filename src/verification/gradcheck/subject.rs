@@ -51,10 +51,7 @@ where
     /// `paths` (all when `None`) and every non-constant input.
     pub fn new(module: &'a M, inputs: &'a Inputs, paths: Option<&[String]>, f: F) -> Result<Self> {
         let params = ParamValues::of(module)?;
-        let checked = match paths {
-            None => (0..params.entries.len()).collect(),
-            Some(paths) => select(&params, paths)?,
-        };
+        let checked = params.select(paths)?;
         let subject = Subject {
             module,
             params,
@@ -173,21 +170,4 @@ where
         pulled.extend(input_grads);
         Ok(pulled)
     }
-}
-
-/// The parameters at `paths`, as indices into `params`.
-fn select(params: &ParamValues, paths: &[String]) -> Result<Vec<usize>> {
-    if let Some(unknown) = paths.iter().find(|p| params.get(p).is_none()) {
-        return Err(Error::InvalidParameter {
-            name: "params",
-            value: unknown.clone(),
-            reason: format!(
-                "no such parameter; the module has {}",
-                params.paths().join(", ")
-            ),
-        });
-    }
-    Ok((0..params.entries.len())
-        .filter(|&k| paths.contains(&params.entries[k].path))
-        .collect())
 }
