@@ -30,10 +30,10 @@ impl<'p> GradCheck<'p> {
         let n_out: usize = setting.output_shape.iter().product();
         let mut rng = StdRng::seed_from_u64(self.seed);
         let mut progress = Progress::start(callback, k);
+        let sizes: Vec<usize> = variables.iter().map(|v| v.values.len()).collect();
         let mut directions = Vec::with_capacity(k);
         for index in 0..k {
             let u = random_unit(&[n_out], &mut rng).remove(0);
-            let sizes: Vec<usize> = variables.iter().map(|v| v.values.len()).collect();
             let v = random_unit(&sizes, &mut rng);
             directions.push(self.direction(subject, setting, base, index, (&u, &v))?);
             progress.step();
