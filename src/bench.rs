@@ -113,8 +113,13 @@ pub struct Measurement {
     pub manual_ms: f64,
     /// An autodiff step, ms.
     pub autodiff_ms: f64,
-    /// Autodiff ms / manual ms of each repetition's back-to-back pair, median.
+    /// Autodiff ms / manual ms of each repetition's back-to-back runs, median.
     pub ratio: f64,
+    /// A step by autodiff with the hand-written layer nodes
+    /// ([`GradientSource::Nodes`]), ms.
+    pub nodes_ms: f64,
+    /// Nodes ms / manual ms of each repetition's back-to-back runs, median.
+    pub nodes_ratio: f64,
     /// Forward pass and cost alone (read back, as a step does), ms: the part
     /// both methods share.
     pub forward_ms: f64,
@@ -139,13 +144,14 @@ impl Measurement {
 }
 
 /// Times one row: `reps` repetitions (after `warmup` unmeasured ones) of a
-/// manual step, an autodiff step, the forward pass and cost alone, and the
-/// step's kernels alone, all five in every repetition, and reports medians.
+/// manual step, an autodiff step, a step of autodiff with the hand-written
+/// layer nodes, the forward pass and cost alone, and the step's kernels alone,
+/// all six in every repetition, and reports medians.
 ///
 /// The speed of a shared 2-core machine drifts by tens of percent over
 /// seconds; timing each quantity in its own block would fold that drift into
-/// every comparison. Here each repetition sees the same machine, the manual and
-/// autodiff steps run back to back (alternating which goes first), and the
+/// every comparison. Here each repetition sees the same machine, the three
+/// steps run back to back (rotating which goes first), and the
 /// median of the per-pair ratios ignores the pairs a hiccup spoiled. Each
 /// method trains its own copy of the network, moved into its step so that the
 /// update can reuse its buffers.
@@ -165,31 +171,28 @@ pub fn measure(
     let device = network.device();
     let kernels = Kernels::new(shape, &device, precision)?;
     let forward = || network.cost(x.clone(), y.clone(), WEIGHT_DECAY).map(drop);
-    let methods = [GradientSource::Manual, GradientSource::Autodiff];
-    let mut networks = [Some(network.clone()), Some(network.clone())];
-    let mut step_of = |i: usize| -> Result<()> {
+    let methods = SOURCES;
+    let mut networks = methods.map(|_| Some(network.clone()));
+    let mut step_of = |i: usize| -> Result<f64> {
         let current = networks[i].take().expect("put back after every step");
-        networks[i] = Some(step(methods[i], current, &x, &y)?.0);
-        Ok(())
+        let start = Instant::now();
+        let (next, _) = step(methods[i], current, &x, &y)?;
+        let ms = start.elapsed().as_secs_f64() * 1e3;
+        networks[i] = Some(next);
+        Ok(ms)
     };
     // The step runs as training runs it: on one thread of its own when its
     // products are small (crate::training::threads), and so do its parts.
-    let run = || -> Result<[Vec<f64>; 6]> {
-        let mut samples: [Vec<f64>; 6] = Default::default();
+    let run = || -> Result<[Vec<f64>; 8]> {
+        let mut samples: [Vec<f64>; 8] = Default::default();
         for rep in 0..warmup + reps.max(1) {
-            // Alternate which method goes first, so that neither always runs
-            // on a cache the other warmed.
-            let (manual, autodiff) = if rep % 2 == 0 {
-                let manual = timed(&mut || step_of(0))?;
-                (manual, timed(&mut || step_of(1))?)
-            } else {
-                let autodiff = timed(&mut || step_of(1))?;
-                (timed(&mut || step_of(0))?, autodiff)
-            };
+            let [manual, autodiff, nodes] = back_to_back(rep, &mut step_of)?;
             let row = [
                 manual,
                 autodiff,
                 autodiff / manual,
+                nodes,
+                nodes / manual,
                 timed(&mut || forward())?,
                 timed(&mut || kernels.forward(&device))?,
                 timed(&mut || kernels.backward(&device))?,
@@ -207,6 +210,8 @@ pub fn measure(
         manual,
         autodiff,
         ratio,
+        nodes,
+        nodes_ratio,
         forward,
         forward_kernels,
         backward_kernels,
@@ -215,6 +220,8 @@ pub fn measure(
         manual_ms: manual,
         autodiff_ms: autodiff,
         ratio,
+        nodes_ms: nodes,
+        nodes_ratio,
         forward_ms: forward,
         forward_kernels_ms: forward_kernels,
         backward_kernels_ms: backward_kernels,
@@ -337,8 +344,13 @@ pub struct EpochMeasurement {
     pub manual_ms: f64,
     /// One epoch on autodiff's gradients, ms.
     pub autodiff_ms: f64,
-    /// Autodiff ms / manual ms of each repetition's back-to-back pair, median.
+    /// Autodiff ms / manual ms of each repetition's back-to-back runs, median.
     pub ratio: f64,
+    /// One epoch by autodiff with the hand-written layer nodes
+    /// ([`GradientSource::Nodes`]), ms.
+    pub nodes_ms: f64,
+    /// Nodes ms / manual ms of each repetition's back-to-back runs, median.
+    pub nodes_ratio: f64,
     /// Optimizer steps per epoch.
     pub steps: usize,
 }
@@ -348,8 +360,9 @@ pub struct EpochMeasurement {
 /// shuffle, each batch selected on the device, forward, gradients, update) on
 /// a 784-300-10 sigmoid network, α and λ as in the step rows, features scaled
 /// to [0, 1]. Each of `warmup + reps` repetitions trains one epoch on the
-/// hand-written gradients and one on autodiff's, back to back (alternating
-/// which goes first, each continuing its own network), and the medians of
+/// hand-written gradients, one on autodiff's and one on autodiff with the
+/// hand-written layer nodes, back to back (rotating which goes first, each
+/// continuing its own network), and the medians of
 /// the timed ones are reported. The time is the epoch's updates
 /// ([`crate::training::EpochRecord::millis`]); the metrics computed after
 /// each epoch are not part of it.
@@ -368,8 +381,8 @@ pub fn measure_epoch(
         .with_activation(Activation::Sigmoid)
         .with_init_std(0.1)
         .init(&device, precision)?;
-    let sources = [GradientSource::Manual, GradientSource::Autodiff];
-    let mut networks = [Some(network.clone()), Some(network)];
+    let sources = SOURCES;
+    let mut networks = sources.map(|_| Some(network.clone()));
     let mut epoch_of = |i: usize, rep: usize| -> Result<f64> {
         let config = TrainConfig {
             batch_size: Some(EPOCH_BATCH),
@@ -387,31 +400,44 @@ pub fn measure_epoch(
         networks[i] = Some(outcome.network);
         Ok(outcome.history.last().map_or(f64::NAN, |r| r.millis))
     };
-    let mut samples: [Vec<f64>; 3] = Default::default();
+    let mut samples: [Vec<f64>; 5] = Default::default();
     for rep in 0..warmup + reps.max(1) {
-        let (manual, autodiff) = if rep % 2 == 0 {
-            let manual = epoch_of(0, rep)?;
-            (manual, epoch_of(1, rep)?)
-        } else {
-            let autodiff = epoch_of(1, rep)?;
-            (epoch_of(0, rep)?, autodiff)
-        };
+        let [manual, autodiff, nodes] = back_to_back(rep, &mut |i| epoch_of(i, rep))?;
         if rep >= warmup {
-            for (sample, value) in samples
-                .iter_mut()
-                .zip([manual, autodiff, autodiff / manual])
-            {
+            let row = [manual, autodiff, autodiff / manual, nodes, nodes / manual];
+            for (sample, value) in samples.iter_mut().zip(row) {
                 sample.push(value);
             }
         }
     }
-    let [manual_ms, autodiff_ms, ratio] = samples.map(median);
+    let [manual_ms, autodiff_ms, ratio, nodes_ms, nodes_ratio] = samples.map(median);
     Ok(EpochMeasurement {
         manual_ms,
         autodiff_ms,
         ratio,
+        nodes_ms,
+        nodes_ratio,
         steps: data.len().div_ceil(EPOCH_BATCH),
     })
+}
+
+/// The gradient sources every row compares, in the order of its columns.
+const SOURCES: [GradientSource; 3] = [
+    GradientSource::Manual,
+    GradientSource::Autodiff,
+    GradientSource::Nodes,
+];
+
+/// The milliseconds `run(i)` reports for each of the three sources, run back
+/// to back; which goes first rotates with `rep`, so that none always runs on
+/// a cache another warmed.
+fn back_to_back(rep: usize, run: &mut dyn FnMut(usize) -> Result<f64>) -> Result<[f64; 3]> {
+    let mut ms = [0.0; 3];
+    for k in 0..ms.len() {
+        let i = (rep + k) % ms.len();
+        ms[i] = run(i)?;
+    }
+    Ok(ms)
 }
 
 /// Waits for the device to finish queued work, so that a clock read after it

@@ -276,6 +276,14 @@ impl Network {
             .fold(x, |a, layer| Layer::forward(layer, a).0)
     }
 
+    /// The hypothesis again, each layer recorded under autodiff as one node
+    /// whose backward is the layer's hand-written one ([`Dense::forward`],
+    /// [`crate::layer::node`]); the same values as [`Network::hypothesis`],
+    /// which autodiff records operation by operation.
+    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        self.layers.iter().fold(x, |a, layer| layer.forward(a))
+    }
+
     /// The cost J(W, b) as a tensor, with no validation: the one definition of J
     /// that both the manual and the autodiff path evaluate.
     pub fn cost_tensor(&self, x: Tensor<2>, y: Tensor<2>, weight_decay: f64) -> Tensor<1> {

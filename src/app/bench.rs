@@ -169,7 +169,7 @@ fn describe_devices(args: &BenchRequest) -> Result<Vec<DeviceDescription>, Error
 
 fn print_header() {
     println!(
-        "{:<7} {:<8} {:<5} {:>10} {:>12} {:>7} {:>6} {:>7} {:>11} {:>8} {:>6} {:>7} {:>11} {:>13}",
+        "{:<7} {:<8} {:<5} {:>10} {:>12} {:>7} {:>6} {:>9} {:>8} {:>7} {:>11} {:>8} {:>6} {:>7} {:>11} {:>13} {:>10}",
         "shape",
         "backend",
         "dtype",
@@ -177,13 +177,16 @@ fn print_header() {
         "autodiff ms",
         "ad/man",
         "bound",
+        "nodes ms",
+        "nd/man",
         "fwd ms",
         "kernels ms",
         "GFLOP/s",
         "GEMM",
         "% GEMM",
         "manual MiB",
-        "autodiff MiB"
+        "autodiff MiB",
+        "nodes MiB"
     );
 }
 
@@ -243,6 +246,7 @@ fn step_row(
     let row = bench::measure(shape, backend, dtype, args.warmup, args.reps)?;
     let mem_manual = step_mib(shape, backend, dtype, GradientSource::Manual)?;
     let mem_autodiff = step_mib(shape, backend, dtype, GradientSource::Autodiff)?;
+    let mem_nodes = step_mib(shape, backend, dtype, GradientSource::Nodes)?;
     let gflops = shape.flops() / (row.manual_ms * 1e-3) / 1e9;
     let of_gemm = 100.0 * gflops / gemm_gflops;
     if args.json {
@@ -250,16 +254,17 @@ fn step_row(
             "shape": shape.name, "sizes": shape.sizes, "m": shape.m, "backend": backend, "dtype": dtype,
             "device": description.to_string(), "adapter": description.adapter, "emulated": description.emulated,
             "manual_ms": row.manual_ms, "autodiff_ms": row.autodiff_ms, "ratio": row.ratio,
-            "ratio_bound": row.ratio_bound(), "forward_ms": row.forward_ms,
+            "ratio_bound": row.ratio_bound(), "nodes_ms": row.nodes_ms, "nodes_ratio": row.nodes_ratio,
+            "forward_ms": row.forward_ms,
             "kernel_floor_ms": row.kernel_floor_ms(), "forward_kernels_ms": row.forward_kernels_ms,
             "backward_kernels_ms": row.backward_kernels_ms, "manual_gflops": gflops,
             "gemm_reference_gflops": gemm_gflops, "percent_of_gemm": of_gemm,
-            "manual_peak_mib": mem_manual, "autodiff_peak_mib": mem_autodiff,
+            "manual_peak_mib": mem_manual, "autodiff_peak_mib": mem_autodiff, "nodes_peak_mib": mem_nodes,
         });
         println!("{json}");
     } else {
         println!(
-            "{:<7} {:<8} {:<5} {:>10.3} {:>12.3} {:>7.2} {:>6.2} {:>7.3} {:>11.3} {:>8.1} {:>6.0} {:>7.0} {:>11.2} {:>13.2}",
+            "{:<7} {:<8} {:<5} {:>10.3} {:>12.3} {:>7.2} {:>6.2} {:>9.3} {:>8.2} {:>7.3} {:>11.3} {:>8.1} {:>6.0} {:>7.0} {:>11.2} {:>13.2} {:>10.2}",
             shape.name,
             // A server's URL is in the `#` line above the table.
             backend.name(),
@@ -268,13 +273,16 @@ fn step_row(
             row.autodiff_ms,
             row.ratio,
             row.ratio_bound(),
+            row.nodes_ms,
+            row.nodes_ratio,
             row.forward_ms,
             row.kernel_floor_ms(),
             gflops,
             gemm_gflops,
             of_gemm,
             mem_manual,
-            mem_autodiff
+            mem_autodiff,
+            mem_nodes
         );
     }
     Ok(())
@@ -282,7 +290,8 @@ fn step_row(
 
 fn print_footer(args: &BenchRequest) {
     println!(
-        "ad/man: median of back-to-back pairs. bound: autodiff ms / (fwd ms + the backward's matmuls alone), the \
+        "ad/man, nd/man: medians of back-to-back runs. nodes: burn's autodiff with each layer one node \
+         whose backward is the hand-written one. bound: autodiff ms / (fwd ms + the backward's matmuls alone), the \
          ratio a backward costing only its matmuls would reach. fwd: forward + cost alone \
          (shared by both). kernels: the step's matmuls and exp alone. GEMM: GFLOP/s of the best of three \
          {n}x{n} matmuls run just before the row; % GEMM: the step's share of it.",
@@ -315,8 +324,8 @@ fn run_epoch_row(args: &BenchRequest, devices: &[DeviceDescription]) -> Result<(
     if !args.json {
         println!("\nend to end: {setting}");
         println!(
-            "{:<8} {:<5} {:>10} {:>12} {:>7} {:>13}",
-            "backend", "dtype", "manual s", "autodiff s", "ad/man", "steps/s"
+            "{:<8} {:<5} {:>10} {:>12} {:>7} {:>9} {:>8} {:>13}",
+            "backend", "dtype", "manual s", "autodiff s", "ad/man", "nodes s", "nd/man", "steps/s"
         );
     }
     for (backend, description) in args.backends.iter().zip(devices) {
@@ -335,17 +344,20 @@ fn run_epoch_row(args: &BenchRequest, devices: &[DeviceDescription]) -> Result<(
                     "m": bench::EPOCH_BATCH, "examples": data.len(), "steps": row.steps,
                     "backend": backend, "dtype": dtype, "device": description.to_string(),
                     "manual_epoch_ms": row.manual_ms, "autodiff_epoch_ms": row.autodiff_ms,
-                    "ratio": row.ratio, "manual_steps_per_s": steps_per_s,
+                    "ratio": row.ratio, "nodes_epoch_ms": row.nodes_ms, "nodes_ratio": row.nodes_ratio,
+                    "manual_steps_per_s": steps_per_s,
                 });
                 println!("{json}");
             } else {
                 println!(
-                    "{:<8} {:<5} {:>10.3} {:>12.3} {:>7.2} {:>13.0}",
+                    "{:<8} {:<5} {:>10.3} {:>12.3} {:>7.2} {:>9.3} {:>8.2} {:>13.0}",
                     backend.name(),
                     dtype,
                     row.manual_ms / 1e3,
                     row.autodiff_ms / 1e3,
                     row.ratio,
+                    row.nodes_ms / 1e3,
+                    row.nodes_ratio,
                     steps_per_s
                 );
             }

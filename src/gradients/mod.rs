@@ -1,13 +1,14 @@
 //! Where a network's gradients come from: its hand-written backward passes
 //! ([`Network::gradients`]), burn-autodiff of the same forward pass and cost
-//! ([`autodiff_gradients`]), or central finite differences of the cost
+//! ([`autodiff_gradients`]), burn-autodiff with the hand-written layers as its
+//! nodes ([`node_gradients`]), or central finite differences of the cost
 //! ([`numeric_gradients`]). Training, benchmarks and the verifier all pick one
 //! through [`GradientSource`].
 
 mod autodiff;
 mod numeric;
 
-pub use autodiff::autodiff_gradients;
+pub use autodiff::{autodiff_gradients, node_gradients};
 pub use numeric::{FiniteDifference, Stencil, central_differences, numeric_gradients};
 
 use crate::error::Result;
@@ -28,6 +29,10 @@ pub enum GradientSource {
     Manual,
     /// burn-autodiff of the same forward pass and cost: a control.
     Autodiff,
+    /// burn-autodiff with each layer one node whose backward is the
+    /// hand-written one ([`node_gradients`]): how a burn model using this
+    /// crate's layers trains.
+    Nodes,
     /// Central finite differences of the cost with ε = 1e-5
     /// ([`GradientSource::NUMERIC_STEP`]): two cost evaluations per parameter.
     Numeric,
@@ -49,6 +54,7 @@ impl GradientSource {
         match self {
             GradientSource::Manual => network.gradients(x, y, weight_decay),
             GradientSource::Autodiff => autodiff_gradients(network, x, y, weight_decay),
+            GradientSource::Nodes => node_gradients(network, x, y, weight_decay),
             GradientSource::Numeric => numeric_gradients(
                 network,
                 x,
@@ -79,6 +85,7 @@ impl GradientSource {
         match self {
             GradientSource::Manual => "hand-written",
             GradientSource::Autodiff => "autodiff",
+            GradientSource::Nodes => "autodiff with hand-written nodes",
             GradientSource::Numeric => "finite-difference",
         }
     }
@@ -89,6 +96,7 @@ impl fmt::Display for GradientSource {
         f.write_str(match self {
             GradientSource::Manual => "manual",
             GradientSource::Autodiff => "autodiff",
+            GradientSource::Nodes => "nodes",
             GradientSource::Numeric => "numeric",
         })
     }

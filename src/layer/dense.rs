@@ -1,7 +1,7 @@
 //! The fully connected layer of the reference network: `A' = f(A · W + b)`.
 
 use crate::activation::Activation;
-use crate::layer::Layer;
+use crate::layer::{Layer, node};
 use crate::precision::Precision;
 use burn::config::Config;
 use burn::module::{Module, Param};
@@ -170,13 +170,13 @@ impl Dense {
     /// SPEC.md, "Forward pass": the weighted input `Z_{l+1} = A_l · weight_l +
     /// bias_l` (bias broadcast over rows), before the activation.
     pub fn weighted_input(&self, input: Tensor<2>) -> Tensor<2> {
-        input.matmul(self.weight.val()) + self.bias.val().unsqueeze::<2>()
+        weighted_input(input, self.weight.val(), self.bias.val())
     }
 
     /// The last line of [`Layer::backward`]: `delta · weightᵀ`, the reference's
     /// (W^(l))ᵀ δ^(l+1), handed to the layer below.
     pub fn grad_input(&self, delta: Tensor<2>) -> Tensor<2> {
-        delta.matmul(self.weight.val().transpose())
+        grad_input(delta, self.weight.val())
     }
 
     /// The first three lines of [`Layer::backward`]: δ and the parameter gradients.
@@ -185,11 +185,77 @@ impl Dense {
         cache: DenseCache,
         grad_output: Tensor<2>,
     ) -> (Tensor<2>, DenseGrads) {
-        let delta = grad_output * self.activation.derivative_from_output(cache.output);
-        let weight = cache.input.transpose().matmul(delta.clone());
-        let bias = delta.clone().sum_dim(0).squeeze_dim::<1>(0);
-        (delta, DenseGrads { weight, bias })
+        delta_and_grads(self.activation, cache.input, cache.output, grad_output)
     }
+
+    /// `f(input · weight + bias)` as one node of burn's autodiff graph, whose
+    /// backward is this layer's hand-written one ([`Layer::backward`]): the way
+    /// to use the layer inside any burn model, beside burn-nn's modules, trained
+    /// with `loss.backward()` and burn's optimizers. On a device without
+    /// autodiff it is the plain forward pass. See [`crate::layer::node`].
+    ///
+    /// `input`: `[m, s_l]` → `[m, s_{l+1}]`.
+    pub fn forward(&self, input: Tensor<2>) -> Tensor<2> {
+        node::dense(input, self.weight.val(), self.bias.val(), self.activation)
+    }
+}
+
+// The layer's formulas, on tensors rather than on a `Dense`, so that the
+// layer's own passes and its autodiff node (`node.rs`) run this one code.
+
+/// SPEC.md, "Forward pass": `Z = A · W + b`, the bias broadcast over the rows.
+pub(crate) fn weighted_input(input: Tensor<2>, weight: Tensor<2>, bias: Tensor<1>) -> Tensor<2> {
+    input.matmul(weight) + bias.unsqueeze::<2>()
+}
+
+/// SPEC.md, "Forward pass": `A' = f(A · W + b)`.
+pub(crate) fn output(
+    activation: Activation,
+    input: Tensor<2>,
+    weight: Tensor<2>,
+    bias: Tensor<1>,
+) -> Tensor<2> {
+    activation.forward(weighted_input(input, weight, bias))
+}
+
+/// SPEC.md, "Backpropagation": δ and the parameter gradients of one layer.
+pub(crate) fn delta_and_grads(
+    activation: Activation,
+    input: Tensor<2>,
+    output: Tensor<2>,
+    grad_output: Tensor<2>,
+) -> (Tensor<2>, DenseGrads) {
+    let delta = delta(activation, output, grad_output);
+    let grads = DenseGrads {
+        weight: grad_weight(input, delta.clone()),
+        bias: grad_bias(delta.clone()),
+    };
+    (delta, grads)
+}
+
+/// SPEC.md, "Backpropagation": `delta = grad_output ∘ f′(A')`, f′ written with
+/// the cached output A'.
+pub(crate) fn delta(
+    activation: Activation,
+    output: Tensor<2>,
+    grad_output: Tensor<2>,
+) -> Tensor<2> {
+    grad_output * activation.derivative_from_output(output)
+}
+
+/// SPEC.md, "Backpropagation": `∇W = Aᵀ · delta`, δ aᵀ summed over the batch.
+pub(crate) fn grad_weight(input: Tensor<2>, delta: Tensor<2>) -> Tensor<2> {
+    input.transpose().matmul(delta)
+}
+
+/// SPEC.md, "Backpropagation": `∇b` = the column sums of `delta`.
+pub(crate) fn grad_bias(delta: Tensor<2>) -> Tensor<1> {
+    delta.sum_dim(0).squeeze_dim::<1>(0)
+}
+
+/// SPEC.md, "Backpropagation": `delta · Wᵀ`, the error handed to the layer below.
+pub(crate) fn grad_input(delta: Tensor<2>, weight: Tensor<2>) -> Tensor<2> {
+    delta.matmul(weight.transpose())
 }
 
 impl Layer for Dense {
@@ -198,13 +264,13 @@ impl Layer for Dense {
 
     /// SPEC.md, "Forward pass": `Z_{l+1} = A_l · weight_l + bias_l`, `A_{l+1} = f(Z_{l+1})`.
     fn forward(&self, input: Tensor<2>) -> (Tensor<2>, DenseCache) {
-        let z = self.weighted_input(input.clone());
-        let output = self.activation.forward(z);
+        let (weight, bias) = (self.weight.val(), self.bias.val());
+        let activated = output(self.activation, input.clone(), weight, bias);
         let cache = DenseCache {
             input,
-            output: output.clone(),
+            output: activated.clone(),
         };
-        (output, cache)
+        (activated, cache)
     }
 
     /// SPEC.md, "Backpropagation", batched with examples as rows:

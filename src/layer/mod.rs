@@ -11,6 +11,7 @@
 //! verified by the same harness ([`crate::verification`]).
 
 mod dense;
+pub mod node;
 
 pub use dense::{Dense, DenseCache, DenseConfig, DenseGrads};
 
