@@ -398,7 +398,11 @@ impl Network {
     }
 
     /// Adds λW to each weight gradient; biases are never decayed.
-    fn add_weight_decay(&self, grads: Vec<DenseGrads>, weight_decay: f64) -> Vec<DenseGrads> {
+    pub(crate) fn add_weight_decay(
+        &self,
+        grads: Vec<DenseGrads>,
+        weight_decay: f64,
+    ) -> Vec<DenseGrads> {
         grads
             .into_iter()
             .zip(&self.layers)

@@ -90,7 +90,8 @@ pub struct TrainOptions {
     /// The update rule and its hyper-parameters.
     #[command(flatten)]
     pub optimizer: OptimizerConfig,
-    /// Gradients that drive the optimizer: manual (hand-written) or autodiff (a control).
+    /// Gradients that drive the optimizer: manual (hand-written), autodiff (a
+    /// control), or nodes (burn's autodiff over the hand-written layer nodes).
     #[arg(long, value_enum, default_value_t = defaults().gradients)]
     pub gradients: GradientSource,
     /// Stop after this many epochs without a better validation metric.

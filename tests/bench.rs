@@ -38,6 +38,8 @@ fn a_measurement_runs_on_every_backend_and_reports_positive_times() {
                 ("manual", row.manual_ms),
                 ("autodiff", row.autodiff_ms),
                 ("ratio", row.ratio),
+                ("nodes", row.nodes_ms),
+                ("nodes ratio", row.nodes_ratio),
                 ("forward", row.forward_ms),
                 ("forward kernels", row.forward_kernels_ms),
                 ("backward kernels", row.backward_kernels_ms),
@@ -56,11 +58,16 @@ fn a_measurement_runs_on_every_backend_and_reports_positive_times() {
 #[test]
 fn a_benchmark_step_lowers_the_cost_with_either_gradient() {
     // The step the bench times is a real descent step: from the same start,
-    // manual and autodiff steps give the same cost and both lower it.
+    // manual, autodiff and node steps give the same cost and all lower it.
     let (net, x, y) = tiny().setup(&Backend::Flex, Precision::F64).unwrap();
     let before = net.cost(x.clone(), y.clone(), bench::WEIGHT_DECAY).unwrap();
     let mut after = Vec::new();
-    for method in [GradientSource::Manual, GradientSource::Autodiff] {
+    let methods = [
+        GradientSource::Manual,
+        GradientSource::Autodiff,
+        GradientSource::Nodes,
+    ];
+    for method in methods {
         let (stepped, cost) = bench::step(method, net.clone(), &x, &y).unwrap();
         // `step` reports the cost it differentiated, i.e. at the starting point.
         assert_eq!(cost, before, "{method:?}");
@@ -72,7 +79,9 @@ fn a_benchmark_step_lowers_the_cost_with_either_gradient() {
     }
     assert!(after[0] < before, "manual step: {before} -> {}", after[0]);
     // Same update from gradients that agree to ~1e-15 relative (f64).
-    assert!((after[0] - after[1]).abs() <= 1e-12 * before, "{after:?}");
+    for other in &after[1..] {
+        assert!((after[0] - other).abs() <= 1e-12 * before, "{after:?}");
+    }
 }
 
 #[test]
@@ -94,6 +103,8 @@ fn the_epoch_row_trains_whole_epochs_and_reports_their_times() {
         ("manual", row.manual_ms),
         ("autodiff", row.autodiff_ms),
         ("ratio", row.ratio),
+        ("nodes", row.nodes_ms),
+        ("nodes ratio", row.nodes_ratio),
     ] {
         assert!(value.is_finite() && value > 0.0, "{what} = {value}");
     }

@@ -8,7 +8,7 @@ mod common;
 use common::{cases, gradient_values, worst_relative};
 use manual_backprop::backend::remote::{self, ServeOptions, Server};
 use manual_backprop::gradients::GradientSource;
-use manual_backprop::gradients::autodiff_gradients;
+use manual_backprop::gradients::{autodiff_gradients, node_gradients};
 use manual_backprop::run::{self, TrainOptions};
 use manual_backprop::training::{Batch, DataParallel, Objective};
 use manual_backprop::verification::{Tolerance, compare};
@@ -181,6 +181,29 @@ fn manual_gradients_equal_autodiff_on_a_remote_device_and_local_flex_bit_for_bit
     println!(
         "remote flex: worst manual-vs-autodiff ‖m−a‖/‖m+a‖ {worst:e}; equal to local flex bit for bit"
     );
+}
+
+#[test]
+fn the_hand_written_nodes_run_on_a_remote_device_and_give_local_flexs_gradients() {
+    // The nodes' forward is composed of the remote backend's operations and
+    // their backward runs under Autodiff<Remote>: the server runs flex's
+    // kernels, so the numbers are local flex's own, bit for bit.
+    let (_server, url) = in_process_server();
+    let device = Backend::Remote(url).device_for(Precision::F64).unwrap();
+    let flex = Backend::Flex.device().unwrap();
+    for case in cases().into_iter().take(4) {
+        let (net, x, y) = case.build(&device, Precision::F64, 11);
+        let remote = node_gradients(&net, x, y, case.weight_decay).unwrap();
+        let (local, lx, ly) = case.build(&flex, Precision::F64, 11);
+        let here = local.gradients(lx, ly, case.weight_decay).unwrap();
+        assert_eq!(remote.cost.to_bits(), here.cost.to_bits(), "{}", case.name);
+        for (a, b) in remote.layers.iter().zip(&here.layers) {
+            assert_eq!(
+                tensor::to_vec(&a.weight).unwrap(),
+                tensor::to_vec(&b.weight).unwrap()
+            );
+        }
+    }
 }
 
 #[test]

@@ -65,8 +65,8 @@ impl GradientSource {
         }
     }
 
-    /// ∂J/∂θ alone. The hand-written source then reads nothing back from the
-    /// device, so an asynchronous device keeps queueing a whole epoch.
+    /// ∂J/∂θ alone. The hand-written and node sources then read nothing back
+    /// from the device, so an asynchronous device keeps queueing a whole epoch.
     pub fn parameter_gradients(
         self,
         network: &Network,
@@ -76,6 +76,9 @@ impl GradientSource {
     ) -> Result<Vec<DenseGrads>> {
         match self {
             GradientSource::Manual => network.parameter_gradients(x, y, weight_decay),
+            GradientSource::Nodes => {
+                autodiff::node_parameter_gradients(network, x, y, weight_decay)
+            }
             other => Ok(other.gradients(network, x, y, weight_decay)?.layers),
         }
     }

@@ -37,6 +37,7 @@
 
 use super::dense;
 use crate::activation::Activation;
+use crate::cost;
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 use burn::backend::Cube;
 #[cfg(feature = "remote")]
@@ -77,8 +78,26 @@ pub fn dense(
     ))
 }
 
-/// The dense layer as a backend operation: a forward per backend, and under
-/// `Autodiff` a forward recorded with the hand-written backward.
+/// The squared-error cost ½‖h − y‖²/m of a batch (SPEC.md, "Cost") on any
+/// device; under autodiff one node whose backward is the hand-written
+/// `(h − y)/m` ([`crate::cost::squared_error_grad`]), the seed of
+/// backpropagation.
+///
+/// Shapes: `h` and `y` `[m, outputs]`, result `[1]`.
+///
+/// # Panics
+///
+/// As [`dense`].
+pub fn squared_error(h: Tensor<2>, y: Tensor<2>) -> Tensor<1> {
+    Tensor::from_dispatch(<Dispatch as DenseOps>::squared_error(
+        h.into_dispatch(),
+        y.into_dispatch(),
+    ))
+}
+
+/// The dense layer and the cost as backend operations: a forward per
+/// backend, and under `Autodiff` a forward recorded with the hand-written
+/// backward.
 #[backend_extension(
     Flex,
     NdArray,
@@ -94,6 +113,9 @@ pub trait DenseOps: Backend {
         bias: FloatTensor<Self>,
         activation: Activation,
     ) -> FloatTensor<Self>;
+
+    /// ½‖h − y‖²/m; see [`squared_error`].
+    fn squared_error(h: FloatTensor<Self>, y: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
 /// A backend's own tensor as a [`Tensor`], so that the formulas of `dense.rs`,
@@ -133,7 +155,15 @@ where
     ))
 }
 
-/// Every backend without autodiff runs the layer's forward pass.
+/// The cost on a backend without autodiff: SPEC.md, "Cost".
+fn cost_forward<B: Backend>(h: FloatTensor<B>, y: FloatTensor<B>) -> FloatTensor<B>
+where
+    DispatchTensor: DispatchKindConversion<B>,
+{
+    primitive(cost::squared_error(tensor(h), tensor(y)))
+}
+
+/// Every backend without autodiff runs the layer's forward pass and the cost.
 macro_rules! forward_on {
     ($($(#[$cfg:meta])* $backend:ty),*) => {$(
         $(#[$cfg])*
@@ -145,6 +175,10 @@ macro_rules! forward_on {
                 activation: Activation,
             ) -> FloatTensor<Self> {
                 forward::<Self>(input, weight, bias, activation)
+            }
+
+            fn squared_error(h: FloatTensor<Self>, y: FloatTensor<Self>) -> FloatTensor<Self> {
+                cost_forward::<Self>(h, y)
             }
         }
     )*};
@@ -224,6 +258,33 @@ where
     }
 }
 
+/// The backward step of the cost: SPEC.md, "Backpropagation", step 2's seed
+/// `∂J/∂h = (h − y)/m`, by [`cost::squared_error_grad`], times the gradient
+/// flowing into the cost (1 when the cost is what `backward()` is called on).
+#[derive(Debug)]
+struct SquaredErrorBackward;
+
+impl<B: Backend> Backward<B, 2> for SquaredErrorBackward
+where
+    DispatchTensor: DispatchKindConversion<B>,
+{
+    /// h and y.
+    type State = (FloatTensor<B>, FloatTensor<B>);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [h_node, y_node] = ops.parents;
+        let upstream: Tensor<1> = tensor(grads.consume::<B>(&ops.node));
+        let (h, y) = ops.state;
+        let grad_h = cost::squared_error_grad(tensor(h), tensor(y)) * upstream.unsqueeze::<2>();
+        if let Some(node) = y_node {
+            grads.register::<B>(node.id, primitive(grad_h.clone().neg()));
+        }
+        if let Some(node) = h_node {
+            grads.register::<B>(node.id, primitive(grad_h));
+        }
+    }
+}
+
 impl<B: DenseOps, C: CheckpointStrategy> DenseOps for Autodiff<B, C>
 where
     DispatchTensor: DispatchKindConversion<B>,
@@ -235,6 +296,25 @@ where
         activation: Activation,
     ) -> FloatTensor<Self> {
         record::<B, C, _>(DenseBackward, input, weight, bias, activation)
+    }
+
+    fn squared_error(h: FloatTensor<Self>, y: FloatTensor<Self>) -> FloatTensor<Self> {
+        // Memory-bound would be as right (the forward is element-wise), but
+        // the state h and y is alive in the graph anyway: nothing to save.
+        match SquaredErrorBackward
+            .prepare::<C>([h.node(), y.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (h, y) = (h.into_primitive(), y.into_primitive());
+                let cost = B::squared_error(h.clone(), y.clone());
+                prep.finish((h, y), cost)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::squared_error(h.into_primitive(), y.into_primitive()))
+            }
+        }
     }
 }
 
