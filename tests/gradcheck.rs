@@ -451,3 +451,130 @@ fn the_known_upstream_failure_reproduces_ndarray_sigmoid_is_f32_accurate_in_f64(
     assert!(ndarray > 1e-9 && ndarray < 1e-7, "ndarray: {ndarray:e}");
     assert!(flex < 1e-15, "flex: {flex:e}");
 }
+
+/// Σ (aᵀb)ᵢⱼ: a scalar output, for the hand-written-gradient checks.
+fn sum_at_b(x: &Args) -> Tensor<1> {
+    at_b(x).sum()
+}
+
+/// ∂ Σ aᵀb / ∂a and ∂b, by hand: a's row k gets Σⱼ b[k, j], b's row k Σᵢ a[k, i].
+fn manual_ab() -> (Vec<f64>, Vec<f64>) {
+    let (a, b) = ([0.3, -1.2, 0.7, 2.0, 0.1, -0.4], [0.5, 1.0, -0.2, 0.8]);
+    let b_rows = [b[0] + b[1], b[2] + b[3]];
+    let a_rows = [a[0] + a[1] + a[2], a[3] + a[4] + a[5]];
+    let grad_a = (0..6).map(|i| b_rows[i / 3]).collect();
+    let grad_b = (0..4).map(|i| a_rows[i / 2]).collect();
+    (grad_a, grad_b)
+}
+
+#[test]
+fn hand_written_input_gradients_are_matched_to_their_inputs_by_name() {
+    let (grad_a, grad_b) = manual_ab();
+    let report = GradCheck::new()
+        .manual_input("b", grad_b.clone())
+        .manual_input("a", grad_a.clone())
+        .function(&inputs_ab(), sum_at_b)
+        .unwrap();
+    report.assert();
+    // Swapped, each input gets the other's: refused (the lengths differ).
+    let swapped = GradCheck::new()
+        .manual_input("a", grad_b)
+        .manual_input("b", grad_a)
+        .function(&inputs_ab(), sum_at_b);
+    assert!(swapped.is_err(), "{swapped:?}");
+}
+
+#[test]
+fn each_setting_reaches_the_report_and_governs_its_comparison() {
+    let f32_flex = || Place::new(Device::flex(), Precision::F32);
+    // cross_tolerance: none allowed, and the f32 target differs from f64.
+    let none = Tolerance {
+        relative: 0.0,
+        floor: 0.0,
+    };
+    let report = GradCheck::new()
+        .on(f32_flex())
+        .cross_tolerance(none)
+        .function(&inputs_ab(), at_b)
+        .unwrap();
+    assert_eq!(report.cross_tolerance, Some(none));
+    assert!(!report.passed, "{report}");
+    // terms: the derived cross tolerance is 8·n·u of f32.
+    let report = GradCheck::new()
+        .on(f32_flex())
+        .terms(3)
+        .function(&inputs_ab(), at_b)
+        .unwrap();
+    assert_eq!(report.terms, 3);
+    let derived = 8.0 * 3.0 * Precision::F32.unit_roundoff();
+    assert_eq!(report.cross_tolerance.unwrap().relative, derived);
+    // finite_difference: the scheme used is the one given.
+    let scheme = manual_backprop::gradients::FiniteDifference::richardson(1e-3);
+    let report = GradCheck::new()
+        .finite_difference(scheme)
+        .function(&inputs_ab(), at_b)
+        .unwrap();
+    report.assert();
+    assert_eq!(report.finite_difference, scheme);
+    // manual_tolerance: gradients 1e-9 off fail Tolerance::exact (1e-10) and
+    // pass when 1e-8 is allowed.
+    let (grad_a, grad_b) = manual_ab();
+    let off = |g: &[f64]| g.iter().map(|v| v * (1.0 + 1e-9)).collect::<Vec<_>>();
+    let check = |tolerance: Option<Tolerance>| {
+        let mut check = GradCheck::new()
+            .manual_input("a", off(&grad_a))
+            .manual_input("b", off(&grad_b));
+        if let Some(t) = tolerance {
+            check = check.manual_tolerance(t);
+        }
+        check.function(&inputs_ab(), sum_at_b).unwrap()
+    };
+    assert!(!check(None).passed);
+    let loose = Tolerance {
+        relative: 1e-8,
+        floor: 1e-8,
+    };
+    let report = check(Some(loose));
+    assert_eq!(report.manual_tolerance, Some(loose));
+    report.assert();
+}
+
+#[test]
+fn a_reference_equal_to_the_target_is_no_second_comparison() {
+    let report = GradCheck::new()
+        .on(Place::reference())
+        .reference(Place::reference())
+        .function(&inputs_ab(), at_b)
+        .unwrap();
+    report.assert();
+    assert!(report.reference.is_none(), "{report}");
+    assert!(report.variable("a").unwrap().target_vs_reference.is_none());
+}
+
+#[test]
+fn the_rounding_of_a_difference_quotient_of_large_values_is_allowed_for() {
+    // f(x) = 2x + 10⁷: the derivative is exactly 2, but f(x ± ε) are rounded
+    // to u·10⁷ ≈ 1e-9, which the quotient divides by 2ε = 2e-6: central
+    // differences are off by ~5e-4, far beyond 1e-6 relative. The allowance's
+    // rounding term n·u·max|f|/ε (n = 4 + 4 + 16 here: 2.7e-2) covers it; an
+    // allowance without it, or one much smaller, would fail a right gradient.
+    let x = Tensor::<1>::from_data([0.5, -1.5, 2.25, 3.0], &Device::flex());
+    let inputs = Inputs::new().with("x", &x).unwrap();
+    let f = |a: &Args| a.get::<1>("x").mul_scalar(2.0).add_scalar(1e7);
+    let report = GradCheck::new().function(&inputs, f).unwrap();
+    report.assert();
+    let x = report.variable("x").unwrap();
+    assert!(x.autodiff_vs_numeric.max_abs_diff > 1e-5, "{report}");
+    // The rounding allowed is n·u·max|f|/ε, and at most a few times what
+    // the quotients actually lost: the term is neither missing nor loose.
+    let rounding = 24.0 * Precision::F64.unit_roundoff() * (1e7 + 6.0) / 1e-6;
+    let used = x.autodiff_vs_numeric.violation;
+    let allowed = 1e-6 * 2.0 + 1e-6 * 2.0 + rounding;
+    let lost = x.autodiff_vs_numeric.max_abs_diff;
+    // (2.0 stands for max(|a|, |b|) and the scale, which are 2 ± 5e-4.)
+    assert!(
+        (used - lost / allowed).abs() < 1e-6 * used,
+        "{used} vs {}",
+        lost / allowed
+    );
+}

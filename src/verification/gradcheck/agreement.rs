@@ -117,3 +117,41 @@ impl Tally {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Allowance, Tolerance};
+
+    fn allowance(relative: f64, floor: f64, scale: f64, absolute: f64) -> Allowance {
+        Allowance {
+            tolerance: Tolerance { relative, floor },
+            scale,
+            absolute,
+        }
+    }
+
+    #[test]
+    fn the_allowance_is_the_sum_of_its_relative_floor_and_absolute_terms() {
+        // 0.25 · max(|−4|, |2|) + 0.125 · 8 + 0.5 = 1 + 1 + 0.5, exact in binary.
+        let a = allowance(0.25, 0.125, 8.0, 0.5);
+        assert_eq!(a.at(-4.0, 2.0), 2.5);
+        assert_eq!(a.at(2.0, -4.0), 2.5);
+        // |−4 − 2| / 2.5
+        assert_eq!(a.violation(-4.0, 2.0), 2.4);
+        // Each term alone.
+        assert_eq!(allowance(0.25, 0.0, 8.0, 0.0).at(-4.0, 2.0), 1.0);
+        assert_eq!(allowance(0.0, 0.125, 8.0, 0.0).at(-4.0, 2.0), 1.0);
+        assert_eq!(allowance(0.0, 0.0, 8.0, 0.5).at(-4.0, 2.0), 0.5);
+    }
+
+    #[test]
+    fn equal_values_never_violate_and_any_difference_where_none_is_allowed_does() {
+        let none = allowance(0.0, 0.0, 0.0, 0.0);
+        assert_eq!(none.violation(1.5, 1.5), 0.0);
+        assert_eq!(none.violation(0.0, 0.0), 0.0);
+        assert_eq!(none.violation(1.5, 1.5 + 1e-15), f64::INFINITY);
+        let some = allowance(1e-6, 1e-6, 1.0, 0.0);
+        assert_eq!(some.violation(f64::NAN, 1.0), f64::INFINITY);
+        assert_eq!(some.violation(f64::INFINITY, 1.0), f64::INFINITY);
+    }
+}

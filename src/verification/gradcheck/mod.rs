@@ -572,3 +572,28 @@ fn place_of<M: Module>(module: &M) -> Result<Place> {
     })?;
     Ok(Place::new(device, precision))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Tolerance, widened};
+
+    #[test]
+    fn a_cross_precision_tolerance_widens_each_term_by_its_own() {
+        let numeric = Tolerance {
+            relative: 0.5,
+            floor: 0.25,
+        };
+        let cross = Tolerance {
+            relative: 2.0,
+            floor: 4.0,
+        };
+        assert_eq!(
+            widened(numeric, Some(cross)),
+            Tolerance {
+                relative: 2.5,
+                floor: 4.25,
+            }
+        );
+        assert_eq!(widened(numeric, None), numeric);
+    }
+}
