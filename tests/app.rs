@@ -2,6 +2,7 @@
 
 use manual_backprop::app;
 use manual_backprop::data::DatasetKind;
+use manual_backprop::gradients::GradientSource;
 use manual_backprop::run::TrainOptions;
 use manual_backprop::training::{OptimizerConfig, OptimizerKind};
 use manual_backprop::{Activation, Backend, Precision};
@@ -153,4 +154,42 @@ fn flags_given_on_the_command_line_override_the_config_file_and_no_others() {
     .apply_config(&["lambda"]);
     assert!(nan.is_err());
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn training_on_the_hand_written_nodes_saves_the_hand_written_runs_network_bit_for_bit() {
+    // `--gradients nodes`: burn's autodiff over the layer and cost nodes gives
+    // the hand-written gradients bit for bit (tests/autodiff_nodes.rs), so the
+    // same run saves the same network.json, byte for byte.
+    let base = std::env::temp_dir().join(format!("mb-nodes-{}", std::process::id()));
+    let mut saved = Vec::new();
+    for gradients in [GradientSource::Manual, GradientSource::Nodes] {
+        let dir = base.join(gradients.to_string());
+        let options = TrainOptions {
+            dataset: DatasetKind::Xor,
+            hidden: vec![3],
+            epochs: 200,
+            alpha: Some(2.0),
+            lambda: 1e-3,
+            init_std: 1.0,
+            dtype: Precision::F64,
+            gradients,
+            ..TrainOptions::default()
+        };
+        let request = app::train::TrainRequest {
+            config: None,
+            options,
+            out: Some(dir.clone()),
+            quiet: true,
+            json: true,
+        };
+        let code = app::train::run(request, &AtomicBool::new(false)).unwrap();
+        assert_eq!(code, ExitCode::SUCCESS);
+        saved.push(std::fs::read(dir.join("network.json")).unwrap());
+    }
+    assert!(
+        saved[0] == saved[1],
+        "network.json differs between manual and nodes"
+    );
+    std::fs::remove_dir_all(&base).ok();
 }

@@ -120,7 +120,7 @@ impl Tally {
 
 #[cfg(test)]
 mod tests {
-    use super::{Allowance, Tolerance};
+    use super::{Allowance, Tally, Tolerance};
 
     fn allowance(relative: f64, floor: f64, scale: f64, absolute: f64) -> Allowance {
         Allowance {
@@ -153,5 +153,28 @@ mod tests {
         let some = allowance(1e-6, 1e-6, 1.0, 0.0);
         assert_eq!(some.violation(f64::NAN, 1.0), f64::INFINITY);
         assert_eq!(some.violation(f64::INFINITY, 1.0), f64::INFINITY);
+    }
+
+    #[test]
+    fn a_tally_keeps_the_largest_differences_and_names_the_worst_entry() {
+        // Allowed |a − b| = 0.5 everywhere (absolute only).
+        let mut tally = Tally::new(allowance(0.0, 0.0, 0.0, 0.5));
+        tally.see(0, 0, 0.0, 0.0); // no magnitude: no relative difference
+        tally.see(0, 1, 4.0, 3.0); // |d| = 1, relative 1/4, violation 2
+        tally.see(1, 2, 1.0, 0.5); // |d| = 0.5, relative 1/2, violation 1
+        let agreement = tally.finish(&[2], &[1, 3]);
+        assert_eq!(agreement.compared, 3);
+        assert_eq!(agreement.max_abs_diff, 1.0);
+        assert_eq!(agreement.max_rel_diff, 0.5);
+        assert_eq!(agreement.violation, 2.0);
+        assert!(!agreement.passed);
+        assert_eq!(
+            (
+                agreement.worst_output,
+                agreement.worst_input,
+                agreement.values
+            ),
+            (vec![0], vec![0, 1], (4.0, 3.0))
+        );
     }
 }
