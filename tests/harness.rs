@@ -532,3 +532,150 @@ fn a_saturated_layer_whose_whole_gradient_is_tiny_passes() {
         "{report}"
     );
 }
+
+/// y = x · diag(scale), with a backward 1 % too large in every gradient.
+#[derive(Module, Debug)]
+struct SkewedScale {
+    scale: Param<Tensor<1>>,
+}
+
+impl Layer for SkewedScale {
+    type Cache = Tensor<2>;
+    type Grads = Tensor<1>;
+    fn forward(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        (x.clone() * self.scale.val().unsqueeze::<2>(), x)
+    }
+    fn backward(&self, x: Tensor<2>, grad_out: Tensor<2>) -> (Tensor<2>, Tensor<1>) {
+        let grad_scale = (grad_out.clone() * x).sum_dim(0).squeeze_dim::<1>(0);
+        let grad_x = grad_out * self.scale.val().unsqueeze::<2>();
+        (grad_x.mul_scalar(1.01), grad_scale.mul_scalar(1.01))
+    }
+    fn register_grads(&self, grads: Tensor<1>, into: &mut GradientsParams) {
+        into.register(self.scale.id, grads);
+    }
+}
+
+#[test]
+fn the_summary_of_a_check_is_the_relative_difference_of_the_whole_gradient() {
+    // Every hand-written entry is 1.01 times the true one, so over all of
+    // them ‖m − n‖/‖m + n‖ = 0.01/2.01 exactly, up to the finite differences'
+    // error (~1e-10 relative here: J is bilinear in scale and x).
+    let (device, p) = (Backend::Flex.device().unwrap(), Precision::F64);
+    let scale = tensor::vector("scale", vec![0.5, -2.0, 3.0], &device, p).unwrap();
+    let layer = SkewedScale {
+        scale: Param::from_tensor(scale),
+    };
+    let x = tensor::matrix("x", vec![1., 2., 3., 4., 5., 6.], [2, 3], &device, p).unwrap();
+    let g = vec![0.1, 0.2, 0.3, -0.4, 0.5, -0.6];
+    let upstream = tensor::matrix("G", g, [2, 3], &device, p).unwrap();
+    let report = verification::check_layer(&layer, x, upstream, &CheckOptions::default()).unwrap();
+    assert!(!report.passed, "{report}");
+    let summary = report.numeric_relative_difference().unwrap();
+    assert!(
+        (summary - 0.01 / 2.01).abs() < 1e-8,
+        "{summary:e}\n{report}"
+    );
+}
+
+#[test]
+fn a_function_check_that_agrees_everywhere_names_the_first_entry() {
+    // J ≡ 0 with gradient 0: the differences are exactly 0, every entry ties,
+    // and the report names the first.
+    let check = verification::check_function(
+        |_| Ok(0.0),
+        &[1.0, 2.0, 3.0],
+        &[0.0, 0.0, 0.0],
+        FiniteDifference::central(1e-6),
+    )
+    .unwrap();
+    assert_eq!((check.worst_index, check.max_abs_diff), (0, 0.0));
+    assert_eq!(check.relative_difference, 0.0);
+}
+
+#[test]
+fn the_step_warning_fires_only_far_from_the_sweet_spot_and_names_the_side() {
+    // f64's sweet spot u^(1/3) ≈ 4.8e-6: the default ε (within a factor 100)
+    // draws no warning; 1e-1 is truncation's side, 1e-12 rounding's.
+    let device = Backend::Flex.device().unwrap();
+    let net = NetworkConfig::new(vec![2, 3, 1])
+        .with_init_std(0.5)
+        .init(&device, Precision::F64)
+        .unwrap();
+    let x = tensor::matrix(
+        "x",
+        vec![0.1, 0.9, 0.7, 0.3],
+        [2, 2],
+        &device,
+        Precision::F64,
+    )
+    .unwrap();
+    let y = tensor::matrix("y", vec![1.0, 0.0], [2, 1], &device, Precision::F64).unwrap();
+    let warnings = |epsilon: f64| {
+        let options = CheckOptions {
+            finite_difference: FiniteDifference::central(epsilon),
+            ..CheckOptions::default()
+        };
+        verification::check_network(&net, x.clone(), y.clone(), 0.0, &options, None)
+            .unwrap()
+            .warnings
+    };
+    assert!(warnings(CheckOptions::default().finite_difference.epsilon).is_empty());
+    assert!(
+        warnings(1e-4).is_empty(),
+        "a factor 21 above the sweet spot"
+    );
+    let large = warnings(1e-1);
+    assert!(
+        large.len() == 1 && large[0].contains("truncation"),
+        "{large:?}"
+    );
+    let small = warnings(1e-12);
+    assert!(
+        small.len() == 1 && small[0].contains("rounding"),
+        "{small:?}"
+    );
+}
+
+#[test]
+fn progress_counts_every_finite_difference_from_zero_to_the_total() {
+    // [2, 3, 1]: tensors of 6, 3, 3 and 1 entries; a sample of 2 per tensor
+    // is 2 + 2 + 2 + 1 = 7 differences, 4 directions are 4.
+    let device = Backend::Flex.device().unwrap();
+    let net = NetworkConfig::new(vec![2, 3, 1])
+        .with_init_std(0.5)
+        .init(&device, Precision::F64)
+        .unwrap();
+    let x = tensor::matrix(
+        "x",
+        vec![0.1, 0.9, 0.7, 0.3],
+        [2, 2],
+        &device,
+        Precision::F64,
+    )
+    .unwrap();
+    let y = tensor::matrix("y", vec![1.0, 0.0], [2, 1], &device, Precision::F64).unwrap();
+    for (options, total) in [
+        (
+            CheckOptions {
+                sample: Some(2),
+                ..CheckOptions::default()
+            },
+            7,
+        ),
+        (
+            CheckOptions {
+                directions: Some(4),
+                ..CheckOptions::default()
+            },
+            4,
+        ),
+        (CheckOptions::default(), 13),
+    ] {
+        let mut seen = Vec::new();
+        let mut record = |p: verification::CheckProgress| seen.push((p.done, p.total));
+        verification::check_network(&net, x.clone(), y.clone(), 0.0, &options, Some(&mut record))
+            .unwrap();
+        let expected: Vec<(usize, usize)> = (0..=total).map(|done| (done, total)).collect();
+        assert_eq!(seen, expected);
+    }
+}
