@@ -679,3 +679,81 @@ fn progress_counts_every_finite_difference_from_zero_to_the_total() {
         assert_eq!(seen, expected);
     }
 }
+
+/// y = x · diag(scale) whose forward hides a term the value lacks but
+/// autodiff sees: s + 0.02·(s̄ − s)·s̄ with s̄ = s detached is s in value and
+/// has derivative 1 − 0.02·s. The backward below agrees with autodiff, so
+/// only finite differences of the value can tell it is wrong.
+#[derive(Module, Debug)]
+struct Deceptive {
+    scale: Param<Tensor<1>>,
+}
+
+impl Layer for Deceptive {
+    type Cache = Tensor<2>;
+    type Grads = Tensor<1>;
+    fn forward(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        let s = self.scale.val();
+        let frozen = s.clone().detach();
+        let effective = s.clone() + (frozen.clone() - s) * frozen * 0.02;
+        (x.clone() * effective.unsqueeze::<2>(), x)
+    }
+    fn backward(&self, x: Tensor<2>, grad_out: Tensor<2>) -> (Tensor<2>, Tensor<1>) {
+        let s = self.scale.val();
+        let along = (grad_out.clone() * x).sum_dim(0).squeeze_dim::<1>(0);
+        let grad_scale = along * s.clone().mul_scalar(-0.02).add_scalar(1.0);
+        (grad_out * s.unsqueeze::<2>(), grad_scale)
+    }
+    fn register_grads(&self, grads: Tensor<1>, into: &mut GradientsParams) {
+        into.register(self.scale.id, grads);
+    }
+}
+
+#[test]
+fn when_only_finite_differences_disagree_the_check_fails_there_and_names_their_worst_entry() {
+    let (device, p) = (Backend::Flex.device().unwrap(), Precision::F64);
+    let scale = tensor::vector("scale", vec![0.5, -2.0, 3.0], &device, p).unwrap();
+    let layer = Deceptive {
+        scale: Param::from_tensor(scale),
+    };
+    let x = tensor::matrix("x", vec![1., 2., 3., 4., 5., 6.], [2, 3], &device, p).unwrap();
+    let g = vec![0.1, 0.2, 0.3, -0.4, 0.5, -0.6];
+    let upstream = tensor::matrix("G", g, [2, 3], &device, p).unwrap();
+    let report = verification::check_layer(&layer, x, upstream, &CheckOptions::default()).unwrap();
+    let row = report.param("scale").unwrap();
+    assert!(row.manual_vs_autodiff.passed, "{report}");
+    assert!(!row.manual_vs_numeric.as_ref().unwrap().passed, "{report}");
+    assert!(!row.passed && !report.passed, "{report}");
+    // Σ x·g per column: −1.5, 2.9, −2.7; manual is off by 0.02·s·that:
+    // 0.015, 0.116, 0.162 — the worst is entry 2, where numeric is −2.7.
+    assert_eq!(row.worst_index, vec![2], "{report}");
+    assert!((row.numeric.unwrap() + 2.7).abs() < 1e-8, "{report}");
+    assert!(
+        (row.manual - (-2.7 * (1.0 - 0.06))).abs() < 1e-12,
+        "{report}"
+    );
+}
+
+#[test]
+fn the_directional_mode_fails_a_backward_one_percent_wrong() {
+    let (device, p) = (Backend::Flex.device().unwrap(), Precision::F64);
+    let scale = tensor::vector("scale", vec![0.5, -2.0, 3.0], &device, p).unwrap();
+    let layer = SkewedScale {
+        scale: Param::from_tensor(scale),
+    };
+    let x = tensor::matrix("x", vec![1., 2., 3., 4., 5., 6.], [2, 3], &device, p).unwrap();
+    let g = vec![0.1, 0.2, 0.3, -0.4, 0.5, -0.6];
+    let upstream = tensor::matrix("G", g, [2, 3], &device, p).unwrap();
+    let options = CheckOptions {
+        directions: Some(4),
+        ..CheckOptions::default()
+    };
+    let report = verification::check_layer(&layer, x, upstream, &options).unwrap();
+    assert_eq!(report.directional.len(), 4);
+    // Every random direction sees vᵀ(1.01·∇J) against vᵀ∇J.
+    for d in &report.directional {
+        assert!(!d.passed, "{report}");
+        assert!((d.manual / d.numeric - 1.01).abs() < 1e-6, "{report}");
+    }
+    assert!(!report.passed);
+}
