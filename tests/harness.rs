@@ -757,3 +757,57 @@ fn the_directional_mode_fails_a_backward_one_percent_wrong() {
     }
     assert!(!report.passed);
 }
+
+#[test]
+fn a_flat_objective_passes_the_directional_mode() {
+    // Upstream gradient 0: J ≡ 0 along every direction, and so is vᵀ∇J by
+    // either gradient — no difference, no failure.
+    let (device, p) = (Backend::Flex.device().unwrap(), Precision::F64);
+    let scale = tensor::vector("scale", vec![0.5, -2.0, 3.0], &device, p).unwrap();
+    let layer = SkewedScale {
+        scale: Param::from_tensor(scale),
+    };
+    let x = tensor::matrix("x", vec![1., 2., 3., 4., 5., 6.], [2, 3], &device, p).unwrap();
+    let upstream = tensor::matrix("G", vec![0.0; 6], [2, 3], &device, p).unwrap();
+    let options = CheckOptions {
+        directions: Some(3),
+        ..CheckOptions::default()
+    };
+    let report = verification::check_layer(&layer, x, upstream, &options).unwrap();
+    for d in &report.directional {
+        assert_eq!((d.manual, d.numeric, d.relative_error), (0.0, 0.0, 0.0));
+        assert!(d.passed);
+    }
+    assert!(report.passed, "{report}");
+}
+
+#[test]
+fn each_row_reports_the_three_values_at_its_worst_index() {
+    let device = Backend::Flex.device().unwrap();
+    let case = common::Case {
+        name: "rows",
+        sizes: vec![3, 4, 2],
+        activations: vec![Activation::Tanh, Activation::Sigmoid],
+        weight_decay: 0.1,
+        m: 5,
+        input_scale: 1.0,
+        init_std: 1.0,
+    };
+    let mut below_the_first_row = 0;
+    for seed in 0..8 {
+        let (net, x, y) = case.build(&device, Precision::F64, seed);
+        let manual = net.gradients(x.clone(), y.clone(), 0.1).unwrap();
+        let options = CheckOptions::default();
+        let report = verification::check_network(&net, x, y, 0.1, &options, None).unwrap();
+        for (l, layer) in manual.layers.iter().enumerate() {
+            let weight = tensor::to_vec(&layer.weight).unwrap();
+            let row = report.param(&format!("layers.{l}.weight")).unwrap();
+            let [i, j] = [row.worst_index[0], row.worst_index[1]];
+            assert_eq!(row.manual, weight[i * row.shape[1] + j], "{report}");
+            below_the_first_row += usize::from(i > 0);
+        }
+    }
+    // Some worst entries lie below a weight's first row, where a wrong flat
+    // position would read another entry.
+    assert!(below_the_first_row > 0);
+}
