@@ -811,3 +811,30 @@ fn each_row_reports_the_three_values_at_its_worst_index() {
     // position would read another entry.
     assert!(below_the_first_row > 0);
 }
+
+#[test]
+fn the_printed_report_has_a_row_per_parameter_with_its_verdict() {
+    let (device, p) = (Backend::Flex.device().unwrap(), Precision::F64);
+    let scale = tensor::vector("scale", vec![0.5, -2.0, 3.0], &device, p).unwrap();
+    let layer = Deceptive {
+        scale: Param::from_tensor(scale),
+    };
+    let x = tensor::matrix("x", vec![1., 2., 3., 4., 5., 6.], [2, 3], &device, p).unwrap();
+    let g = vec![0.1, 0.2, 0.3, -0.4, 0.5, -0.6];
+    let upstream = tensor::matrix("G", g, [2, 3], &device, p).unwrap();
+    let report = verification::check_layer(&layer, x, upstream, &CheckOptions::default()).unwrap();
+    let printed = report.to_string();
+    let row = |name: &str| {
+        printed
+            .lines()
+            .find(|l| l.starts_with(name))
+            .map(str::to_owned)
+    };
+    let scale_row = row("scale").expect("a row for the parameter");
+    // Its shape, worst index, the three values there, and the verdict.
+    for part in ["[3]", "[2]", "-2.538000e0", "-2.700000e0", "NO"] {
+        assert!(scale_row.contains(part), "{part} in {scale_row}");
+    }
+    let input_row = row("input").expect("a row for the input");
+    assert!(input_row.ends_with("yes"), "{input_row}");
+}
