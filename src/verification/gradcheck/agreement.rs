@@ -177,4 +177,19 @@ mod tests {
             (vec![0], vec![0, 1], (4.0, 3.0))
         );
     }
+
+    #[test]
+    fn among_equally_bad_entries_the_first_is_named() {
+        let mut tally = Tally::new(allowance(0.0, 0.0, 0.0, 1.0));
+        tally.see(0, 0, 1.0, 1.0);
+        tally.see(0, 1, 2.0, 2.0);
+        tally.see(1, 0, 3.0, 2.5); // violation 0.5
+        tally.see(1, 1, 4.0, 3.5); // violation 0.5 again
+        let agreement = tally.finish(&[2], &[2]);
+        assert_eq!(
+            (agreement.worst_output, agreement.worst_input),
+            (vec![1], vec![0])
+        );
+        assert_eq!(agreement.values, (3.0, 2.5));
+    }
 }
