@@ -750,11 +750,18 @@ fn the_directional_mode_fails_a_backward_one_percent_wrong() {
     };
     let report = verification::check_layer(&layer, x, upstream, &options).unwrap();
     assert_eq!(report.directional.len(), 4);
-    // Every random direction sees vᵀ(1.01·∇J) against vᵀ∇J.
+    // Every random direction sees vᵀ(1.01·∇J) against vᵀ∇J: relative
+    // error |1.01 − 1| / 1.01.
     for d in &report.directional {
         assert!(!d.passed, "{report}");
         assert!((d.manual / d.numeric - 1.01).abs() < 1e-6, "{report}");
+        assert!((d.relative_error - 0.01 / 1.01).abs() < 1e-6, "{report}");
     }
+    // Four random directions, four different projections.
+    let mut seen: Vec<f64> = report.directional.iter().map(|d| d.numeric).collect();
+    seen.sort_by(f64::total_cmp);
+    seen.dedup();
+    assert_eq!(seen.len(), 4, "{report}");
     assert!(!report.passed);
 }
 
@@ -804,6 +811,8 @@ fn each_row_reports_the_three_values_at_its_worst_index() {
             let row = report.param(&format!("layers.{l}.weight")).unwrap();
             let [i, j] = [row.worst_index[0], row.worst_index[1]];
             assert_eq!(row.manual, weight[i * row.shape[1] + j], "{report}");
+            // A passing row names manual vs autodiff's worst entry.
+            assert_eq!(row.worst_index, row.manual_vs_autodiff.worst_index);
             below_the_first_row += usize::from(i > 0);
         }
     }
