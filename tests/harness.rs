@@ -847,3 +847,23 @@ fn the_printed_report_has_a_row_per_parameter_with_its_verdict() {
     let input_row = row("input").expect("a row for the input");
     assert!(input_row.ends_with("yes"), "{input_row}");
 }
+
+#[test]
+fn in_directional_mode_a_failure_only_finite_differences_see_fails_the_check() {
+    let (device, p) = (Backend::Flex.device().unwrap(), Precision::F64);
+    let scale = tensor::vector("scale", vec![0.5, -2.0, 3.0], &device, p).unwrap();
+    let layer = Deceptive {
+        scale: Param::from_tensor(scale),
+    };
+    let x = tensor::matrix("x", vec![1., 2., 3., 4., 5., 6.], [2, 3], &device, p).unwrap();
+    let g = vec![0.1, 0.2, 0.3, -0.4, 0.5, -0.6];
+    let upstream = tensor::matrix("G", g, [2, 3], &device, p).unwrap();
+    let options = CheckOptions {
+        directions: Some(3),
+        ..CheckOptions::default()
+    };
+    let report = verification::check_layer(&layer, x, upstream, &options).unwrap();
+    assert!(report.params.iter().all(|row| row.passed), "{report}");
+    assert!(report.directional.iter().all(|d| !d.passed), "{report}");
+    assert!(!report.passed, "{report}");
+}
