@@ -578,3 +578,19 @@ fn the_rounding_of_a_difference_quotient_of_large_values_is_allowed_for() {
         lost / allowed
     );
 }
+
+#[test]
+fn fast_mode_catches_a_one_percent_error_in_a_tiny_gradient() {
+    // The planted 1 % error on a function scaled by 1e-4: every uᵀJv is
+    // ~1e-4 and off by ~1e-6. The allowance's floor is relative to the
+    // gradient's own norm, so the error is still a thousand times too large.
+    let (inputs, _) = planted();
+    let tiny = |x: &Args| square_wrong_by_a_percent(x.get::<2>("x")).mul_scalar(1e-4);
+    let report = GradCheck::new()
+        .fast(4)
+        .seed(3)
+        .function(&inputs, tiny)
+        .unwrap();
+    assert!(!report.passed, "{report}");
+    assert!(report.directions.iter().all(|d| !d.passed), "{report}");
+}
