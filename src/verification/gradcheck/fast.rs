@@ -137,3 +137,29 @@ pub(in crate::verification) fn random_unit(sizes: &[usize], rng: &mut StdRng) ->
     v.iter_mut().flatten().for_each(|x| *x /= norm);
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use super::random_unit;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    #[test]
+    fn a_random_unit_vector_has_the_pieces_asked_for_norm_one_and_both_signs() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let (mut positive, mut negative) = (0, 0);
+        for _ in 0..50 {
+            let v = random_unit(&[3, 2], &mut rng);
+            assert_eq!(v.iter().map(Vec::len).collect::<Vec<_>>(), [3, 2]);
+            let norm_squared: f64 = v.iter().flatten().map(|x| x * x).sum();
+            assert!((norm_squared - 1.0).abs() < 1e-15, "{norm_squared}");
+            positive += v.iter().flatten().filter(|&&x| x > 0.0).count();
+            negative += v.iter().flatten().filter(|&&x| x < 0.0).count();
+        }
+        // 250 entries drawn symmetrically about 0: both signs, about evenly.
+        assert!(
+            positive > 75 && negative > 75,
+            "{positive} positive, {negative} negative"
+        );
+    }
+}
