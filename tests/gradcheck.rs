@@ -329,6 +329,17 @@ fn a_seed_fixes_the_result_and_progress_counts_every_pass() {
     assert_eq!(seen.first(), Some(&(0, 16)));
     assert_eq!(seen.last(), Some(&(16, 16)));
     assert!(seen.windows(2).all(|w| w[1].0 == w[0].0 + 1));
+    // Across precisions the rows are taken twice, on the target and on the
+    // f64 reference: 12 + 10.
+    seen.clear();
+    let mut record = |p: CheckProgress| seen.push((p.done, p.total));
+    GradCheck::new()
+        .on(Place::new(Device::flex(), Precision::F32))
+        .progress(&mut record)
+        .function(&inputs_ab(), at_b)
+        .unwrap();
+    assert_eq!(seen.first(), Some(&(0, 22)));
+    assert_eq!(seen.last(), Some(&(22, 22)));
 }
 
 /// The message of an expected error.
