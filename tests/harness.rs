@@ -533,6 +533,19 @@ fn a_saturated_layer_whose_whole_gradient_is_tiny_passes() {
     );
 }
 
+/// The operands of the per-feature scale layers below: scale, x and the
+/// upstream gradient (times `upstream`), in f64 on flex.
+fn scale_operands(upstream: f64) -> (Tensor<1>, Tensor<2>, Tensor<2>) {
+    let (device, p) = (Backend::Flex.device().unwrap(), Precision::F64);
+    let scale = tensor::vector("scale", vec![0.5, -2.0, 3.0], &device, p).unwrap();
+    let x = tensor::matrix("x", vec![1., 2., 3., 4., 5., 6.], [2, 3], &device, p).unwrap();
+    let g = [0.1, 0.2, 0.3, -0.4, 0.5, -0.6]
+        .map(|v| v * upstream)
+        .to_vec();
+    let upstream = tensor::matrix("G", g, [2, 3], &device, p).unwrap();
+    (scale, x, upstream)
+}
+
 /// y = x · diag(scale), with a backward 1 % too large in every gradient.
 #[derive(Module, Debug)]
 struct SkewedScale {
@@ -560,14 +573,10 @@ fn the_summary_of_a_check_is_the_relative_difference_of_the_whole_gradient() {
     // Every hand-written entry is 1.01 times the true one, so over all of
     // them ‖m − n‖/‖m + n‖ = 0.01/2.01 exactly, up to the finite differences'
     // error (~1e-10 relative here: J is bilinear in scale and x).
-    let (device, p) = (Backend::Flex.device().unwrap(), Precision::F64);
-    let scale = tensor::vector("scale", vec![0.5, -2.0, 3.0], &device, p).unwrap();
+    let (scale, x, upstream) = scale_operands(1.0);
     let layer = SkewedScale {
         scale: Param::from_tensor(scale),
     };
-    let x = tensor::matrix("x", vec![1., 2., 3., 4., 5., 6.], [2, 3], &device, p).unwrap();
-    let g = vec![0.1, 0.2, 0.3, -0.4, 0.5, -0.6];
-    let upstream = tensor::matrix("G", g, [2, 3], &device, p).unwrap();
     let report = verification::check_layer(&layer, x, upstream, &CheckOptions::default()).unwrap();
     assert!(!report.passed, "{report}");
     let summary = report.numeric_relative_difference().unwrap();
@@ -711,14 +720,10 @@ impl Layer for Deceptive {
 
 #[test]
 fn when_only_finite_differences_disagree_the_check_fails_there_and_names_their_worst_entry() {
-    let (device, p) = (Backend::Flex.device().unwrap(), Precision::F64);
-    let scale = tensor::vector("scale", vec![0.5, -2.0, 3.0], &device, p).unwrap();
+    let (scale, x, upstream) = scale_operands(1.0);
     let layer = Deceptive {
         scale: Param::from_tensor(scale),
     };
-    let x = tensor::matrix("x", vec![1., 2., 3., 4., 5., 6.], [2, 3], &device, p).unwrap();
-    let g = vec![0.1, 0.2, 0.3, -0.4, 0.5, -0.6];
-    let upstream = tensor::matrix("G", g, [2, 3], &device, p).unwrap();
     let report = verification::check_layer(&layer, x, upstream, &CheckOptions::default()).unwrap();
     let row = report.param("scale").unwrap();
     assert!(row.manual_vs_autodiff.passed, "{report}");
@@ -736,14 +741,10 @@ fn when_only_finite_differences_disagree_the_check_fails_there_and_names_their_w
 
 #[test]
 fn the_directional_mode_fails_a_backward_one_percent_wrong() {
-    let (device, p) = (Backend::Flex.device().unwrap(), Precision::F64);
-    let scale = tensor::vector("scale", vec![0.5, -2.0, 3.0], &device, p).unwrap();
+    let (scale, x, upstream) = scale_operands(1.0);
     let layer = SkewedScale {
         scale: Param::from_tensor(scale),
     };
-    let x = tensor::matrix("x", vec![1., 2., 3., 4., 5., 6.], [2, 3], &device, p).unwrap();
-    let g = vec![0.1, 0.2, 0.3, -0.4, 0.5, -0.6];
-    let upstream = tensor::matrix("G", g, [2, 3], &device, p).unwrap();
     let options = CheckOptions {
         directions: Some(4),
         ..CheckOptions::default()
@@ -769,13 +770,10 @@ fn the_directional_mode_fails_a_backward_one_percent_wrong() {
 fn a_flat_objective_passes_the_directional_mode() {
     // Upstream gradient 0: J ≡ 0 along every direction, and so is vᵀ∇J by
     // either gradient — no difference, no failure.
-    let (device, p) = (Backend::Flex.device().unwrap(), Precision::F64);
-    let scale = tensor::vector("scale", vec![0.5, -2.0, 3.0], &device, p).unwrap();
+    let (scale, x, upstream) = scale_operands(0.0);
     let layer = SkewedScale {
         scale: Param::from_tensor(scale),
     };
-    let x = tensor::matrix("x", vec![1., 2., 3., 4., 5., 6.], [2, 3], &device, p).unwrap();
-    let upstream = tensor::matrix("G", vec![0.0; 6], [2, 3], &device, p).unwrap();
     let options = CheckOptions {
         directions: Some(3),
         ..CheckOptions::default()
@@ -823,14 +821,10 @@ fn each_row_reports_the_three_values_at_its_worst_index() {
 
 #[test]
 fn the_printed_report_has_a_row_per_parameter_with_its_verdict() {
-    let (device, p) = (Backend::Flex.device().unwrap(), Precision::F64);
-    let scale = tensor::vector("scale", vec![0.5, -2.0, 3.0], &device, p).unwrap();
+    let (scale, x, upstream) = scale_operands(1.0);
     let layer = Deceptive {
         scale: Param::from_tensor(scale),
     };
-    let x = tensor::matrix("x", vec![1., 2., 3., 4., 5., 6.], [2, 3], &device, p).unwrap();
-    let g = vec![0.1, 0.2, 0.3, -0.4, 0.5, -0.6];
-    let upstream = tensor::matrix("G", g, [2, 3], &device, p).unwrap();
     let report = verification::check_layer(&layer, x, upstream, &CheckOptions::default()).unwrap();
     let printed = report.to_string();
     let row = |name: &str| {
@@ -850,14 +844,10 @@ fn the_printed_report_has_a_row_per_parameter_with_its_verdict() {
 
 #[test]
 fn in_directional_mode_a_failure_only_finite_differences_see_fails_the_check() {
-    let (device, p) = (Backend::Flex.device().unwrap(), Precision::F64);
-    let scale = tensor::vector("scale", vec![0.5, -2.0, 3.0], &device, p).unwrap();
+    let (scale, x, upstream) = scale_operands(1.0);
     let layer = Deceptive {
         scale: Param::from_tensor(scale),
     };
-    let x = tensor::matrix("x", vec![1., 2., 3., 4., 5., 6.], [2, 3], &device, p).unwrap();
-    let g = vec![0.1, 0.2, 0.3, -0.4, 0.5, -0.6];
-    let upstream = tensor::matrix("G", g, [2, 3], &device, p).unwrap();
     let options = CheckOptions {
         directions: Some(3),
         ..CheckOptions::default()
