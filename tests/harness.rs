@@ -601,24 +601,24 @@ fn a_function_check_that_agrees_everywhere_names_the_first_entry() {
     assert_eq!(check.relative_difference, 0.0);
 }
 
-#[test]
-fn the_step_warning_fires_only_far_from_the_sweet_spot_and_names_the_side() {
-    // f64's sweet spot u^(1/3) ≈ 4.8e-6: the default ε (within a factor 100)
-    // draws no warning; 1e-1 is truncation's side, 1e-12 rounding's.
+/// A [2, 3, 1] network and a batch of two, in f64 on flex.
+fn tiny_network() -> (manual_backprop::Network, Tensor<2>, Tensor<2>) {
     let device = Backend::Flex.device().unwrap();
     let net = NetworkConfig::new(vec![2, 3, 1])
         .with_init_std(0.5)
         .init(&device, Precision::F64)
         .unwrap();
-    let x = tensor::matrix(
-        "x",
-        vec![0.1, 0.9, 0.7, 0.3],
-        [2, 2],
-        &device,
-        Precision::F64,
-    )
-    .unwrap();
-    let y = tensor::matrix("y", vec![1.0, 0.0], [2, 1], &device, Precision::F64).unwrap();
+    let p = Precision::F64;
+    let x = tensor::matrix("x", vec![0.1, 0.9, 0.7, 0.3], [2, 2], &device, p).unwrap();
+    let y = tensor::matrix("y", vec![1.0, 0.0], [2, 1], &device, p).unwrap();
+    (net, x, y)
+}
+
+#[test]
+fn the_step_warning_fires_only_far_from_the_sweet_spot_and_names_the_side() {
+    // f64's sweet spot u^(1/3) ≈ 4.8e-6: the default ε (within a factor 100)
+    // draws no warning; 1e-1 is truncation's side, 1e-12 rounding's.
+    let (net, x, y) = tiny_network();
     let warnings = |epsilon: f64| {
         let options = CheckOptions {
             finite_difference: FiniteDifference::central(epsilon),
@@ -649,20 +649,7 @@ fn the_step_warning_fires_only_far_from_the_sweet_spot_and_names_the_side() {
 fn progress_counts_every_finite_difference_from_zero_to_the_total() {
     // [2, 3, 1]: tensors of 6, 3, 3 and 1 entries; a sample of 2 per tensor
     // is 2 + 2 + 2 + 1 = 7 differences, 4 directions are 4.
-    let device = Backend::Flex.device().unwrap();
-    let net = NetworkConfig::new(vec![2, 3, 1])
-        .with_init_std(0.5)
-        .init(&device, Precision::F64)
-        .unwrap();
-    let x = tensor::matrix(
-        "x",
-        vec![0.1, 0.9, 0.7, 0.3],
-        [2, 2],
-        &device,
-        Precision::F64,
-    )
-    .unwrap();
-    let y = tensor::matrix("y", vec![1.0, 0.0], [2, 1], &device, Precision::F64).unwrap();
+    let (net, x, y) = tiny_network();
     for (options, total) in [
         (
             CheckOptions {
