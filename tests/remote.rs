@@ -13,6 +13,7 @@ use manual_backprop::run::{self, TrainOptions};
 use manual_backprop::training::{Batch, DataParallel, Objective};
 use manual_backprop::verification::{Tolerance, compare};
 use manual_backprop::{Backend, Precision, tensor};
+use socket2::{Domain, Socket, Type};
 use std::io::{BufRead, BufReader};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -389,10 +390,14 @@ fn serve_refuses_to_listen_beyond_loopback_without_a_token() {
 
 #[test]
 fn an_unreachable_server_is_an_error_within_the_connect_timeout() {
-    // A port nobody listens on: burn keeps retrying, so this waits for our deadline.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("ws://{}", listener.local_addr().unwrap());
-    drop(listener);
+    // A port nobody listens on: burn keeps retrying, so this waits for our
+    // deadline. The port stays bound (not listening: connections to it are
+    // refused) until the test ends; a port freed at once could be handed to
+    // the server another test starts on port 0 meanwhile, and was.
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    let loopback: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    socket.bind(&loopback.into()).unwrap();
+    let url = format!("ws://{}", socket.local_addr().unwrap().as_socket().unwrap());
     let start = Instant::now();
     let error = Backend::Remote(url.clone())
         .device()
