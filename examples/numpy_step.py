@@ -3,9 +3,15 @@ PyTorch where it is installed), for a reference measured on the same machine
 in the same sitting.
 
 Same shapes, cost, sigmoid, λ = 1e-4 and α = 0.1 as `manual_backprop::bench`;
-one step = forward, cost (read back), hand-written backward, update. Prints
-the median ms of `--reps` steps after `--warmup` per shape, and the same for
-the step's matrix products and exp alone (the `kernels ms` column).
+one step = forward, cost (read back), hand-written backward, update. Each
+peer is written as its competent user writes a fast step (in-place passes and
+updates, the products on transposed views; in PyTorch addmm and its own
+sigmoid): the peers at their best, not at ours. Prints the median ms of
+`--reps` steps after `--warmup` per shape, and the same for the step's matrix
+products and exp alone in numpy (the `kernels ms` column).
+
+PyTorch comes from `bash scripts/setup-libtorch.sh` (its .venv-tch/bin/python
+has torch and numpy); the same libtorch is burn's `--backend tch`.
 
 With `--epoch`, times instead the bench's end-to-end row: one epoch of
 mini-batch gradient descent on MNIST 784-300-10 with m = 32 (the 60,000
@@ -38,45 +44,67 @@ WEIGHT_DECAY = 1e-4
 LEARNING_RATE = 0.1
 
 
-def sigmoid(z):
-    # The crate's formula: 1 / (1 + e^(−z)) with −z capped below overflow.
-    cap = 88.0 if z.dtype == np.float32 else 709.0
-    return 1.0 / (1.0 + np.exp(np.minimum(-z, cap)))
-
-
-def torch_sigmoid(z):
-    # The same formula in PyTorch.
-    cap = 88.0 if z.dtype == torch.float32 else 709.0
-    return torch.reciprocal(1.0 + torch.exp(torch.clamp(-z, max=cap)))
-
-
-def step(weights, biases, x, y, f=sigmoid):
-    """One step on numpy arrays or (with f=torch_sigmoid, under no_grad)
-    PyTorch tensors: the same hand-written algorithm on each peer's kernels."""
+def numpy_step(weights, biases, x, y):
+    """One step in numpy as a numpy user who cares for speed writes it: every
+    element-wise pass in place on the product's own buffer, the products on
+    transposed views (BLAS takes the transpose as a flag, nothing is copied),
+    the weights and biases updated in place."""
     m = x.shape[0]
     activations = [x]
-    for w, b in zip(weights, biases):
-        activations.append(f(activations[-1] @ w + b))
-    h = activations[-1]
-    residual = h - y
-    cost = 0.5 / m * float((residual * residual).sum()) + WEIGHT_DECAY / 2 * sum(
-        float((w * w).sum()) for w in weights
+    # exp(−z) overflows to inf for z < −88 (f32): σ = 1/(1 + inf) = 0, its limit.
+    with np.errstate(over="ignore"):
+        for w, b in zip(weights, biases):
+            z = activations[-1] @ w
+            z += b
+            np.negative(z, out=z)
+            np.exp(z, out=z)
+            z += 1.0
+            np.reciprocal(z, out=z)
+            activations.append(z)
+    residual = activations[-1] - y
+    cost = 0.5 / m * float(np.vdot(residual, residual)) + WEIGHT_DECAY / 2 * sum(
+        float(np.vdot(w, w)) for w in weights
     )
-    grad = residual / m
+    grad = residual  # m · ∂J/∂h: the 1/m is applied once per gradient below
     for layer in reversed(range(len(weights))):
-        a = activations[layer + 1]
-        delta = grad * (a * (1.0 - a))
-        grad_w = activations[layer].T @ delta + WEIGHT_DECAY * weights[layer]
+        w, b, a = weights[layer], biases[layer], activations[layer + 1]
+        delta = 1.0 - a
+        delta *= a
+        delta *= grad  # σ′ = a(1 − a), times the gradient from above
+        grad_w = activations[layer].T @ delta
+        grad_w *= 1.0 / m
+        grad_w += WEIGHT_DECAY * w
         grad_b = delta.sum(0)
         if layer > 0:
-            grad = delta @ weights[layer].T
-        weights[layer] -= LEARNING_RATE * grad_w
-        biases[layer] -= LEARNING_RATE * grad_b
+            grad = delta @ w.T  # before the update: the gradient at the current weights
+        w -= LEARNING_RATE * grad_w
+        b -= LEARNING_RATE / m * grad_b
     return cost
 
 
 def torch_step(weights, biases, x, y):
-    return step(weights, biases, x, y, f=torch_sigmoid)
+    """One step in PyTorch as a PyTorch user writes it by hand, under
+    torch.no_grad(): the bias added inside the product (addmm), PyTorch's own
+    sigmoid kernel, the products on transposed views, gradients scaled and
+    the parameters updated in place."""
+    m = x.shape[0]
+    activations = [x]
+    for w, b in zip(weights, biases):
+        activations.append(torch.sigmoid(torch.addmm(b, activations[-1], w)))
+    residual = activations[-1] - y
+    cost = 0.5 / m * residual.pow(2).sum() + WEIGHT_DECAY / 2 * sum(w.pow(2).sum() for w in weights)
+    cost = cost.item()
+    grad = residual  # m · ∂J/∂h, as in numpy_step
+    for layer in reversed(range(len(weights))):
+        w, b, a = weights[layer], biases[layer], activations[layer + 1]
+        delta = (1.0 - a).mul_(a).mul_(grad)
+        grad_w = (activations[layer].T @ delta).div_(m).add_(w, alpha=WEIGHT_DECAY)
+        grad_b = delta.sum(0).div_(m)
+        if layer > 0:
+            grad = delta @ w.T
+        w.sub_(grad_w, alpha=LEARNING_RATE)
+        b.sub_(grad_b, alpha=LEARNING_RATE)
+    return cost
 
 
 def kernels(xs, weights, deltas):
@@ -163,7 +191,7 @@ def epoch_main(args, dtype):
         order = np.random.default_rng(rep).permutation(m)
         for start in range(0, m, EPOCH_BATCH):
             rows = order[start : start + EPOCH_BATCH]
-            step(weights, biases, x[rows], y[rows])
+            numpy_step(weights, biases, x[rows], y[rows])
 
     seconds = time_epochs(numpy_epoch, args.epoch_reps)
     print(f"{'numpy ' + np.__version__:<28} {seconds:>8.3f} {steps / seconds:>8.0f}")
@@ -215,7 +243,7 @@ def main():
             tx, ty = torch.tensor(x), torch.tensor(y)
             with torch.no_grad():
                 torch_ms = median_ms(lambda: torch_step(tw, tb, tx, ty), args.warmup, args.reps)
-        step_ms = median_ms(lambda: step(weights, biases, x, y), args.warmup, args.reps)
+        step_ms = median_ms(lambda: numpy_step(weights, biases, x, y), args.warmup, args.reps)
         xs = [rng.random((m, i)).astype(dtype) - 0.5 for i in sizes[:-1]]
         ds = [rng.random((m, o)).astype(dtype) - 0.5 for o in sizes[1:]]
         kernel_ms = median_ms(lambda: kernels(xs, weights, ds), args.warmup, args.reps)

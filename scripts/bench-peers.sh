@@ -2,9 +2,11 @@
 # One sitting of every speed comparison the project reports
 # (docs/performance.md): the bench's step rows and end-to-end epoch on
 # ndarray and flex, ndarray again built against OpenBLAS (with BENCH_BLAS=1;
-# needs libopenblas-dev), then the same step and epoch in numpy and PyTorch
-# (when installed). This machine's speed drifts, so compare figures from one run of
-# this script, not across runs.
+# needs libopenblas-dev), burn's LibTorch backend (with BENCH_TCH=1: the
+# feature `tch` in target-tch/, libtorch from scripts/setup-libtorch.sh), then
+# the same step and epoch in numpy and PyTorch (the Python of .venv-tch when
+# scripts/setup-libtorch.sh made it, else python3). This machine's speed
+# drifts, so compare figures from one run of this script, not across runs.
 #
 #   bash scripts/bench-peers.sh [backprop bench flags; default --reps 15 --warmup 3]
 #
@@ -16,9 +18,22 @@ mkdir -p "$out"
 bench_flags=("$@")
 [[ ${#bench_flags[@]} -gt 0 ]] || bench_flags=(--reps 15 --warmup 3)
 
-echo "## backprop bench (default build)"
-cargo build --release --example backprop -q
-target/release/examples/backprop bench --backends ndarray,flex --dtypes f32,f64 \
+binary=target/release/examples/backprop
+backends=ndarray,flex
+if [[ -n "${BENCH_TCH:-}" ]]; then
+  # One binary with the three backends, so that their rows share one sitting.
+  bash scripts/setup-libtorch.sh >/dev/null
+  source scripts/setup-libtorch.sh --env
+  export CARGO_TARGET_DIR="${TCH_TARGET_DIR:-$PWD/target-tch}"
+  binary="$CARGO_TARGET_DIR/release/examples/backprop"
+  backends=ndarray,flex,tch
+  cargo build --release --features tch --example backprop -q
+  unset CARGO_TARGET_DIR
+else
+  cargo build --release --example backprop -q
+fi
+echo "## backprop bench ($backends)"
+"$binary" bench --backends "$backends" --dtypes f32,f64 \
   "${bench_flags[@]}" | tee "$out/default.txt"
 
 if [[ -n "${BENCH_BLAS:-}" ]]; then
@@ -33,13 +48,15 @@ if [[ -n "${BENCH_BLAS:-}" ]]; then
     --dtypes f32,f64 "${bench_flags[@]}" | tee "$out/blas.txt"
 fi
 
-if python3 -c 'import numpy' 2>/dev/null; then
+python=python3
+[[ -x .venv-tch/bin/python ]] && python=.venv-tch/bin/python
+if "$python" -c 'import numpy' 2>/dev/null; then
   for dtype in float32 float64; do
     echo "## numpy / PyTorch step, $dtype"
-    python3 examples/numpy_step.py --reps 15 --warmup 3 --dtype "$dtype" | tee "$out/peers-step-$dtype.txt"
+    "$python" examples/numpy_step.py --reps 15 --warmup 3 --dtype "$dtype" | tee "$out/peers-step-$dtype.txt"
     echo "## numpy / PyTorch epoch, $dtype"
-    python3 examples/numpy_step.py --epoch --dtype "$dtype" | tee "$out/peers-epoch-$dtype.txt"
+    "$python" examples/numpy_step.py --epoch --dtype "$dtype" | tee "$out/peers-epoch-$dtype.txt"
   done
 else
-  echo "## peers skipped: numpy is not installed (pip install numpy torch)"
+  echo "## peers skipped: numpy is not installed (bash scripts/setup-libtorch.sh installs numpy and PyTorch)"
 fi

@@ -605,3 +605,33 @@ fn fast_mode_catches_a_one_percent_error_in_a_tiny_gradient() {
     assert!(!report.passed, "{report}");
     assert!(report.directions.iter().all(|d| !d.passed), "{report}");
 }
+
+/// A hand-written gradient computed in f32 carries f32's rounding. Against
+/// the f64 finite differences its allowance is the numeric one (1e-6, for
+/// the differences' own error) widened by the derived cross tolerance
+/// (8·n·u = 1.4e-5 here, n = 30): a gradient 1e-5 off — what a sum of a
+/// few hundred f32 terms may round to — passes, in full and in fast mode,
+/// where the numeric allowance alone (at most 2e-6 of the largest entry, or
+/// of the norm along a direction) would fail it; one 1e-3 off fails in both.
+#[test]
+fn an_f32_hand_written_gradient_is_allowed_f32_rounding_against_the_differences() {
+    let (grad_a, grad_b) = manual_ab();
+    let off = |g: &[f64], by: f64| g.iter().map(|v| v * (1.0 + by)).collect::<Vec<_>>();
+    let check = |mode: fn(GradCheck) -> GradCheck, by: f64| {
+        mode(GradCheck::new().on(Place::new(Device::flex(), Precision::F32)))
+            .manual_input("a", off(&grad_a, by))
+            .manual_input("b", off(&grad_b, by))
+            .function(&inputs_ab(), sum_at_b)
+            .unwrap()
+    };
+    let full: fn(GradCheck) -> GradCheck = |c| c;
+    let fast: fn(GradCheck) -> GradCheck = |c| c.fast(4).seed(1);
+    for (name, mode) in [("full", full), ("fast", fast)] {
+        let rounded = check(mode, 1e-5);
+        assert!(1e-5 > 4.0 * rounded.numeric_tolerance.relative);
+        assert!(1e-5 < rounded.cross_tolerance.unwrap().relative);
+        assert!(rounded.passed, "{name}: {rounded}");
+        let wrong = check(mode, 1e-3);
+        assert!(!wrong.passed, "{name}: {wrong}");
+    }
+}

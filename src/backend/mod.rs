@@ -38,6 +38,11 @@ pub enum Backend {
     /// An NVIDIA GPU through CUDA; cargo feature `cuda`.
     #[cfg(feature = "cuda")]
     Cuda,
+    /// PyTorch's own CPU kernels (libtorch: MKL or OpenBLAS products, ATen
+    /// element-wise loops) through burn's LibTorch backend; cargo feature
+    /// `tch`, with the libtorch of `scripts/setup-libtorch.sh`.
+    #[cfg(feature = "tch")]
+    Tch,
     /// The device served at this WebSocket URL (`ws://HOST:PORT`) by
     /// `backprop serve`, through burn's remote backend; cargo feature
     /// `remote`. The name is present in every build so that a grid file that
@@ -47,13 +52,23 @@ pub enum Backend {
 }
 
 /// The command line's help for every `--backend`: what it accepts.
-pub const HELP: &str = "Backend: flex, ndarray, wgpu/cuda in builds with those features, \
+pub const HELP: &str = "Backend: flex, ndarray, wgpu/cuda/tch in builds with those features, \
                         remote (with --remote URL) or a ws:// URL";
+
+/// How many CPU backends this build has: ndarray and flex, and LibTorch's
+/// CPU device in builds with the feature `tch`.
+const CPU_BACKENDS: usize = if cfg!(feature = "tch") { 3 } else { 2 };
 
 impl Backend {
     /// Every CPU backend compiled into this build, in a stable order (the
-    /// backends the test suite runs on).
-    pub const ALL: [Backend; 2] = [Backend::Ndarray, Backend::Flex];
+    /// backends the test suite runs on: `scripts/test-tch.sh` runs it with
+    /// LibTorch's among them).
+    pub const ALL: [Backend; CPU_BACKENDS] = [
+        Backend::Ndarray,
+        Backend::Flex,
+        #[cfg(feature = "tch")]
+        Backend::Tch,
+    ];
 
     /// Every backend compiled into this build, CPU backends first.
     pub fn compiled() -> Vec<Backend> {
@@ -89,6 +104,8 @@ impl Backend {
             Backend::Wgpu => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
             #[cfg(feature = "cuda")]
             Backend::Cuda => Device::cuda(0),
+            #[cfg(feature = "tch")]
+            Backend::Tch => Device::libtorch(),
             Backend::Remote(url) => remote::connect(url)?,
         })
     }
@@ -103,6 +120,8 @@ impl Backend {
             Backend::Wgpu => "wgpu",
             #[cfg(feature = "cuda")]
             Backend::Cuda => "cuda",
+            #[cfg(feature = "tch")]
+            Backend::Tch => "tch",
             Backend::Remote(_) => "remote",
         }
     }
@@ -127,6 +146,12 @@ impl Backend {
             }
             (backend, _) => Ok(backend),
         }
+    }
+
+    /// True for the backends that split their work over rayon's threads
+    /// (burn's own CPU backends; libtorch has its own thread pool).
+    pub fn runs_on_rayon(&self) -> bool {
+        matches!(self, Backend::Ndarray | Backend::Flex)
     }
 
     /// True for `remote` without a URL yet (see [`Backend::with_remote`]).
@@ -156,7 +181,7 @@ impl std::str::FromStr for Backend {
                     "unknown backend `{text}`: expected {}, remote (with --remote URL) or a ws:// URL{}",
                     names.join(", "),
                     match text {
-                        "wgpu" | "cuda" => format!("; this build has no {text}: rebuild with --features {text}"),
+                        "wgpu" | "cuda" | "tch" => format!("; this build has no {text}: rebuild with --features {text}"),
                         _ => String::new(),
                     }
                 )

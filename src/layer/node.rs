@@ -40,6 +40,8 @@ use crate::activation::Activation;
 use crate::cost;
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 use burn::backend::Cube;
+#[cfg(feature = "tch")]
+use burn::backend::LibTorch;
 #[cfg(feature = "remote")]
 use burn::backend::Remote;
 use burn::backend::autodiff::Autodiff;
@@ -102,6 +104,7 @@ pub fn squared_error(h: Tensor<2>, y: Tensor<2>) -> Tensor<1> {
     Flex,
     NdArray,
     Cube: cfg(any(feature = "wgpu", feature = "cuda")),
+    LibTorch: cfg(feature = "tch"),
     Remote: cfg(feature = "remote"),
     Autodiff
 )]
@@ -189,6 +192,8 @@ forward_on!(
     NdArray,
     #[cfg(any(feature = "wgpu", feature = "cuda"))]
     Cube,
+    #[cfg(feature = "tch")]
+    LibTorch,
     #[cfg(feature = "remote")]
     Remote
 );

@@ -39,10 +39,12 @@ pub fn largest_product(network: &Network, m: usize) -> usize {
 /// A one-thread pool for the steps of a run on `device` with batches of `m`,
 /// or `None` to use rayon's global pool: on a CPU backend whose step's
 /// largest product is below [`ALL_THREADS_FROM`]. GPU and remote devices
-/// never get one: their host thread only queues work.
+/// never get one: their host thread only queues work; nor does libtorch,
+/// whose threads are its own.
 pub fn step_pool(network: &Network, m: usize, device: &Device) -> Option<rayon::ThreadPool> {
     let host = Backend::ALL
         .iter()
+        .filter(|b| b.runs_on_rayon())
         .any(|b| b.device().is_ok_and(|d| d == *device));
     if !host || largest_product(network, m) >= ALL_THREADS_FROM {
         return None;
