@@ -25,10 +25,12 @@ if [[ -n "${BENCH_TCH:-}" ]]; then
   bash scripts/setup-libtorch.sh >/dev/null
   source scripts/setup-libtorch.sh --env
   export CARGO_TARGET_DIR="${TCH_TARGET_DIR:-$PWD/target-tch}"
+  # Built as scripts/test-tch.sh builds it, so the two share one build.
+  source scripts/lint-while-building.sh
   binary="$CARGO_TARGET_DIR/release/examples/backprop"
   backends=ndarray,flex,tch
   cargo build --release --features tch --example backprop -q
-  unset CARGO_TARGET_DIR
+  unset CARGO_TARGET_DIR RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
 else
   cargo build --release --example backprop -q
 fi

@@ -33,7 +33,7 @@ fi
 
 set -euo pipefail
 if ! "$VENV/bin/python" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION')" 2>/dev/null; then
-  echo "installing PyTorch $TORCH_VERSION and numpy into $VENV (about 4 GB from PyPI)" >&2
+  echo "installing PyTorch $TORCH_VERSION and numpy into $VENV (6.8 GB installed, from PyPI)" >&2
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet "torch==$TORCH_VERSION" numpy
 fi

@@ -9,7 +9,7 @@
 #   bash scripts/test-tch.sh [extra cargo test arguments]
 #
 # Installs libtorch first if needed (scripts/setup-libtorch.sh: PyTorch 2.9.0
-# from PyPI in .venv-tch, about 4 GB). A cold build adds torch-sys's C++
+# from PyPI in .venv-tch, 6.8 GB installed). A cold build adds torch-sys's C++
 # wrapper (one 770 kB translation unit against libtorch's headers) to burn's.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -613,6 +613,9 @@ fn fast_mode_catches_a_one_percent_error_in_a_tiny_gradient() {
 /// few hundred f32 terms may round to — passes, in full and in fast mode,
 /// where the numeric allowance alone (at most 2e-6 of the largest entry, or
 /// of the norm along a direction) would fail it; one 1e-3 off fails in both.
+/// (Fast mode's half of it found a bug: a scalar output's uᵀJv is u's one
+/// entry, ±1, times the gradient along v, and the hand-written side was
+/// compared without u — every direction with u = −1 failed a right gradient.)
 #[test]
 fn an_f32_hand_written_gradient_is_allowed_f32_rounding_against_the_differences() {
     let (grad_a, grad_b) = manual_ab();

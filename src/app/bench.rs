@@ -73,7 +73,7 @@ pub struct BenchRequest {
     /// 784-300-10 with m=32 (synthetic data of that shape without --mnist-dir files).
     #[arg(long, value_delimiter = ',', default_value = "digits,mnist,wide,epoch")]
     pub shapes: Vec<String>,
-    /// Backends: flex, ndarray, wgpu/cuda in builds with those features, remote (with --remote URL) or ws:// URLs.
+    /// Backends: flex, ndarray, wgpu/cuda/tch in builds with those features, remote (with --remote URL) or ws:// URLs.
     #[arg(long, value_delimiter = ',', default_value = "ndarray,flex")]
     pub backends: Vec<Backend>,
     /// Precisions.
@@ -305,6 +305,12 @@ fn print_footer(args: &BenchRequest) {
         println!(
             "remote: every operation is sent to the server and every read-back waits for it; \
              the MiB columns count this process's heap only, not the server's."
+        );
+    }
+    if args.backends.iter().any(|b| b.name() == "tch") {
+        println!(
+            "tch: libtorch allocates its tensors with its own C++ allocator, which the MiB columns \
+             (Rust's heap) do not see: its near-zero figures are not a measurement."
         );
     }
 }

@@ -104,7 +104,10 @@ impl Backend {
             Backend::Wgpu => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
             #[cfg(feature = "cuda")]
             Backend::Cuda => Device::cuda(0),
+            // burn-tch is deprecated in 0.22 (CubeCL is burn's way ahead); it is
+            // kept as the backend on PyTorch's own kernels, the peer to measure.
             #[cfg(feature = "tch")]
+            #[allow(deprecated)]
             Backend::Tch => Device::libtorch(),
             Backend::Remote(url) => remote::connect(url)?,
         })

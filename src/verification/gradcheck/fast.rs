@@ -90,7 +90,9 @@ impl<'p> GradCheck<'p> {
             };
             violations.push(allowance.violation(target, r));
         }
-        let manual = setting.manual_values.as_ref().map(|m| along(m));
+        // Hand-written gradients are those of a scalar output (refused
+        // otherwise), whose uᵀJv is u's one entry times the gradient along v.
+        let manual = setting.manual_values.as_ref().map(|m| u[0] * along(m));
         if let (Some(m), Some(tolerance)) = (manual, setting.manual) {
             let exact_allowance = Allowance {
                 tolerance,
