@@ -31,7 +31,8 @@ files=("$@")
   src/verification/compare.rs src/verification/check.rs
   src/verification/gradcheck/agreement.rs src/verification/gradcheck/mod.rs
   src/verification/gradcheck/full.rs src/verification/gradcheck/fast.rs
-  src/verification/gradcheck/subject.rs src/verification/gradcheck/inputs.rs
+  src/verification/gradcheck/report.rs src/verification/gradcheck/subject.rs
+  src/verification/gradcheck/inputs.rs
 )
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target-mutants}"
 # Only this crate's profile changes: burn's artifacts stay those of one

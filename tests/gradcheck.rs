@@ -638,3 +638,95 @@ fn an_f32_hand_written_gradient_is_allowed_f32_rounding_against_the_differences(
         assert!(!wrong.passed, "{name}: {wrong}");
     }
 }
+
+/// A place prints as its device and precision, the words the report's first
+/// line uses for the target and the reference.
+#[test]
+fn places_are_named_by_device_and_precision_in_the_report() {
+    assert_eq!(Place::reference().to_string(), "flex (CPU) in f64");
+    let report = GradCheck::new()
+        .on(Place::new(Device::flex(), Precision::F32))
+        .function(&inputs_ab(), at_b)
+        .unwrap();
+    let first = report.to_string().lines().next().unwrap().to_string();
+    assert!(
+        first.contains("on flex (CPU) in f32, reference flex (CPU) in f64"),
+        "{first}"
+    );
+}
+
+/// A constant given by its values reaches the function and is not
+/// differentiated: scale · x has the gradient `scale` in x and no variable
+/// for the scale.
+#[test]
+fn a_constant_given_by_values_is_passed_and_never_differentiated() {
+    let inputs = Inputs::new()
+        .values("x", &[3], vec![0.5, -1.0, 2.0])
+        .unwrap()
+        .constant_values("scale", &[1], vec![3.0])
+        .unwrap();
+    let entries = inputs.entries();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(
+        (entries[1].name.as_str(), entries[1].differentiable),
+        ("scale", false)
+    );
+    assert_eq!(
+        (entries[1].shape.clone(), entries[1].values.clone()),
+        (vec![1], vec![3.0])
+    );
+    let scaled = |x: &Args| (x.get::<1>("x") * x.get::<1>("scale")).sum();
+    let report = GradCheck::new()
+        .manual_input("x", vec![3.0; 3])
+        .function(&inputs, scaled)
+        .unwrap();
+    report.assert();
+    assert!(report.variable("scale").is_none(), "{report}");
+    assert_eq!(report.variable("x").unwrap().differenced, 3);
+}
+
+/// The summary number of a report (`backprop conformance`'s column) is the
+/// planted error itself: autodiff returns 1.98x for d(x²)/dx, 1 % short of
+/// 2x, in every Jacobian entry of the full check and in every uᵀJv of the
+/// fast one.
+#[test]
+fn the_worst_relative_difference_is_the_planted_one_percent_in_every_mode() {
+    let (inputs, f) = planted();
+    let full = GradCheck::new().function(&inputs, f).unwrap();
+    let fast = GradCheck::new()
+        .fast(3)
+        .seed(2)
+        .function(&inputs, f)
+        .unwrap();
+    for report in [full, fast] {
+        let worst = report.worst_relative_difference();
+        // Central differences of a quadratic are exact up to rounding (~1e-10).
+        assert!((worst - 0.01).abs() < 1e-6, "{worst:e}: {report}");
+    }
+}
+
+/// A fast check's report prints one line per direction with each source's
+/// uᵀJv and its verdict, so a failure shows which direction and by how much.
+#[test]
+fn a_fast_report_prints_each_direction_with_its_projections() {
+    let (inputs, f) = planted();
+    let report = GradCheck::new()
+        .fast(3)
+        .seed(2)
+        .function(&inputs, f)
+        .unwrap();
+    let text = report.to_string();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("direction "))
+        .collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    for (i, (line, d)) in lines.iter().zip(&report.directions).enumerate() {
+        assert!(
+            line.starts_with(&format!("direction {i}: uᵀJv target ")),
+            "{line}"
+        );
+        assert!(line.contains(&format!("{:.10e}", d.numeric)), "{line}");
+        assert!(line.ends_with("FAIL"), "{line}");
+    }
+}
