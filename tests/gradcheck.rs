@@ -609,7 +609,7 @@ fn fast_mode_catches_a_one_percent_error_in_a_tiny_gradient() {
 /// A hand-written gradient computed in f32 carries f32's rounding. Against
 /// the f64 finite differences its allowance is the numeric one (1e-6, for
 /// the differences' own error) widened by the derived cross tolerance
-/// (8·n·u = 1.4e-5 here, n = 30): a gradient 1e-5 off — what a sum of a
+/// (8·n·u = 1.2e-5 here, n = 26): a gradient 1e-5 off — what a sum of a
 /// few hundred f32 terms may round to — passes, in full and in fast mode,
 /// where the numeric allowance alone (at most 2e-6 of the largest entry, or
 /// of the norm along a direction) would fail it; one 1e-3 off fails in both.
