@@ -9,12 +9,13 @@
 //!
 //! The decay term covers the weights only, never the biases.
 
+use crate::fast_path::sum_of_squares;
 use burn::tensor::Tensor;
 
 /// Data term (1/m) Σ_i ½ ‖h_i − y_i‖² over a batch, `h`, `y`: `[m, s_{n_l}]`.
 pub fn squared_error(h: Tensor<2>, y: Tensor<2>) -> Tensor<1> {
     let m = h.dims()[0] as f64;
-    (h - y).square().sum().mul_scalar(0.5 / m)
+    sum_of_squares(h - y).mul_scalar(0.5 / m)
 }
 
 /// ∂/∂h of [`squared_error`]: (h − y) / m, `[m, s_{n_l}]`.
@@ -28,7 +29,7 @@ pub fn squared_error_grad(h: Tensor<2>, y: Tensor<2>) -> Tensor<2> {
 
 /// Decay term of one layer, (λ/2) Σ_ij W_ij².
 pub fn weight_decay(weight: Tensor<2>, weight_decay: f64) -> Tensor<1> {
-    weight.square().sum().mul_scalar(weight_decay / 2.0)
+    sum_of_squares(weight).mul_scalar(weight_decay / 2.0)
 }
 
 /// ∂/∂W of [`weight_decay`]: λ W.

@@ -8,6 +8,8 @@ pub mod precision;
 pub mod resources;
 pub mod tensor;
 
+mod fast_path;
+
 pub mod activation;
 pub mod backend;
 pub mod cost;

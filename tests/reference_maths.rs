@@ -74,7 +74,8 @@ fn sigmoid(z: f64) -> f64 {
 
 #[test]
 fn sigmoid_is_accurate_to_a_few_ulps_wherever_its_value_is_a_normal_number() {
-    // The backend evaluates 1 / (1 + e^(−z)) with three rounded operations: a
+    // The backend evaluates 1 / (1 + e^(−z)) with three rounded operations
+    // (burn's operations, or libtorch's own sigmoid kernel on tch): a
     // relative error δ in e^(−z) reaches σ scaled by e^(−z)/(1 + e^(−z)) ≤ 1, so
     // |σ̂ − σ| / σ ≤ (libm exp's ≤ 1 ulp = 2u) + u (add) + u (recip) = 4u to first
     // order. The reference is the same formula in f64 — for the f32 tensors that
