@@ -223,7 +223,12 @@ def main():
     parser.add_argument("--epoch", action="store_true", help="time the end-to-end MNIST epoch instead")
     parser.add_argument("--epoch-reps", type=int, default=3)
     parser.add_argument("--mnist-dir", default="data/mnist")
+    parser.add_argument("--shapes", default="digits,mnist,wide", help="step shapes to time, comma-separated")
     args = parser.parse_args()
+    known = [name for name, _, _ in SHAPES]
+    chosen = args.shapes.split(",")
+    if any(name not in known for name in chosen):
+        parser.error(f"--shapes: choose from {','.join(known)}")
     dtype = np.dtype(args.dtype)
     if args.epoch:
         epoch_main(args, dtype)
@@ -232,6 +237,8 @@ def main():
     print(f"numpy {np.__version__}, {dtype}" + (f"; PyTorch {torch.__version__}" if torch else "; PyTorch not installed"))
     print(f"{'shape':<7} {'step ms':>9} {'kernels ms':>11} {'torch step ms':>14}")
     for name, sizes, m in SHAPES:
+        if name not in chosen:
+            continue
         weights = [(rng.standard_normal((i, o)) * 0.1).astype(dtype) for i, o in zip(sizes, sizes[1:])]
         biases = [(rng.standard_normal(o) * 0.1).astype(dtype) for o in sizes[1:]]
         x = rng.random((m, sizes[0])).astype(dtype)

@@ -9,6 +9,8 @@
 # drifts, so compare figures from one run of this script, not across runs.
 #
 #   bash scripts/bench-peers.sh [backprop bench flags; default --reps 15 --warmup 3]
+#   ROUNDS=3 BENCH_TCH=1 bash scripts/bench-peers.sh   # alternated rounds, medians
+#       (BENCH_BACKENDS=flex,tch narrows the crate's rows)
 #
 # Output: a log per part in runs/bench-peers/ and everything on stdout.
 set -euo pipefail
@@ -34,6 +36,40 @@ if [[ -n "${BENCH_TCH:-}" ]]; then
 else
   cargo build --release --example backprop -q
 fi
+python=python3
+[[ -x .venv-tch/bin/python ]] && python=.venv-tch/bin/python
+
+if [[ -n "${ROUNDS:-}" ]]; then
+  # Rounds that alternate the crate's rows and the peers, then the medians
+  # (scripts/peers-summary.py): on a machine whose speed drifts within
+  # minutes, one pass of each compares the crate and the peers at different
+  # speeds.
+  "$python" -c 'import numpy' 2>/dev/null ||
+    { echo "ROUNDS needs numpy: bash scripts/setup-libtorch.sh installs numpy and PyTorch" >&2; exit 1; }
+  rm -rf "$out"/round-*
+  for round in $(seq 1 "$ROUNDS"); do
+    dir="$out/round-$round"
+    mkdir -p "$dir"
+    echo "## round $round of $ROUNDS" >&2
+    # Shape by shape, so that a row of the crate and the same row of the
+    # peers are seconds apart, not minutes.
+    for shape in digits mnist wide epoch; do
+      "$binary" bench --backends "${BENCH_BACKENDS:-$backends}" --dtypes f32,f64 --json \
+        --shapes "$shape" "${bench_flags[@]}" >> "$dir/crate.jsonl"
+      for dtype in float32 float64; do
+        if [[ $shape == epoch ]]; then
+          "$python" examples/numpy_step.py --epoch --dtype "$dtype" >> "$dir/peers-epoch-$dtype.txt"
+        else
+          "$python" examples/numpy_step.py --reps 15 --warmup 3 --dtype "$dtype" \
+            --shapes "$shape" >> "$dir/peers-step-$dtype.txt"
+        fi
+      done
+    done
+  done
+  python3 scripts/peers-summary.py "$out" | tee "$out/summary.txt"
+  exit 0
+fi
+
 echo "## backprop bench ($backends)"
 "$binary" bench --backends "$backends" --dtypes f32,f64 \
   "${bench_flags[@]}" | tee "$out/default.txt"
@@ -50,8 +86,6 @@ if [[ -n "${BENCH_BLAS:-}" ]]; then
     --dtypes f32,f64 "${bench_flags[@]}" | tee "$out/blas.txt"
 fi
 
-python=python3
-[[ -x .venv-tch/bin/python ]] && python=.venv-tch/bin/python
 if "$python" -c 'import numpy' 2>/dev/null; then
   for dtype in float32 float64; do
     echo "## numpy / PyTorch step, $dtype"
