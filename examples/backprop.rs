@@ -2,8 +2,8 @@
 //!
 //! The whole command line lives in the library (`manual_backprop::app`, feature
 //! `cli`); this binary installs only what a binary alone can: the signal
-//! dispositions of a command-line tool and the counting allocator behind
-//! `backprop bench`'s memory columns.
+//! dispositions of a command-line tool, glibc's settings for freed memory,
+//! and the counting allocator behind `backprop bench`'s memory columns.
 //! Run `cargo run --release --example backprop -- --help`.
 
 use manual_backprop::app::{self, bench::CountingAllocator};
@@ -23,7 +23,34 @@ fn main() -> ExitCode {
     }
     #[cfg(all(unix, feature = "wgpu"))]
     quiet_mesa();
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    keep_freed_buffers();
     app::main()
+}
+
+/// Lets glibc keep freed tensor buffers for the next step instead of handing
+/// them back to the kernel.
+///
+/// By default glibc serves a block of 128 KiB or more (raised up to 32 MiB as
+/// blocks are freed) with its own `mmap`, and returns the heap's free top to the
+/// kernel once it exceeds twice that. A training step frees and reallocates
+/// the same weight-sized buffers every time (product outputs, λW, the updated
+/// weights: 4 or 8 MiB each on the wide bench shape), so each of them came back
+/// as fresh pages that the kernel zeroes on first touch: 10 % of a tch wide
+/// step was page faults. Serving every block under 32 MiB from the heap and
+/// keeping up to 1 GiB of free heap: the wide f64 step 64 → 46 ms on flex and
+/// 33 → 25 ms on tch (docs/performance.md). The process keeps the memory of
+/// its peak step, which it needs again at the next one. A library leaves such
+/// process-wide settings to the binary; `bench-peers.sh` gives the Python peers
+/// the same two settings through glibc's environment variables.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn keep_freed_buffers() {
+    // SAFETY: mallopt only changes allocator parameters and is called before
+    // any other thread starts; a rejected value leaves glibc's default.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+    }
 }
 
 /// Mesa's Vulkan drivers print "error: XDG_RUNTIME_DIR is invalid or not set"

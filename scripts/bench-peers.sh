@@ -38,6 +38,10 @@ else
 fi
 python=python3
 [[ -x .venv-tch/bin/python ]] && python=.venv-tch/bin/python
+# The glibc settings for freed memory that the backprop binary makes for
+# itself (keep_freed_buffers in examples/backprop.rs), here for the Python
+# peers, so that both sides run on the same allocator.
+export MALLOC_MMAP_THRESHOLD_=$((32 << 20)) MALLOC_TRIM_THRESHOLD_=$((1 << 30))
 
 if [[ -n "${ROUNDS:-}" ]]; then
   # Rounds that alternate the crate's rows and the peers, then the medians
