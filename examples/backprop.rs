@@ -38,8 +38,8 @@ fn main() -> ExitCode {
 /// weights: 4 or 8 MiB each on the wide bench shape), so each of them came back
 /// as fresh pages that the kernel zeroes on first touch: 10 % of a tch wide
 /// step was page faults. Serving every block under 32 MiB from the heap and
-/// keeping up to 1 GiB of free heap: the wide f64 step 64 → 46 ms on flex and
-/// 33 → 25 ms on tch (docs/performance.md). The process keeps the memory of
+/// keeping up to 1 GiB of free heap: a loop of wide f64 steps 64 → 46 ms a
+/// step on flex and 33 → 25 ms on tch (docs/performance.md). The process keeps the memory of
 /// its peak step, which it needs again at the next one. A library leaves such
 /// process-wide settings to the binary; `bench-peers.sh` gives the Python peers
 /// the same two settings through glibc's environment variables.

@@ -30,14 +30,14 @@ impl Activation {
     /// smaller subnormal, and NaN still propagates (burn's clamps keep NaN).
     ///
     /// On libtorch, its own sigmoid kernel instead: one vectorised pass where
-    /// the formula is five calls through burn, a tch step 2–20 % faster; it is
+    /// the formula is five calls through burn, a tch step up to 20 % faster; it is
     /// 1/(1 + e^(−z)) too, saturating to 0 without the cap, and burn's autodiff
     /// differentiates it as a(1 − a), so no NaN either.
     ///
     /// Alternatives measured and rejected (docs/performance.md): burn's fused
     /// `sigmoid` computes in f32 on burn-ndarray and the CubeCL backends even
     /// for f64 tensors, and flex's one-pass sigmoid branches on the sign of
-    /// every z (a flex step 5–30 % slower on random signs); ½(1 +
+    /// every z (a flex step up to 30 % slower on random signs); ½(1 +
     /// tanh(z/2)) loses all relative precision for z ≪ 0 (1 + tanh cancels) and
     /// costs six times more, because the CPU backends' `tanh` is a scalar libm
     /// call (≈ 28 ns an element against 3–4.5 ns for `exp`).

@@ -6,7 +6,7 @@
 //! or runs one formulation of the same value much faster than another; each
 //! choice was measured back to back on every CPU backend (docs/performance.md,
 //! "Formulations per backend"), and each form computes the same value to
-//! rounding, so the gradients checks hold whichever runs.
+//! rounding, so the gradient checks hold whichever runs.
 
 use burn::backend::DispatchDevice;
 use burn::tensor::Tensor;
