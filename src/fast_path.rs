@@ -15,14 +15,13 @@ use burn::tensor::Tensor;
 /// of this module care. An autodiff tensor answers for the backend it wraps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kernels {
-    /// burn-flex.
+    /// burn-flex, and a remote server (see [`kernels`]).
     Flex,
     /// burn-tch: libtorch's ATen kernels (never seen in a build without
     /// feature `tch`).
     #[cfg_attr(not(feature = "tch"), allow(dead_code))]
     LibTorch,
-    /// Any other: burn-ndarray, the CubeCL backends, a remote server (whose
-    /// backend the client does not know).
+    /// Any other: burn-ndarray, the CubeCL backends.
     Other,
 }
 
@@ -30,6 +29,13 @@ pub(crate) enum Kernels {
 pub(crate) fn kernels<const D: usize>(tensor: &Tensor<D>) -> Kernels {
     match tensor.device().inner().as_dispatch() {
         DispatchDevice::Flex(_) => Kernels::Flex,
+        // The client cannot see a server's backend. `backprop serve` hosts
+        // flex unless told otherwise, and a run on it must be the local flex
+        // run bit for bit (tests/remote.rs), so remote tensors take flex's
+        // formulations; on another server they are still right, only not the
+        // fastest there.
+        #[cfg(feature = "remote")]
+        DispatchDevice::Remote(_) => Kernels::Flex,
         #[cfg(feature = "tch")]
         DispatchDevice::LibTorch(_) => Kernels::LibTorch,
         _ => Kernels::Other,
