@@ -3,7 +3,7 @@
 //! SPEC.md, "Activations": the derivative is computed from the cached activation
 //! a = f(z), not by re-evaluating f — `a (1 − a)` for sigmoid, `1 − a²` for tanh.
 
-use crate::fast_path::{self, Kernels};
+use crate::fast_path::{self, FusedBackward, Kernels};
 use burn::tensor::{DType, Tensor};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -52,6 +52,27 @@ impl Activation {
             }
             Activation::Tanh => z.tanh(),
         }
+    }
+
+    /// Backward: `grad_output ∘ f′(z)`, f′ written with the cached output
+    /// a = f(z) as in [`Activation::derivative_from_output`] — SPEC.md's
+    /// `δ = (∂J/∂a) ∘ f′`, element-wise.
+    ///
+    /// On libtorch its own fused backward kernel instead (`sigmoid_backward`,
+    /// `tanh_backward`: one pass where the formula is four calls through burn),
+    /// the same value to rounding.
+    pub fn backward_from_output<const D: usize>(
+        self,
+        a: Tensor<D>,
+        grad_output: Tensor<D>,
+    ) -> Tensor<D> {
+        let function = match self {
+            Activation::Sigmoid => FusedBackward::Sigmoid,
+            Activation::Tanh => FusedBackward::Tanh,
+        };
+        fast_path::activation_backward(function, a, grad_output, |a, grad_output| {
+            grad_output * self.derivative_from_output(a)
+        })
     }
 
     /// Backward: f′(z) written with the cached output a = f(z), element-wise.

@@ -9,7 +9,7 @@
 //!
 //! The decay term covers the weights only, never the biases.
 
-use crate::fast_path::sum_of_squares;
+use crate::fast_path::{scaled_add, sum_of_squares};
 use burn::tensor::Tensor;
 
 /// Data term (1/m) Σ_i ½ ‖h_i − y_i‖² over a batch, `h`, `y`: `[m, s_{n_l}]`.
@@ -35,4 +35,11 @@ pub fn weight_decay(weight: Tensor<2>, weight_decay: f64) -> Tensor<1> {
 /// ∂/∂W of [`weight_decay`]: λ W.
 pub fn weight_decay_grad(weight: Tensor<2>, weight_decay: f64) -> Tensor<2> {
     weight.mul_scalar(weight_decay)
+}
+
+/// `grad + λ W`: [`weight_decay_grad`] added to the data term's ∂J/∂W, as one
+/// fused pass where the backend has one (the same value as
+/// `grad + weight_decay_grad(weight, λ)`, to rounding).
+pub fn add_weight_decay_grad(grad: Tensor<2>, weight: Tensor<2>, weight_decay: f64) -> Tensor<2> {
+    scaled_add(grad, weight_decay, weight)
 }

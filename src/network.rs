@@ -407,7 +407,7 @@ impl Network {
             .into_iter()
             .zip(&self.layers)
             .map(|(g, layer)| DenseGrads {
-                weight: g.weight + cost::weight_decay_grad(layer.weight.val(), weight_decay),
+                weight: cost::add_weight_decay_grad(g.weight, layer.weight.val(), weight_decay),
                 bias: g.bias,
             })
             .collect()

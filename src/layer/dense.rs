@@ -240,7 +240,7 @@ pub(crate) fn delta(
     output: Tensor<2>,
     grad_output: Tensor<2>,
 ) -> Tensor<2> {
-    grad_output * activation.derivative_from_output(output)
+    activation.backward_from_output(output, grad_output)
 }
 
 /// SPEC.md, "Backpropagation": `∇W = Aᵀ · delta`, δ aᵀ summed over the batch.

@@ -1,8 +1,10 @@
 //! The reference's update, θ ← θ − α ∂J/∂θ, and the rule every step size obeys.
 
 use crate::error::{Error, Result};
+use crate::fast_path::scaled_add;
 use crate::layer::{Dense, DenseGrads};
 use crate::network::{Gradients, Network};
+use burn::tensor::Tensor;
 
 /// One update of SPEC.md "Batch gradient descent", step 3:
 ///
@@ -46,12 +48,19 @@ pub fn gradient_descent_update(
         .into_iter()
         .zip(grads)
         .map(|(layer, g)| Dense {
-            weight: layer.weight.map(|w| w - g.weight.mul_scalar(learning_rate)),
-            bias: layer.bias.map(|b| b - g.bias.mul_scalar(learning_rate)),
+            weight: layer.weight.map(|w| descend(w, learning_rate, g.weight)),
+            bias: layer.bias.map(|b| descend(b, learning_rate, g.bias)),
             activation: layer.activation,
         })
         .collect();
     Ok(Network { layers })
+}
+
+/// θ − α ∂J/∂θ for one parameter, in θ's buffer where the backend can (one
+/// fused pass on libtorch; elsewhere the two operations, rounded exactly as
+/// written).
+fn descend<const D: usize>(theta: Tensor<D>, learning_rate: f64, grad: Tensor<D>) -> Tensor<D> {
+    scaled_add(theta, -learning_rate, grad)
 }
 
 /// α must be finite and > 0.
