@@ -40,7 +40,9 @@ pub fn largest_product(network: &Network, m: usize) -> usize {
 /// or `None` to use rayon's global pool: on a CPU backend whose step's
 /// largest product is below [`ALL_THREADS_FROM`]. GPU and remote devices
 /// never get one: their host thread only queues work; nor does libtorch,
-/// whose threads are its own.
+/// whose threads are its own (ATen's OpenMP loops pay for themselves: a tch
+/// step under `OMP_NUM_THREADS=1` was 1.03–1.78× slower on every small
+/// shape, docs/performance.md).
 pub fn step_pool(network: &Network, m: usize, device: &Device) -> Option<rayon::ThreadPool> {
     let host = Backend::ALL
         .iter()
