@@ -5,8 +5,10 @@
 //! every backend. These differ because a backend has a kernel the others lack,
 //! or runs one formulation of the same value much faster than another; each
 //! choice was measured back to back on every CPU backend (docs/performance.md,
-//! "Formulations per backend"), and each form computes the same value to
-//! rounding, so the gradient checks hold whichever runs.
+//! "Formulations per backend" and "libtorch's fused kernels"), and each form
+//! computes the same value to rounding, so the gradient checks hold whichever
+//! runs. libtorch's own fused kernels, which burn's tensor API does not name,
+//! are called in [`libtorch`] on plain (untracked) LibTorch tensors.
 
 #[cfg(feature = "tch")]
 mod libtorch;
