@@ -80,16 +80,18 @@ impl<'p> GradCheck<'p> {
         };
         let along = |g: &[Vec<f64>]| g.iter().zip(v).map(|(gi, vi)| dot(gi, vi)).sum::<f64>();
         let (target, exact) = (along(&target_g), along(exact_g));
-        let mut violations = vec![numeric_allowance.violation(exact, numeric)];
+        let numeric_violation = numeric_allowance.violation(exact, numeric);
+        let mut violations = vec![numeric_violation];
         let reference = reference_g.as_ref().map(|g| along(g));
-        if let (Some(r), Some(tolerance)) = (reference, setting.cross) {
+        let reference_violation = reference.zip(setting.cross).map(|(r, tolerance)| {
             let allowance = Allowance {
                 tolerance,
                 scale: norm(exact_g),
                 absolute: 0.0,
             };
-            violations.push(allowance.violation(target, r));
-        }
+            allowance.violation(target, r)
+        });
+        violations.extend(reference_violation);
         // Hand-written gradients are those of a scalar output (refused
         // otherwise), whose uᵀJv is u's one entry times the gradient along v.
         let manual = setting.manual_values.as_ref().map(|m| u[0] * along(m));
@@ -113,6 +115,8 @@ impl<'p> GradCheck<'p> {
             reference,
             numeric,
             manual,
+            numeric_violation,
+            reference_violation,
             violation: worst,
             passed: worst <= 1.0,
         })

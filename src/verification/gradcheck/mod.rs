@@ -256,6 +256,36 @@ impl<'p> GradCheck<'p> {
         self.run(&subject, target)
     }
 
+    /// `f(inputs)` on `place`, plainly (no autodiff): the output's shape
+    /// and row-major values, as every check evaluates it.
+    pub fn evaluate<F, const O: usize>(
+        place: &Place,
+        inputs: &Inputs,
+        f: F,
+    ) -> Result<(Vec<usize>, Vec<f64>)>
+    where
+        F: Fn(&Args) -> Tensor<O>,
+    {
+        let nothing: Vec<Param<Tensor<1>>> = Vec::new();
+        GradCheck::evaluate_module(place, &nothing, inputs, |_: &Vec<_>, x: &Args| f(x))
+    }
+
+    /// `f(module, inputs)` on `place`, plainly: shape and values.
+    pub fn evaluate_module<M, F, const O: usize>(
+        place: &Place,
+        module: &M,
+        inputs: &Inputs,
+        f: F,
+    ) -> Result<(Vec<usize>, Vec<f64>)>
+    where
+        M: Module,
+        F: Fn(&M, &Args) -> Tensor<O>,
+    {
+        let subject = Subject::new(module, inputs, None, f)?;
+        let base: Vec<Vec<f64>> = subject.variables().into_iter().map(|v| v.values).collect();
+        subject.output(place, &base)
+    }
+
     /// The options' own rules, before any work.
     fn validate(&self) -> Result<()> {
         require_positive(
@@ -324,16 +354,28 @@ impl<'p> GradCheck<'p> {
             .terms
             .unwrap_or_else(|| default_terms(&variables, &output_shape));
         let manual = self.manual_values(&variables, output.len())?;
+        let cross = reference.as_ref().map(|_| {
+            self.cross_tolerance.unwrap_or_else(|| {
+                let bound = 8.0 * terms as f64 * target.precision.unit_roundoff();
+                Tolerance {
+                    relative: bound,
+                    floor: bound,
+                }
+            })
+        });
+        let forward = match cross {
+            Some(tolerance) => Some(forward_agreement(
+                subject,
+                &target,
+                (&output, &output_shape),
+                tolerance,
+                &base,
+            )?),
+            None => None,
+        };
         let setting = Setting {
-            cross: reference.as_ref().map(|_| {
-                self.cross_tolerance.unwrap_or_else(|| {
-                    let bound = 8.0 * terms as f64 * target.precision.unit_roundoff();
-                    Tolerance {
-                        relative: bound,
-                        floor: bound,
-                    }
-                })
-            }),
+            cross,
+            forward,
             manual: manual.as_ref().map(|_| {
                 self.manual_tolerance
                     .unwrap_or(Tolerance::exact(target.precision))
@@ -475,9 +517,50 @@ impl<'p> GradCheck<'p> {
             variables,
             directions,
             full: None,
-            passed,
+            output_vs_reference: setting.forward.clone(),
+            passed: passed && setting.forward.as_ref().is_none_or(|a| a.passed),
         }
     }
+}
+
+/// The target's forward values against the reference's, entry by entry.
+///
+/// A forward kernel that is wrong in the same way for the forward pass and
+/// for the finite differences built from it passes a check of autodiff
+/// against those differences; only another implementation sees it. The
+/// scale of the floor is the largest |entry| of the output *or of the
+/// inputs*: an output entry that cancels to near zero (a sum of evenly
+/// spread values) still carries rounding of the size of the terms summed,
+/// which the inputs bound.
+fn forward_agreement<M, F, const O: usize>(
+    subject: &Subject<'_, M, F>,
+    target: &Place,
+    (reference, shape): (&[f64], &[usize]),
+    tolerance: Tolerance,
+    base: &[Vec<f64>],
+) -> Result<Agreement>
+where
+    M: Module,
+    F: Fn(&M, &Args) -> Tensor<O>,
+{
+    let (target_shape, values) = subject.output(target, base)?;
+    if target_shape != shape {
+        return Err(Error::Shape {
+            what: format!("the checked function's output on {target}"),
+            expected: format!("{shape:?}, as on the reference"),
+            got: format!("{target_shape:?}"),
+        });
+    }
+    let scale = tensor::max_abs(reference.iter().chain(base.iter().flatten()));
+    let mut tally = agreement::Tally::new(agreement::Allowance {
+        tolerance,
+        scale,
+        absolute: 0.0,
+    });
+    for (j, (&t, &r)) in values.iter().zip(reference).enumerate() {
+        tally.see(j, 0, t, r);
+    }
+    Ok(tally.finish(shape, &[]))
 }
 
 /// What one run of a check has settled before comparing.
@@ -491,6 +574,8 @@ struct Setting {
     output_shape: Vec<usize>,
     terms: usize,
     cross: Option<Tolerance>,
+    /// The target's forward values against the reference's.
+    forward: Option<Agreement>,
     manual: Option<Tolerance>,
     /// The rounding error of a finite difference, absolute.
     rounding: f64,

@@ -75,6 +75,11 @@ pub struct DirectionCheck {
     pub numeric: f64,
     /// (∇ᵀv) by the hand-written gradients, if given.
     pub manual: Option<f64>,
+    /// The exact side's uᵀJv (the reference's, or the f64 target's) against
+    /// finite differences: |difference| / allowed difference.
+    pub numeric_violation: f64,
+    /// The target's uᵀJv against the reference's, when there is one.
+    pub reference_violation: Option<f64>,
     /// The worst |difference| / allowed difference among the comparisons.
     pub violation: f64,
     /// Whether all comparisons passed.
@@ -115,6 +120,9 @@ pub struct GradReport {
     pub directions: Vec<DirectionCheck>,
     /// After a failed fast check, the full check it was asked to re-run.
     pub full: Option<Box<GradReport>>,
+    /// The target's forward values against the reference's, entry by entry
+    /// (`worst_output` names the entry); `None` without a reference.
+    pub output_vs_reference: Option<Agreement>,
     /// The verdict.
     pub passed: bool,
 }
@@ -155,13 +163,27 @@ impl GradReport {
                 false => 0.0,
             }
         });
-        rows.chain(directions).fold(0.0, f64::max)
+        let forward = self.output_vs_reference.iter().map(|a| a.max_rel_diff);
+        rows.chain(directions).chain(forward).fold(0.0, f64::max)
     }
 }
 
 impl fmt::Display for GradReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.fmt_header(f)?;
+        if let Some(a) = &self.output_vs_reference {
+            writeln!(
+                f,
+                "forward values vs reference: max rel {:.2e}, max abs {:.2e}; worst out{:?}: {:.10e} vs {:.10e} ({:.2} of allowed): {}",
+                a.max_rel_diff,
+                a.max_abs_diff,
+                a.worst_output,
+                a.values.0,
+                a.values.1,
+                a.violation,
+                if a.passed { "ok" } else { "FAIL" }
+            )?;
+        }
         for v in &self.variables {
             fmt_variable(f, v)?;
         }
