@@ -418,38 +418,10 @@ fn assert_panics_with_the_report_as_its_message() {
     );
 }
 
-/// `backprop conformance` on the two CPU backends, both precisions: every
-/// case passes (f64 certified by its own finite differences, f32 compared
-/// with flex in f64), or is a listed upstream failure.
-#[test]
-fn the_op_sweep_passes_on_flex_and_ndarray() {
-    use manual_backprop::verification::conformance::{self, Verdict};
-    let cases = conformance::cases();
-    for (backend, device) in [("flex", Device::flex()), ("ndarray", ndarray_device())] {
-        for precision in Precision::ALL {
-            let place = Place::new(device.clone(), precision);
-            let rows = conformance::sweep(&cases, (backend, &place), None, &mut |_| {});
-            assert_eq!(rows.len(), cases.len());
-            let failed = conformance::failures(&rows);
-            assert!(failed.is_empty(), "{}", failed.join("\n"));
-            // The one known upstream failure is found where it is known.
-            let known: Vec<&str> = rows
-                .iter()
-                .filter(|r| r.verdict == Verdict::KnownUpstream)
-                .map(|r| r.op.as_str())
-                .collect();
-            let expected: &[&str] = match (backend, precision) {
-                ("ndarray", Precision::F64) => &["sigmoid"],
-                _ => &[],
-            };
-            assert_eq!(known, expected, "{backend} {precision}");
-        }
-    }
-}
-
 /// The reproduction of the sweep's one known upstream failure: burn-ndarray's
 /// σ of an f64 tensor is only f32-accurate. When this fails, burn has fixed
-/// it: remove the entry from `conformance::KNOWN_UPSTREAM`.
+/// it: remove the entry from `conformance::KNOWN_UPSTREAM` (tests/conformance.rs
+/// asserts where each entry is met).
 #[test]
 fn the_known_upstream_failure_reproduces_ndarray_sigmoid_is_f32_accurate_in_f64() {
     use burn::tensor::DType;
@@ -729,4 +701,38 @@ fn a_fast_report_prints_each_direction_with_its_projections() {
         assert!(line.contains(&format!("{:.10e}", d.numeric)), "{line}");
         assert!(line.ends_with("FAIL"), "{line}");
     }
+}
+
+/// A forward kernel wrong in the same way for the forward pass and for the
+/// finite differences built from it passes a check against those
+/// differences; against another backend its forward values fail. Here the
+/// "kernel" adds 1e-4 on flex only, which leaves every derivative as it is.
+#[test]
+fn a_forward_only_bug_fails_against_another_backend_and_passes_alone() {
+    let f = |x: &Args| {
+        let y = x.get::<2>("x").exp();
+        match x.device().inner() == Device::flex() {
+            true => y.add_scalar(1e-4),
+            false => y,
+        }
+    };
+    let inputs = Inputs::new()
+        .values("x", &[2, 3], vec![0.3, -1.2, 0.7, 2.0, 0.1, -0.4])
+        .unwrap();
+    let flex = Place::new(Device::flex(), Precision::F64);
+    let alone = GradCheck::new().on(flex.clone()).function(&inputs, f).unwrap();
+    assert!(alone.passed, "{alone}");
+    assert!(alone.output_vs_reference.is_none());
+    let against = GradCheck::new()
+        .on(flex)
+        .reference(Place::new(ndarray_device(), Precision::F64))
+        .function(&inputs, f)
+        .unwrap();
+    assert!(!against.passed, "{against}");
+    let forward = against.output_vs_reference.as_ref().unwrap();
+    assert!(!forward.passed);
+    assert!((forward.max_abs_diff - 1e-4).abs() < 1e-12, "{against}");
+    // The Jacobian itself agrees: only the forward comparison failed.
+    assert!(against.variables.iter().all(|v| v.passed), "{against}");
+    assert!(against.to_string().contains("forward values vs reference"));
 }

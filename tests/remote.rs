@@ -486,24 +486,19 @@ fn a_grid_runs_on_two_servers_at_once_and_gives_the_local_numbers() {
     }
 }
 
-/// The op sweep of `backprop conformance` on a served flex device, in f64 and
-/// f32, each case compared with local flex in f64 (bit-for-bit agreement is
-/// not required: the tolerance is derived from the target's unit roundoff).
+/// The op sweep of `backprop conformance` on a served flex device, the tiny
+/// sample of every family in f64 and f32, each compared with local flex in
+/// f64 (bit-for-bit agreement is not required: the tolerance is derived
+/// from the target's unit roundoff).
 #[test]
 fn the_op_sweep_passes_on_a_remote_device() {
-    use manual_backprop::verification::Place;
-    use manual_backprop::verification::conformance;
+    use manual_backprop::verification::conformance::{self, Scope};
     let (_server, url) = in_process_server();
-    let reference = Place::reference();
+    let families = conformance::families();
+    let cases = conformance::cases(&families, Scope::Tiny, None).unwrap();
     for precision in Precision::ALL {
-        let device = Backend::Remote(url.clone()).device_for(precision).unwrap();
-        let place = Place::new(device, precision);
-        let rows = conformance::sweep(
-            &conformance::cases(),
-            ("remote", &place),
-            Some(&reference),
-            &mut |_| {},
-        );
+        let target = conformance::target(&Backend::Remote(url.clone()), precision).unwrap();
+        let rows = conformance::sweep(&cases, &target, &mut |_| {});
         let failed = conformance::failures(&rows);
         assert!(failed.is_empty(), "{precision}: {}", failed.join("\n"));
     }

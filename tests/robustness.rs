@@ -307,6 +307,7 @@ fn conformance_prints_one_row_per_case_and_exits_0_when_all_pass() {
             "flex",
             "--dtype",
             "f64",
+            "--quick",
             "--json",
         ])
         .output()
@@ -315,10 +316,11 @@ fn conformance_prints_one_row_per_case_and_exits_0_when_all_pass() {
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let rows = rows.as_array().unwrap();
-    // aᵀb in the shapes of burn#5304 and in the layers' own, and aᵀbᵀ.
-    assert_eq!(rows.len(), 3, "{stdout}");
+    // aᵀb and aᵀbᵀ, each at its six quick samples (burn#5304's shape first).
+    assert_eq!(rows.len(), 12, "{stdout}");
     for row in rows {
         assert_eq!(row["verdict"], "pass", "{stdout}");
+        assert_eq!(row["reference"], "ndarray", "{stdout}");
         assert!(row["worst_relative"].as_f64().unwrap() < 1e-6, "{stdout}");
     }
     let listed = backprop().args(["conformance", "--list"]).output().unwrap();
@@ -328,4 +330,40 @@ fn conformance_prints_one_row_per_case_and_exits_0_when_all_pass() {
         "{listing}"
     );
     rejects(&["conformance", "--op", "no such op"], "no case matches");
+}
+
+/// A backend that cannot be opened is a failing row (exit 1, `refused` in
+/// the JSON), never "skipped" with exit 0.
+#[test]
+fn conformance_fails_on_a_backend_it_cannot_trust() {
+    let out = backprop()
+        .args([
+            "conformance",
+            "--op",
+            "exp",
+            "--backend",
+            "ws://127.0.0.1:9",
+            "--dtype",
+            "f64",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{stdout}");
+    assert_eq!(rows[0]["verdict"], "refused", "{stdout}");
+}
+
+/// `--coverage` lists burn's differentiable operations with the families
+/// that reach each, and the count.
+#[test]
+fn conformance_lists_its_coverage() {
+    let out = backprop().args(["conformance", "--coverage"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("float_matmul") && stdout.contains("not swept:"), "{stdout}");
+    assert!(stdout.contains("differentiable operations, layers and losses swept"), "{stdout}");
 }

@@ -470,26 +470,23 @@ fn grid_files_and_the_cli_name_wgpu() {
     assert_eq!(grid.runs().len(), 2);
 }
 
-/// The op sweep of `backprop conformance` on the GPU in f32, each case
-/// compared with the same case in f64 on flex (whose autodiff finite
-/// differences certify) under the tolerance derived from f32's unit roundoff.
+/// The op sweep of `backprop conformance` on the GPU in f32, the tiny sample
+/// of every family (each new kernel is a compilation on lavapipe), each
+/// compared with flex in f64 — forward values, Jacobian, and flex's finite
+/// differences — under the tolerance derived from f32's unit roundoff.
 #[test]
 fn the_op_sweep_passes_on_wgpu_against_the_f64_cpu_reference() {
-    use manual_backprop::verification::Place;
-    use manual_backprop::verification::conformance;
-    let place = Place::new(wgpu_f32(), Precision::F32);
-    let reference = Place::reference();
-    let rows = conformance::sweep(
-        &conformance::cases(),
-        ("wgpu", &place),
-        Some(&reference),
-        &mut |row| {
-            println!(
-                "{:<26} {:<58} {:.2e} {:?}",
-                row.op, row.shapes, row.worst_relative, row.verdict
-            )
-        },
-    );
+    use manual_backprop::backend::Backend;
+    use manual_backprop::verification::conformance::{self, Scope};
+    let families = conformance::families();
+    let cases = conformance::cases(&families, Scope::Tiny, None).unwrap();
+    let target = conformance::target(&Backend::Wgpu, Precision::F32).unwrap();
+    let rows = conformance::sweep(&cases, &target, &mut |row| {
+        println!(
+            "{:<32} {:<58} {:.2e} {:?}",
+            row.op, row.shapes, row.worst_relative, row.verdict
+        )
+    });
     let failed = conformance::failures(&rows);
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }

@@ -233,6 +233,9 @@ impl Case {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scope {
+    /// The tiny sample of each family: every operation once, for devices
+    /// where each new kernel costs a compilation (lavapipe, a server).
+    Tiny,
     /// The tiny and boundary samples (`--quick`, `cargo test`).
     Quick,
     /// Every sample: also above the threading thresholds and on views.
@@ -253,7 +256,12 @@ pub fn cases(families: &[Arc<Family>], scope: Scope, op: Option<&str>) -> Result
         .filter(|f| op.is_none_or(|op| f.op.contains(op)))
     {
         for sample in &family.samples {
-            if scope == Scope::Full || sample.quick {
+            let wanted = match scope {
+                Scope::Tiny => sample.what == "tiny",
+                Scope::Quick => sample.quick,
+                Scope::Full => true,
+            };
+            if wanted {
                 cases.push(family.case(sample.clone())?);
             }
         }
