@@ -115,7 +115,7 @@ fn program(case: &Case, target: &Target) -> String {
          //! Cargo.toml: burn = {{ version = \"=0.22.1\", default-features = false, \
          features = [\"std\", \"autodiff\", \"flex\", \"ndarray\"] }}\n\
          #![allow(deprecated, unused_imports, unused_variables, clippy::all)]\n\
-         use burn::tensor::{{DType, Device, Tensor, TensorData}};\n\
+         use burn::tensor::{{DType, Device}};\n\
          use burn::tensor::activation::*;\n\
          use burn::tensor::module::*;\n\
          use burn::tensor::ops::*;\n\
@@ -149,7 +149,7 @@ fn program(case: &Case, target: &Target) -> String {
         .collect();
     let _ = writeln!(
         out,
-        "fn main() {{\n    let s = Sample {{ dims: vec!{:?}, layout: Layout::{:?} }};\n    let inputs: Vec<(&str, Vec<usize>, Vec<f64>)> = vec![\n{}\n    ];\n    \
+        "fn main() {{\n    let s = Sample {{ dims: vec!{:?}, layout: Layout::{} }};\n    let inputs: Vec<(&str, Vec<usize>, Vec<f64>)> = vec![\n{}\n    ];\n    \
          let target = run(&{}, {}, &s, &inputs);\n    \
          let reference = run(&{}, DType::F64, &s, &inputs);\n    \
          report(\"forward values\", &target.0, &reference.0);\n    \
