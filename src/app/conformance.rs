@@ -170,10 +170,23 @@ fn sweep_all(request: &ConformanceRequest, cases: &[Case]) -> (Vec<Row>, Vec<(St
 /// The findings report: each failing row shrunk and reproduced.
 fn report(rows: &[Row], cases: &[Case], quiet: bool) -> String {
     let mut found = Vec::new();
+    let mut seen: Vec<(&str, &str, Precision, &str)> = Vec::new();
     for row in rows
         .iter()
         .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::KnownUpstream))
     {
+        // One finding per operation, backend, precision and failed
+        // comparison: its other samples shrink to the same reproduction.
+        let key = (
+            row.op.as_str(),
+            row.backend.as_str(),
+            row.precision,
+            row.failed.first().map_or("", String::as_str),
+        );
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
         let case = cases
             .iter()
             .find(|c| c.op() == row.op && c.shapes() == row.shapes);

@@ -18,7 +18,7 @@ fn reductions() -> Vec<Sample> {
         Sample::boundary("f32 lanes + 1 per row", &[3, 17]),
         Sample::boundary("f32 lanes + 1 rows", &[17, 3]),
         Sample::boundary("unrolled block + 1 rows", &[65, 17]),
-        Sample::boundary("SIMD extremum rows (> 512)", &[3, 513]),
+        Sample::boundary("SIMD extremum rows, above 512", &[3, 513]),
         Sample::threaded("above the 64 Ki chunk", &[257, 257]),
         Sample::view(&[9, 17], Layout::Transposed),
         Sample::view(&[9, 17], Layout::Stepped),
