@@ -39,9 +39,15 @@ fn the_quick_sweep_passes_on_flex_and_ndarray_and_meets_every_known_failure() {
         }
         let met = known_rows.iter().any(|r| {
             r.op == known.op
-                && (known.backend.is_none_or(|b| b == r.backend || b == r.reference))
+                && (known
+                    .backend
+                    .is_none_or(|b| b == r.backend || b == r.reference))
         });
-        assert!(met, "{} on {:?} is never met: fixed upstream?", known.op, known.backend);
+        assert!(
+            met,
+            "{} on {:?} is never met: fixed upstream?",
+            known.op, known.backend
+        );
     }
 }
 
@@ -99,8 +105,17 @@ fn a_failure_shrinks_to_its_smallest_sample_and_reads_as_plain_burn() {
     assert_eq!(finding.dims, [1, 2], "{:?}", finding.shrunk.shapes);
     assert_eq!(finding.shrunk.verdict, Verdict::KnownUpstream);
     let program = &finding.program;
-    for needle in ["fn main()", "sigmoid(t)", "Device::ndarray()", "Device::flex()", "DType::F64"] {
-        assert!(program.contains(needle), "{needle} missing from:\n{program}");
+    for needle in [
+        "fn main()",
+        "sigmoid(t)",
+        "Device::ndarray()",
+        "Device::flex()",
+        "DType::F64",
+    ] {
+        assert!(
+            program.contains(needle),
+            "{needle} missing from:\n{program}"
+        );
     }
     assert!(!program.contains("manual_backprop"), "{program}");
     let report = findings::markdown(&[finding]);

@@ -720,7 +720,10 @@ fn a_forward_only_bug_fails_against_another_backend_and_passes_alone() {
         .values("x", &[2, 3], vec![0.3, -1.2, 0.7, 2.0, 0.1, -0.4])
         .unwrap();
     let flex = Place::new(Device::flex(), Precision::F64);
-    let alone = GradCheck::new().on(flex.clone()).function(&inputs, f).unwrap();
+    let alone = GradCheck::new()
+        .on(flex.clone())
+        .function(&inputs, f)
+        .unwrap();
     assert!(alone.passed, "{alone}");
     assert!(alone.output_vs_reference.is_none());
     let against = GradCheck::new()

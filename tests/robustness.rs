@@ -361,9 +361,18 @@ fn conformance_fails_on_a_backend_it_cannot_trust() {
 /// that reach each, and the count.
 #[test]
 fn conformance_lists_its_coverage() {
-    let out = backprop().args(["conformance", "--coverage"]).output().unwrap();
+    let out = backprop()
+        .args(["conformance", "--coverage"])
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("float_matmul") && stdout.contains("not swept:"), "{stdout}");
-    assert!(stdout.contains("differentiable operations, layers and losses swept"), "{stdout}");
+    assert!(
+        stdout.contains("float_matmul") && stdout.contains("not swept:"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("differentiable operations, layers and losses swept"),
+        "{stdout}"
+    );
 }

@@ -138,7 +138,7 @@ fn sweep_all(request: &ConformanceRequest, cases: &[Case]) -> (Vec<Row>, Vec<(St
                     // The refusal fails the sweep; the cases still run on
                     // the device, when it opens, to show what it gets wrong.
                     say(format_row(&refused));
-                    rows.push(refused);
+                    rows.push(*refused);
                     match conformance::unverified_target(backend, precision) {
                         Some(target) => target,
                         None => {
@@ -271,7 +271,9 @@ fn print_failures(rows: &[Row]) {
         if let Some(suspect) = &row.suspect {
             println!("suspect: {suspect}");
         }
-        if let Some(known) = conformance::known_failure((&row.op, &row.sample), &row.backend, row.precision) {
+        if let Some(known) =
+            conformance::known_failure((&row.op, &row.sample), &row.backend, row.precision)
+        {
             println!("known upstream failure: {}", known.reproduction);
         }
         if let Some(detail) = &row.detail {

@@ -54,7 +54,12 @@ fn node(backend: &str, precision: Precision) -> String {
     format!("{backend} {precision}")
 }
 
-fn blame_group(rows: &mut [Row], members: &[usize], case: Option<&Case>, places: &[(String, Place)]) {
+fn blame_group(
+    rows: &mut [Row],
+    members: &[usize],
+    case: Option<&Case>,
+    places: &[(String, Place)],
+) {
     let failing = |r: &Row| matches!(r.verdict, Verdict::Fail | Verdict::KnownUpstream);
     if !members.iter().any(|&i| failing(&rows[i])) {
         return;
@@ -116,9 +121,8 @@ fn census(case: &Case, places: &[(String, Place)]) -> Option<String> {
     let outputs: Vec<(&str, Vec<f64>)> = places
         .iter()
         .filter_map(|(name, place)| {
-            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                case.evaluate(place)
-            }));
+            let caught =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| case.evaluate(place)));
             match caught {
                 Ok(Ok((_, values))) => Some((name.as_str(), values)),
                 _ => None,
@@ -129,9 +133,9 @@ fn census(case: &Case, places: &[(String, Place)]) -> Option<String> {
     let scale = crate::tensor::max_abs(inputs.chain(outputs.iter().flat_map(|(_, v)| v)));
     let agree = |a: &[f64], b: &[f64]| {
         a.len() == b.len()
-            && a.iter().zip(b).all(|(x, y)| {
-                (x - y).abs() <= CENSUS_AGREEMENT * x.abs().max(y.abs()).max(scale)
-            })
+            && a.iter()
+                .zip(b)
+                .all(|(x, y)| (x - y).abs() <= CENSUS_AGREEMENT * x.abs().max(y.abs()).max(scale))
     };
     let odd: Vec<&str> = outputs
         .iter()

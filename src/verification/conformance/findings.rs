@@ -145,7 +145,12 @@ fn program(case: &Case, target: &Target) -> String {
         .inputs()
         .entries()
         .iter()
-        .map(|e| format!("        (\"{}\", vec!{:?}, vec!{:?}),", e.name, e.shape, e.values))
+        .map(|e| {
+            format!(
+                "        (\"{}\", vec!{:?}, vec!{:?}),",
+                e.name, e.shape, e.values
+            )
+        })
         .collect();
     let _ = writeln!(
         out,

@@ -16,7 +16,7 @@ pub struct KnownFailure {
     pub backend: Option<&'static str>,
     /// The precision it fails in; `None` in every precision.
     pub precision: Option<Precision>,
-    /// The samples it fails at (a [`Sample::what`], e.g. `transposed view`);
+    /// The samples it fails at (a [`Sample::what`](super::Sample::what), e.g. `transposed view`);
     /// `None` at every sample.
     pub sample: Option<&'static str>,
     /// What is wrong upstream, where, and what reproduces it.
@@ -173,7 +173,7 @@ pub const KNOWN_UPSTREAM: &[KnownFailure] = &[
 ];
 
 /// The known upstream failure of `op` at the sample `sample` (its
-/// [`Sample::what`]) on `backend` in `precision`, if any.
+/// [`Sample::what`](super::Sample::what)) on `backend` in `precision`, if any.
 pub fn known_failure(
     (op, sample): (&str, &str),
     backend: &str,

@@ -35,7 +35,7 @@ pub enum Verdict {
     Pass,
     /// They do not.
     Fail,
-    /// They do not, and this is a known upstream bug (see [`KNOWN_UPSTREAM`]).
+    /// They do not, and this is a known upstream bug (see [`KNOWN_UPSTREAM`](super::KNOWN_UPSTREAM)).
     KnownUpstream,
     /// The check could not run (an error, a panic inside the backend).
     Error,
@@ -57,7 +57,7 @@ pub struct Row {
     pub op: String,
     /// Shapes and sample.
     pub shapes: String,
-    /// The sample's kind ([`Sample::what`]).
+    /// The sample's kind ([`Sample::what`](super::Sample::what)).
     pub sample: String,
     /// The target backend's name.
     pub backend: String,
@@ -75,7 +75,7 @@ pub struct Row {
     /// The verdict.
     pub verdict: Verdict,
     /// The side the failure points to, when the comparisons tell
-    /// ([`suspects`]).
+    /// ([`suspects`](super::suspects)).
     pub suspect: Option<String>,
     /// The error or the failing report, for rows that did not pass.
     pub detail: Option<String>,
@@ -110,10 +110,18 @@ impl Row {
 /// finite differences still certify it (its forward values are then not
 /// compared with an independent implementation, and the row says so).
 fn reference_of(case: &Case, target: &Target) -> (String, String, Place) {
-    let reference_bad = known_failure((case.op(), case.sample.what), &target.reference_backend, Precision::F64)
-        .is_some_and(|k| k.backend.is_some());
-    let target_bad =
-        known_failure((case.op(), case.sample.what), &target.known_as, Precision::F64).is_some();
+    let reference_bad = known_failure(
+        (case.op(), case.sample.what),
+        &target.reference_backend,
+        Precision::F64,
+    )
+    .is_some_and(|k| k.backend.is_some());
+    let target_bad = known_failure(
+        (case.op(), case.sample.what),
+        &target.known_as,
+        Precision::F64,
+    )
+    .is_some();
     match reference_bad && !target_bad {
         true => (
             target.backend.clone(),
@@ -219,7 +227,11 @@ pub fn run_case(case: &Case, target: &Target) -> Row {
 /// Which of a failed report's comparisons failed.
 fn failed_comparisons(report: &GradReport) -> Vec<String> {
     let mut failed = Vec::new();
-    if report.output_vs_reference.as_ref().is_some_and(|a| !a.passed) {
+    if report
+        .output_vs_reference
+        .as_ref()
+        .is_some_and(|a| !a.passed)
+    {
         failed.push("forward".to_string());
     }
     let cross = report
@@ -269,7 +281,7 @@ pub fn reference_backend(backend: &Backend) -> Backend {
 /// The target `backend` in `precision` with its reference, once both have
 /// passed the precision self-check; otherwise the refused row, naming what
 /// the self-check found (a refused device fails the sweep).
-pub fn target(backend: &Backend, precision: Precision) -> std::result::Result<Target, Row> {
+pub fn target(backend: &Backend, precision: Precision) -> std::result::Result<Target, Box<Row>> {
     build_target(backend, precision, true)
 }
 
@@ -285,7 +297,7 @@ fn build_target(
     backend: &Backend,
     precision: Precision,
     verify: bool,
-) -> std::result::Result<Target, Row> {
+) -> std::result::Result<Target, Box<Row>> {
     let refused = |who: &Backend, p: Precision, e: crate::error::Error| {
         let finding = match e {
             crate::error::Error::UnsupportedPrecision { device, reason, .. } => {
@@ -293,7 +305,7 @@ fn build_target(
             }
             other => other.to_string(),
         };
-        Row::refused(who.name(), p, finding)
+        Box::new(Row::refused(who.name(), p, finding))
     };
     let device = match verify {
         true => backend.device_for(precision),

@@ -55,13 +55,22 @@ pub(super) fn families() -> Vec<Family> {
 fn maths() -> Vec<Family> {
     vec![
         unary!("exp", ["float_exp"], "", Unit, |t| t.exp()),
-        unary!("log", ["float_log"], "x in [0.5, 2]", In(0.5, 2.0), |t| t.log()),
-        unary!("log1p", ["float_log1p"], "x in [−0.5, 2]", In(-0.5, 2.0), |t| {
-            t.log1p()
-        }),
-        unary!("sqrt", ["float_sqrt"], "x in [0.25, 4]", In(0.25, 4.0), |t| {
-            t.sqrt()
-        }),
+        unary!("log", ["float_log"], "x in [0.5, 2]", In(0.5, 2.0), |t| t
+            .log()),
+        unary!(
+            "log1p",
+            ["float_log1p"],
+            "x in [−0.5, 2]",
+            In(-0.5, 2.0),
+            |t| t.log1p()
+        ),
+        unary!(
+            "sqrt",
+            ["float_sqrt"],
+            "x in [0.25, 4]",
+            In(0.25, 4.0),
+            |t| t.sqrt()
+        ),
         unary!(
             "abs",
             ["float_abs"],
@@ -79,28 +88,52 @@ fn maths() -> Vec<Family> {
         ),
         unary!("sin", ["float_sin"], "", In(-3.0, 3.0), |t| t.sin()),
         unary!("cos", ["float_cos"], "", In(-3.0, 3.0), |t| t.cos()),
-        unary!("tan", ["float_tan"], "x in [−1.2, 1.2]", In(-1.2, 1.2), |t| {
-            t.tan()
-        }),
+        unary!(
+            "tan",
+            ["float_tan"],
+            "x in [−1.2, 1.2]",
+            In(-1.2, 1.2),
+            |t| t.tan()
+        ),
         unary!("sinh", ["float_sinh"], "", In(-2.0, 2.0), |t| t.sinh()),
         unary!("cosh", ["float_cosh"], "", In(-2.0, 2.0), |t| t.cosh()),
-        unary!("tanh", ["float_tanh"], "the tanh activation", In(-2.0, 2.0), |t| {
-            t.tanh()
-        }),
-        unary!("asin", ["float_asin"], "x in [−0.9, 0.9]", In(-0.9, 0.9), |t| {
-            t.asin()
-        }),
-        unary!("acos", ["float_acos"], "x in [−0.9, 0.9]", In(-0.9, 0.9), |t| {
-            t.acos()
-        }),
+        unary!(
+            "tanh",
+            ["float_tanh"],
+            "the tanh activation",
+            In(-2.0, 2.0),
+            |t| t.tanh()
+        ),
+        unary!(
+            "asin",
+            ["float_asin"],
+            "x in [−0.9, 0.9]",
+            In(-0.9, 0.9),
+            |t| t.asin()
+        ),
+        unary!(
+            "acos",
+            ["float_acos"],
+            "x in [−0.9, 0.9]",
+            In(-0.9, 0.9),
+            |t| t.acos()
+        ),
         unary!("atan", ["float_atan"], "", In(-3.0, 3.0), |t| t.atan()),
         unary!("asinh", ["float_asinh"], "", In(-3.0, 3.0), |t| t.asinh()),
-        unary!("acosh", ["float_acosh"], "x in [1.2, 3]", In(1.2, 3.0), |t| {
-            t.acosh()
-        }),
-        unary!("atanh", ["float_atanh"], "x in [−0.9, 0.9]", In(-0.9, 0.9), |t| {
-            t.atanh()
-        }),
+        unary!(
+            "acosh",
+            ["float_acosh"],
+            "x in [1.2, 3]",
+            In(1.2, 3.0),
+            |t| t.acosh()
+        ),
+        unary!(
+            "atanh",
+            ["float_atanh"],
+            "x in [−0.9, 0.9]",
+            In(-0.9, 0.9),
+            |t| t.atanh()
+        ),
         unary!("erf", ["float_erf"], "", In(-2.0, 2.0), |t| t.erf()),
         unary!(
             "powf_scalar",
@@ -122,7 +155,11 @@ fn maths() -> Vec<Family> {
             ],
             "(x + 0.5)·1.5 − 0.25, / 0.75",
             Unit,
-            |t| t.add_scalar(0.5).mul_scalar(1.5).sub_scalar(0.25).div_scalar(0.75)
+            |t| t
+                .add_scalar(0.5)
+                .mul_scalar(1.5)
+                .sub_scalar(0.25)
+                .div_scalar(0.75)
         ),
         unary!(
             "remainder_scalar",
@@ -216,9 +253,13 @@ fn binary() -> Vec<Family> {
         binary!("add", ["float_add"], "", (Unit, Unit), |a, b| a + b),
         binary!("sub", ["float_sub"], "", (Unit, Unit), |a, b| a - b),
         binary!("mul", ["float_mul"], "", (Unit, Unit), |a, b| a * b),
-        binary!("div", ["float_div"], "|b| in [0.5, 2]", (Unit, divisor), |a, b| {
-            a / b
-        }),
+        binary!(
+            "div",
+            ["float_div"],
+            "|b| in [0.5, 2]",
+            (Unit, divisor),
+            |a, b| a / b
+        ),
         binary!(
             "powf",
             ["float_powf"],
@@ -259,7 +300,11 @@ fn binary() -> Vec<Family> {
             }
         ),
         Family::function(
-            ("broadcast add, mul", &["float_add", "float_mul"], "a [r, 1] and b [1, c]: each gradient sums over its broadcast axis"),
+            (
+                "broadcast add, mul",
+                &["float_add", "float_mul"],
+                "a [r, 1] and b [1, c]: each gradient sums over its broadcast axis",
+            ),
             op!(|x, s| {
                 let (a, b) = (x.get::<2>("a"), x.get::<2>("b"));
                 (a.clone() + b.clone()) * b + a
@@ -290,8 +335,12 @@ fn activations() -> Vec<Family> {
         unary!("log_sigmoid", ["log_sigmoid"], "", In(-4.0, 4.0), |t| {
             log_sigmoid(t)
         }),
-        unary!("silu", [], "composite: x·σ(x)", In(-3.0, 3.0), |t| silu(t)),
-        unary!("softplus", [], "composite", In(-3.0, 3.0), |t| softplus(t, 1.0)),
+        unary!("silu", [], "composite: x·σ(x)", In(-3.0, 3.0), |t| silu(
+            t
+        )),
+        unary!("softplus", [], "composite", In(-3.0, 3.0), |t| softplus(
+            t, 1.0
+        )),
         unary!("mish", [], "composite", In(-3.0, 3.0), |t| mish(t)),
         unary!(
             "leaky_relu",
@@ -302,7 +351,11 @@ fn activations() -> Vec<Family> {
         ),
         unary!("softmax", [], "dim 1, composite", Unit, |t| softmax(t, 1)),
         Family::function(
-            ("softmax dim 0", &[], "reduced over rows: a strided reduction"),
+            (
+                "softmax dim 0",
+                &[],
+                "reduced over rows: a strided reduction",
+            ),
             op!(|x, s| softmax(operand(x, "x", s.rc(), s.layout), 0)),
             elementwise_small(),
             |s| vec![("x", s.stored(), Values::Unit)],

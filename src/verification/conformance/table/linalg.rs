@@ -114,7 +114,11 @@ pub(super) fn families() -> Vec<Family> {
             },
         ),
         Family::function(
-            ("cross", &["float_cross"], "a × b along the last axis of [r, 3]"),
+            (
+                "cross",
+                &["float_cross"],
+                "a × b along the last axis of [r, 3]",
+            ),
             op!(|x, s| x.get::<2>("a").cross(x.get::<2>("b"), 1)),
             vec![
                 Sample::tiny(&[2, 3]),

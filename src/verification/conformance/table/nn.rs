@@ -23,9 +23,9 @@ use burn::nn::loss::{
 };
 use burn::nn::{
     Embedding, EmbeddingConfig, GroupNorm, GroupNormConfig, Gru, GruConfig, InstanceNorm,
-    InstanceNormConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig, Lstm, LstmConfig, LstmState, PRelu,
-    PReluConfig, RmsNorm, RmsNormConfig, RotaryEncoding, RotaryEncodingConfig, SwiGlu,
-    SwiGluConfig,
+    InstanceNormConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig, Lstm, LstmConfig,
+    LstmState, PRelu, PReluConfig, RmsNorm, RmsNormConfig, RotaryEncoding, RotaryEncodingConfig,
+    SwiGlu, SwiGluConfig,
 };
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Device, Tensor};
@@ -70,7 +70,11 @@ fn layers() -> Vec<Family> {
             |s| vec![("x", vec![s.d(0), s.d(1)], Unit)],
         ),
         Family::module(
-            ("nn::Conv1d", &["nn::Conv1d"], "kernel 3, [batch, channels, length]"),
+            (
+                "nn::Conv1d",
+                &["nn::Conv1d"],
+                "kernel 3, [batch, channels, length]",
+            ),
             module_op!(Conv1d, |m, x, s| m.forward(x.get("x"))),
             vec![
                 Sample::tiny(&[1, 2, 6, 2]),
@@ -95,15 +99,25 @@ fn layers() -> Vec<Family> {
                 let n = s.d(0) + 1;
                 m.forward(indices(x, repeated(2 * n, s.d(0)), [2, n]))
             }),
-            vec![Sample::tiny(&[4, 3]), Sample::boundary("f32 lanes + 1 wide", &[9, 17])],
+            vec![
+                Sample::tiny(&[4, 3]),
+                Sample::boundary("f32 lanes + 1 wide", &[9, 17]),
+            ],
             |s: &Sample| EmbeddingConfig::new(s.d(0), s.d(1)).init(&cpu()),
             // The module's table is its one variable; the input is a dummy scale.
             |_| vec![("scale", vec![1], In(1.0, 1.0))],
         ),
         Family::module(
-            ("nn::PRelu", &["nn::PRelu"], "one slope; |x| ≥ 0.1, away from the kink"),
+            (
+                "nn::PRelu",
+                &["nn::PRelu"],
+                "one slope; |x| ≥ 0.1, away from the kink",
+            ),
             module_op!(PRelu, |m, x, s| m.forward(x.get::<2>("x"))),
-            vec![Sample::tiny(&[2, 3]), Sample::boundary("f32 lanes + 1", &[1, 17])],
+            vec![
+                Sample::tiny(&[2, 3]),
+                Sample::boundary("f32 lanes + 1", &[1, 17]),
+            ],
             |_: &Sample| PReluConfig::new().init(&cpu()),
             |s| vec![("x", s.dims.clone(), TwoSided(0.1, 1.0))],
         ),
@@ -115,9 +129,16 @@ fn layers() -> Vec<Family> {
             |s| vec![("x", vec![s.d(0), s.d(1)], Unit)],
         ),
         Family::module(
-            ("nn::RotaryEncoding", &["nn::RotaryEncoding"], "[batch, sequence, width]: no parameters, the input rotated"),
+            (
+                "nn::RotaryEncoding",
+                &["nn::RotaryEncoding"],
+                "[batch, sequence, width]: no parameters, the input rotated",
+            ),
             module_op!(RotaryEncoding, |m, x, s| m.forward(x.get::<3>("x"))),
-            vec![Sample::tiny(&[1, 3, 4]), Sample::boundary("f32 lanes wide", &[2, 5, 16])],
+            vec![
+                Sample::tiny(&[1, 3, 4]),
+                Sample::boundary("f32 lanes wide", &[2, 5, 16]),
+            ],
             |s: &Sample| RotaryEncodingConfig::new(16, s.d(2)).init(&cpu()),
             |s| vec![("x", s.dims.clone(), Unit)],
         ),
@@ -148,17 +169,29 @@ fn norms() -> Vec<Family> {
             |s| vec![("x", s.dims.clone(), Unit)],
         ),
         Family::module(
-            ("nn::GroupNorm", &["nn::GroupNorm"], "two groups of channels"),
+            (
+                "nn::GroupNorm",
+                &["nn::GroupNorm"],
+                "two groups of channels",
+            ),
             module_op!(GroupNorm, |m, x, s| m.forward(x.get::<3>("x"))),
             planes(),
             |s: &Sample| GroupNormConfig::new(2, 2 * s.d(1).div_ceil(2)).init(&cpu()),
             |s| vec![("x", vec![s.d(0), 2 * s.d(1).div_ceil(2), s.d(2)], Unit)],
         ),
         Family::module(
-            ("nn::InstanceNorm", &["nn::InstanceNorm"], "affine, per channel and example"),
+            (
+                "nn::InstanceNorm",
+                &["nn::InstanceNorm"],
+                "affine, per channel and example",
+            ),
             module_op!(InstanceNorm, |m, x, s| m.forward(x.get::<3>("x"))),
             planes(),
-            |s: &Sample| InstanceNormConfig::new(s.d(1)).with_affine(true).init(&cpu()),
+            |s: &Sample| {
+                InstanceNormConfig::new(s.d(1))
+                    .with_affine(true)
+                    .init(&cpu())
+            },
             |s| vec![("x", s.dims.clone(), Unit)],
         ),
     ]
@@ -167,19 +200,28 @@ fn norms() -> Vec<Family> {
 fn sequence_models() -> Vec<Family> {
     vec![
         Family::module(
-            ("nn::Lstm", &["nn::Lstm"], "every hidden state of the sequence"),
+            (
+                "nn::Lstm",
+                &["nn::Lstm"],
+                "every hidden state of the sequence",
+            ),
             module_op!(Lstm, |m, x, s| {
                 // An explicit zero state in the input's dtype: burn-nn's
                 // default state takes the device's default float dtype.
                 let zeros = Tensor::<2>::zeros([s.d(0), s.d(3)], (&x.device(), x.dtype()));
-                m.forward(x.get::<3>("x"), Some(LstmState::new(zeros.clone(), zeros))).0
+                m.forward(x.get::<3>("x"), Some(LstmState::new(zeros.clone(), zeros)))
+                    .0
             }),
             sequences(),
             |s: &Sample| LstmConfig::new(s.d(2), s.d(3), true).init(&cpu()),
             |s| vec![("x", vec![s.d(0), s.d(1), s.d(2)], Unit)],
         ),
         Family::module(
-            ("nn::Gru", &["nn::Gru"], "every hidden state of the sequence"),
+            (
+                "nn::Gru",
+                &["nn::Gru"],
+                "every hidden state of the sequence",
+            ),
             module_op!(Gru, |m, x, s| {
                 let zeros = Tensor::<2>::zeros([s.d(0), s.d(3)], (&x.device(), x.dtype()));
                 m.forward(x.get::<3>("x"), Some(zeros))
@@ -189,10 +231,23 @@ fn sequence_models() -> Vec<Family> {
             |s| vec![("x", vec![s.d(0), s.d(1), s.d(2)], Unit)],
         ),
         Family::module(
-            ("nn::MultiHeadAttention", &["nn::MultiHeadAttention"], "self-attention, two heads"),
-            module_op!(MultiHeadAttention, |m, x, s| m.forward(MhaInput::self_attn(x.get::<3>("x"))).context),
-            vec![Sample::tiny(&[1, 3, 4]), Sample::boundary("f32 lanes wide", &[2, 5, 16])],
-            |s: &Sample| MultiHeadAttentionConfig::new(s.d(2), 2).with_dropout(0.0).init(&cpu()),
+            (
+                "nn::MultiHeadAttention",
+                &["nn::MultiHeadAttention"],
+                "self-attention, two heads",
+            ),
+            module_op!(MultiHeadAttention, |m, x, s| m
+                .forward(MhaInput::self_attn(x.get::<3>("x")))
+                .context),
+            vec![
+                Sample::tiny(&[1, 3, 4]),
+                Sample::boundary("f32 lanes wide", &[2, 5, 16]),
+            ],
+            |s: &Sample| {
+                MultiHeadAttentionConfig::new(s.d(2), 2)
+                    .with_dropout(0.0)
+                    .init(&cpu())
+            },
             |s| vec![("x", s.dims.clone(), Unit)],
         ),
     ]
@@ -210,7 +265,11 @@ fn predictions() -> Vec<Sample> {
 fn losses() -> Vec<Family> {
     vec![
         Family::function(
-            ("nn::CrossEntropyLoss", &["nn::CrossEntropyLoss"], "logits and class indices"),
+            (
+                "nn::CrossEntropyLoss",
+                &["nn::CrossEntropyLoss"],
+                "logits and class indices",
+            ),
             op!(|x, s| {
                 let [n, c] = s.rc();
                 let loss = CrossEntropyLossConfig::new().init(&x.device());
@@ -220,11 +279,17 @@ fn losses() -> Vec<Family> {
             |s| vec![("logits", s.dims.clone(), Unit)],
         ),
         Family::function(
-            ("nn::BinaryCrossEntropyLoss", &["nn::BinaryCrossEntropyLoss"], "with logits"),
+            (
+                "nn::BinaryCrossEntropyLoss",
+                &["nn::BinaryCrossEntropyLoss"],
+                "with logits",
+            ),
             op!(|x, s| {
                 let [n, c] = s.rc();
                 let targets = indices(x, (0..n * c).map(|i| (i % 2) as i64).collect(), [n, c]);
-                let loss = BinaryCrossEntropyLossConfig::new().with_logits(true).init(&x.device());
+                let loss = BinaryCrossEntropyLossConfig::new()
+                    .with_logits(true)
+                    .init(&x.device());
                 loss.forward(x.get::<2>("logits"), targets)
             }),
             predictions(),
@@ -237,29 +302,49 @@ fn losses() -> Vec<Family> {
             |s| vec![("p", s.dims.clone(), Unit), ("y", s.dims.clone(), Unit)],
         ),
         Family::function(
-            ("nn::HuberLoss", &["nn::HuberLoss"], "δ = 0.5; |p − y| spread across both branches"),
+            (
+                "nn::HuberLoss",
+                &["nn::HuberLoss"],
+                "δ = 0.5; |p − y| spread across both branches",
+            ),
             op!(|x, s| {
                 let p = x.get::<2>("p");
-                HuberLossConfig::new(0.5).init().forward(p.clone(), p.zeros_like(), Reduction::Mean)
+                HuberLossConfig::new(0.5)
+                    .init()
+                    .forward(p.clone(), p.zeros_like(), Reduction::Mean)
             }),
             predictions(),
             |s| vec![("p", s.dims.clone(), TwoSided(0.05, 1.0))],
         ),
         Family::function(
-            ("nn::SmoothL1Loss", &["nn::SmoothL1Loss"], "β = 1 (default); |p| in [0.05, 2], both branches"),
+            (
+                "nn::SmoothL1Loss",
+                &["nn::SmoothL1Loss"],
+                "β = 1 (default); |p| in [0.05, 2], both branches",
+            ),
             op!(|x, s| {
                 let p = x.get::<2>("p");
-                SmoothL1LossConfig::new().init().forward_with_reduction(p.clone(), p.zeros_like(), Reduction::Mean)
+                SmoothL1LossConfig::new().init().forward_with_reduction(
+                    p.clone(),
+                    p.zeros_like(),
+                    Reduction::Mean,
+                )
             }),
             predictions(),
             |s| vec![("p", s.dims.clone(), TwoSided(0.05, 2.0))],
         ),
         Family::function(
-            ("nn::KLDivLoss", &["nn::KLDivLoss"], "log-probabilities against probabilities"),
+            (
+                "nn::KLDivLoss",
+                &["nn::KLDivLoss"],
+                "log-probabilities against probabilities",
+            ),
             op!(|x, s| {
                 let predictions = log_softmax(x.get::<2>("p"), 1);
                 let targets = softmax(x.get::<2>("y"), 1);
-                KLDivLossConfig::new().init().forward(predictions, targets, Reduction::Mean)
+                KLDivLossConfig::new()
+                    .init()
+                    .forward(predictions, targets, Reduction::Mean)
             }),
             predictions(),
             |s| vec![("p", s.dims.clone(), Unit), ("y", s.dims.clone(), Unit)],

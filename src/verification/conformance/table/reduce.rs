@@ -6,7 +6,10 @@
 //! above 32 Ki (`EXTREMUM_SIMD_ROW_THRESHOLD`, `EXTREMUM_PARALLEL_THRESHOLD`).
 //! Values are distinct, so a max, a sort or a top-k never meets a tie.
 
-use super::super::sample::{Sample, Values::{self, In, Unit}};
+use super::super::sample::{
+    Sample,
+    Values::{self, In, Unit},
+};
 use super::super::views::{Layout, operand};
 use super::op;
 use crate::verification::conformance::Family;
@@ -60,24 +63,38 @@ fn sums() -> Vec<Family> {
     vec![
         reduction!("sum", ["float_sum"], "", Unit, |t| t.sum()).terms(entries),
         reduction!("mean", ["float_mean"], "", Unit, |t| t.mean()).terms(entries),
-        reduction!("sum_dim 0", ["float_sum_dim"], "over rows: strided", Unit, |t| {
-            t.sum_dim(0)
-        }),
+        reduction!(
+            "sum_dim 0",
+            ["float_sum_dim"],
+            "over rows: strided",
+            Unit,
+            |t| t.sum_dim(0)
+        ),
         reduction!("sum_dim 1", ["float_sum_dim"], "along rows", Unit, |t| {
             t.sum_dim(1)
         }),
-        reduction!("mean_dim 0", ["float_mean_dim"], "", Unit, |t| t.mean_dim(0)),
-        reduction!("mean_dim 1", ["float_mean_dim"], "", Unit, |t| t.mean_dim(1)),
+        reduction!("mean_dim 0", ["float_mean_dim"], "", Unit, |t| t
+            .mean_dim(0)),
+        reduction!("mean_dim 1", ["float_mean_dim"], "", Unit, |t| t
+            .mean_dim(1)),
         reduction!("prod", ["float_prod"], "x in [0.99, 1.01]", NEAR_ONE, |t| {
             t.prod()
         })
         .terms(entries),
-        reduction!("prod_dim 0", ["float_prod_dim"], "x in [0.99, 1.01]", NEAR_ONE, |t| {
-            t.prod_dim(0)
-        }),
-        reduction!("prod_dim 1", ["float_prod_dim"], "x in [0.99, 1.01]", NEAR_ONE, |t| {
-            t.prod_dim(1)
-        }),
+        reduction!(
+            "prod_dim 0",
+            ["float_prod_dim"],
+            "x in [0.99, 1.01]",
+            NEAR_ONE,
+            |t| t.prod_dim(0)
+        ),
+        reduction!(
+            "prod_dim 1",
+            ["float_prod_dim"],
+            "x in [0.99, 1.01]",
+            NEAR_ONE,
+            |t| t.prod_dim(1)
+        ),
         reduction!("var", [], "composite: mean, sub, square, mean", Unit, |t| {
             t.var(1)
         }),
@@ -104,27 +121,43 @@ fn extrema() -> Vec<Family> {
             Unit,
             |t| t.min_dim_with_indices(0).0
         ),
-        reduction!("max", [], "every entry: a reshape and a max_dim", Unit, |t| {
-            t.max()
-        }),
+        reduction!(
+            "max",
+            [],
+            "every entry: a reshape and a max_dim",
+            Unit,
+            |t| t.max()
+        ),
         reduction!("min", [], "every entry", Unit, |t| t.min()),
     ]
 }
 
 fn cumulative() -> Vec<Family> {
     vec![
-        reduction!("cumsum 0", ["float_cumsum"], "down the columns", Unit, |t| {
-            t.cumsum(0)
-        }),
+        reduction!(
+            "cumsum 0",
+            ["float_cumsum"],
+            "down the columns",
+            Unit,
+            |t| t.cumsum(0)
+        ),
         reduction!("cumsum 1", ["float_cumsum"], "along the rows", Unit, |t| {
             t.cumsum(1)
         }),
-        reduction!("cumprod 1", ["float_cumprod"], "x in [0.99, 1.01]", NEAR_ONE, |t| {
-            t.cumprod(1)
-        }),
-        reduction!("cumprod 0", ["float_cumprod"], "x in [0.99, 1.01]", NEAR_ONE, |t| {
-            t.cumprod(0)
-        }),
+        reduction!(
+            "cumprod 1",
+            ["float_cumprod"],
+            "x in [0.99, 1.01]",
+            NEAR_ONE,
+            |t| t.cumprod(1)
+        ),
+        reduction!(
+            "cumprod 0",
+            ["float_cumprod"],
+            "x in [0.99, 1.01]",
+            NEAR_ONE,
+            |t| t.cumprod(0)
+        ),
         reduction!("cummax 1", ["float_cummax"], "", Unit, |t| t.cummax(1)),
         reduction!("cummin 0", ["float_cummin"], "", Unit, |t| t.cummin(0)),
     ]
@@ -132,8 +165,10 @@ fn cumulative() -> Vec<Family> {
 
 fn sorting() -> Vec<Family> {
     vec![
-        reduction!("sort 1", ["float_sort"], "along the rows", Unit, |t| t.sort(1)),
-        reduction!("sort 0", ["float_sort"], "down the columns", Unit, |t| t.sort(0)),
+        reduction!("sort 1", ["float_sort"], "along the rows", Unit, |t| t
+            .sort(1)),
+        reduction!("sort 0", ["float_sort"], "down the columns", Unit, |t| t
+            .sort(0)),
         reduction!(
             "sort_with_indices",
             ["float_sort_with_indices"],

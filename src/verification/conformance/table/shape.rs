@@ -37,23 +37,40 @@ fn rank3() -> Vec<Sample> {
 
 pub(super) fn families() -> Vec<Family> {
     vec![
-        movement!("reshape", ["float_reshape"], "[r, c] → [c, r]: a copy from a view", |t, s| {
-            t.reshape([s.d(1), s.d(0)]).exp()
-        }),
-        movement!("swap_dims", ["float_swap_dims"], "", |t, s| t.swap_dims(0, 1).exp()),
+        movement!(
+            "reshape",
+            ["float_reshape"],
+            "[r, c] → [c, r]: a copy from a view",
+            |t, s| t.reshape([s.d(1), s.d(0)]).exp()
+        ),
+        movement!("swap_dims", ["float_swap_dims"], "", |t, s| t
+            .swap_dims(0, 1)
+            .exp()),
         movement!("flip", ["float_flip"], "both axes", |t, s| t.flip([0, 1])),
-        movement!("repeat_dim", ["float_repeat_dim"], "rows three times: gradients sum", |t, s| {
-            t.repeat_dim(0, 3).exp()
-        }),
-        movement!("slice", ["float_slice"], "rows 1.., columns ..c−1", |t, s| {
-            t.slice([0..s.d(0), 0..s.d(1).max(2) - 1]).exp()
-        }),
-        movement!("slice, stepped", ["float_slice"], "every other row, every third column", |t, s| {
-            t.slice(s![..;2, ..;3]).exp()
-        }),
-        movement!("unfold", ["float_unfold"], "windows of 2, step 1: overlapping, gradients sum", |t, s| {
-            t.unfold::<3, _>(1, 2.min(s.d(1)), 1).exp()
-        }),
+        movement!(
+            "repeat_dim",
+            ["float_repeat_dim"],
+            "rows three times: gradients sum",
+            |t, s| t.repeat_dim(0, 3).exp()
+        ),
+        movement!(
+            "slice",
+            ["float_slice"],
+            "rows 1.., columns ..c−1",
+            |t, s| t.slice([0..s.d(0), 0..s.d(1).max(2) - 1]).exp()
+        ),
+        movement!(
+            "slice, stepped",
+            ["float_slice"],
+            "every other row, every third column",
+            |t, s| t.slice(s![..;2, ..;3]).exp()
+        ),
+        movement!(
+            "unfold",
+            ["float_unfold"],
+            "windows of 2, step 1: overlapping, gradients sum",
+            |t, s| t.unfold::<3, _>(1, 2.min(s.d(1)), 1).exp()
+        ),
         Family::function(
             ("permute", &["float_permute"], "[a, b, c] → [c, a, b]"),
             op!(|x, s| x.get::<3>("x").permute([2, 0, 1]).exp()),
@@ -61,13 +78,21 @@ pub(super) fn families() -> Vec<Family> {
             |s| vec![("x", s.dims.clone(), Unit)],
         ),
         Family::function(
-            ("expand", &["float_expand"], "[1, c] → [r, c]: the gradient sums over r"),
+            (
+                "expand",
+                &["float_expand"],
+                "[1, c] → [r, c]: the gradient sums over r",
+            ),
             op!(|x, s| x.get::<2>("x").expand([s.d(0), s.d(1)]).exp()),
             elementwise(),
             |s| vec![("x", vec![1, s.d(1)], Unit)],
         ),
         Family::function(
-            ("slice_assign", &["float_slice_assign"], "row 0 replaced by v: x's gradient is cut there"),
+            (
+                "slice_assign",
+                &["float_slice_assign"],
+                "row 0 replaced by v: x's gradient is cut there",
+            ),
             op!(|x, s| {
                 let t = operand(x, "x", s.rc(), s.layout);
                 t.slice_assign([0..1, 0..s.d(1)], x.get::<2>("v")).exp()
@@ -76,7 +101,11 @@ pub(super) fn families() -> Vec<Family> {
             |s| vec![("x", s.stored(), Unit), ("v", vec![1, s.d(1)], Unit)],
         ),
         Family::function(
-            ("cat", &["float_cat"], "along columns: each input's gradient is its slice"),
+            (
+                "cat",
+                &["float_cat"],
+                "along columns: each input's gradient is its slice",
+            ),
             op!(|x, s| {
                 let a = operand(x, "a", s.rc(), s.layout);
                 Tensor::cat(vec![a, x.get::<2>("b")], 1).exp()
