@@ -1,6 +1,6 @@
 //! Activation functions f and their derivatives f′, written from the cached output.
 //!
-//! SPEC.md, "Activations": the derivative is computed from the cached activation
+//! docs/maths.md § 2: the derivative is computed from the cached activation
 //! a = f(z), not by re-evaluating f — `a (1 − a)` for sigmoid, `1 − a²` for tanh.
 
 use crate::fast_path::{self, FusedBackward, Kernels};
@@ -55,7 +55,7 @@ impl Activation {
     }
 
     /// Backward: `grad_output ∘ f′(z)`, f′ written with the cached output
-    /// a = f(z) as in [`Activation::derivative_from_output`] — SPEC.md's
+    /// a = f(z) as in [`Activation::derivative_from_output`] — docs/maths.md § 2's
     /// `δ = (∂J/∂a) ∘ f′`, element-wise.
     ///
     /// On libtorch its own fused backward kernel instead (`sigmoid_backward`,

@@ -1,7 +1,7 @@
 //! The cost J(W, b) and its derivative, each written once and shared by the
 //! hand-written path, the autodiff path and finite differences.
 //!
-//! SPEC.md, "Cost":
+//! docs/maths.md § 4:
 //!
 //! ```text
 //! J(W,b) = (1/m) Σ_i ½ ‖h(x^(i)) − y^(i)‖²  +  (λ/2) Σ_l Σ_i Σ_j (W^(l)_ji)²
@@ -21,7 +21,7 @@ pub fn squared_error(h: Tensor<2>, y: Tensor<2>) -> Tensor<1> {
 /// ∂/∂h of [`squared_error`]: (h − y) / m, `[m, s_{n_l}]`.
 ///
 /// This is the seed of backpropagation; with the output activation's f′ it
-/// becomes SPEC's Δ_out = (A_out − Y) ∘ f′, scaled by 1/m.
+/// becomes docs/maths.md § 6's Δ_out = (A_out − Y) ∘ f′, scaled by 1/m.
 pub fn squared_error_grad(h: Tensor<2>, y: Tensor<2>) -> Tensor<2> {
     let m = h.dims()[0] as f64;
     (h - y).mul_scalar(1.0 / m)

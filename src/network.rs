@@ -26,7 +26,7 @@ pub struct NetworkConfig {
     pub activation: Activation,
     /// One activation per non-input layer (`sizes.len() − 1` entries), for mixed nets.
     pub layer_activations: Option<Vec<Activation>>,
-    /// ε of the N(0, ε²) initialisation of every weight and bias (SPEC.md, "Initialisation").
+    /// ε of the N(0, ε²) initialisation of every weight and bias (docs/maths.md § 8).
     #[config(default = 0.01)]
     pub init_std: f64,
     /// Seed of the initialisation; the same seed gives the same network on every backend.
@@ -66,7 +66,7 @@ impl NetworkConfig {
             });
         }
         // ε = 0 would start every unit of a layer identical, and gradient
-        // descent keeps them so (SPEC.md, "Initialisation"); equal starting
+        // descent keeps them so (docs/maths.md § 8); equal starting
         // values are what `init_constant` is for.
         crate::error::require_positive(
             "init_std",
@@ -237,7 +237,7 @@ impl Network {
     /// How many units of `layers[layer]` are distinct: units whose incoming
     /// weights and bias all agree within `tolerance` (relative to the layer's
     /// largest |value|) count as one. With all-equal initial values this stays
-    /// 1 however long the network trains (SPEC.md, "Initialisation").
+    /// 1 however long the network trains (docs/maths.md § 8).
     pub fn distinct_units(&self, layer: usize, tolerance: f64) -> Result<usize> {
         let dense = self
             .layers
@@ -312,7 +312,7 @@ impl Network {
     }
 
     /// The cost and the hand-written gradients of a batch, in matrix form
-    /// (SPEC.md, "Backpropagation", batched):
+    /// (docs/maths.md § 6, batched):
     ///
     /// ```text
     /// Δ_out          = (A_out − Y) ∘ f′             (cost::squared_error_grad, then Dense::backward)
@@ -361,7 +361,7 @@ impl Network {
     }
 
     /// The same cost and gradients by the reference's literal loop over examples
-    /// (SPEC.md, "Batch gradient descent", steps 1–2): ΔW, Δb accumulate the
+    /// (docs/maths.md § 7, steps 1–2): ΔW, Δb accumulate the
     /// per-example gradients of J(x^(i), y^(i)) = ½‖h(x^(i)) − y^(i)‖², then
     /// ∂J/∂W = (1/m) ΔW + λW and ∂J/∂b = (1/m) Δb.
     ///
@@ -471,7 +471,7 @@ pub fn check_weight_decay(weight_decay: f64) -> Result<()> {
 }
 
 impl Network {
-    /// SPEC.md "Backpropagation" step 3, from the output layer down: each layer
+    /// docs/maths.md § 5 step 3, from the output layer down: each layer
     /// turns the gradient of its output into that of its input. The first
     /// layer's input delta is computed only if `input_grad` asks for it.
     /// `observe` sees each layer's δ as it is formed (layer index, δ); the
@@ -553,7 +553,7 @@ pub struct Trace {
 }
 
 /// The network is itself a layer: its backward is backpropagation through the
-/// stack, SPEC.md "Backpropagation" step 3, from the output layer down.
+/// stack, docs/maths.md § 5 step 3, from the output layer down.
 impl Layer for Network {
     type Cache = Vec<DenseCache>;
     type Grads = Vec<DenseGrads>;

@@ -200,8 +200,25 @@ impl TrainOptions {
 
     /// Checks every option that can be checked before loading data.
     pub fn validate(&self) -> Result<()> {
-        // The architecture's rules are NetworkConfig's; the data's sizes are
-        // not known yet, so one unit stands in for the input and output layers.
+        // The data's sizes are not known yet, so a hidden layer is checked
+        // here by its own name (a network's error would print stand-in sizes);
+        // the other rules are NetworkConfig's, with one unit standing in for
+        // the input and output layers.
+        if let Some(l) = self.hidden.iter().position(|&units| units == 0) {
+            return Err(Error::InvalidParameter {
+                name: "hidden",
+                value: self
+                    .hidden
+                    .iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                reason: format!(
+                    "hidden layer {} has zero units; every layer needs at least one",
+                    l + 1
+                ),
+            });
+        }
         self.network_config(1, 1).validate()?;
         self.train_config().validate(usize::MAX)
     }

@@ -236,6 +236,40 @@ fn a_saved_digits_model_is_explained_by_the_binary_with_its_own_gradients() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Without --lambda, a run's model is explained with the λ it was trained
+/// with (its options.json) — the run's own cost — and its `last/` model too;
+/// --lambda still overrides it, and the default network keeps 0.001.
+#[test]
+fn a_runs_model_is_explained_with_the_lambda_it_was_trained_with() {
+    let dir = std::env::temp_dir().join(format!("mb-explain-lambda-{}", std::process::id()));
+    let options = TrainOptions {
+        epochs: 2,
+        lambda: 0.25,
+        ..TrainOptions::default()
+    };
+    let trained = run::train(&options, |_| ControlFlow::Continue(())).unwrap();
+    run::save_run(&dir, &options, &trained).unwrap();
+    let lambda_of = |model: &Path, extra: &[&str]| {
+        let out = backprop()
+            .args(["explain", "--json", "--model", model.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        serde_json::from_slice::<Explanation>(&out.stdout)
+            .unwrap()
+            .weight_decay
+    };
+    assert_eq!(lambda_of(&dir, &[]), 0.25);
+    assert_eq!(lambda_of(&dir.join("last"), &[]), 0.25);
+    assert_eq!(lambda_of(&dir, &["--lambda", "0.5"]), 0.5);
+    std::fs::remove_dir_all(&dir).ok();
+    let out = backprop().args(["explain", "--json"]).output().unwrap();
+    let default: Explanation = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(default.weight_decay, 1e-3);
+}
+
 #[test]
 fn chosen_units_are_shown_in_order_once_and_only_where_they_exist() {
     let units = Units {

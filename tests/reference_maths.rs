@@ -25,7 +25,7 @@ fn flat(network: &Network, grads: &manual_backprop::Gradients) -> Vec<f64> {
 
 #[test]
 fn finite_differences_agree_with_manual_gradients_in_f64() {
-    // SPEC.md "Gradient checking": ‖g_num − g‖ / ‖g_num + g‖ ≈ 1e-9 or below.
+    // docs/maths.md § 10: ‖g_num − g‖ / ‖g_num + g‖ ≈ 1e-9 or below.
     // ε = 1e-5 balances the O(ε²) truncation error against the O(u·J/ε)
     // rounding error of the two cost evaluations in f64. With inputs up to
     // |x| = 40 the cost curves on a scale of 1/40 in the first-layer weights, so
@@ -67,7 +67,7 @@ fn finite_differences_agree_with_manual_gradients_in_f64() {
     }
 }
 
-/// σ(z) = 1 / (1 + e^(−z)), scalar, as written in SPEC.md.
+/// σ(z) = 1 / (1 + e^(−z)), scalar, as written in docs/maths.md § 2.
 fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
 }
@@ -314,7 +314,7 @@ fn train_xor(mut net: Network, steps: usize) -> Network {
 
 #[test]
 fn equal_initial_weights_keep_hidden_units_identical_random_ones_do_not() {
-    // SPEC.md "Initialisation": with all-equal initial values every hidden unit
+    // docs/maths.md § 8: with all-equal initial values every hidden unit
     // of a layer computes the same function of the input, receives the same
     // gradient, and so stays identical however long we train.
     for backend in Backend::ALL {

@@ -142,7 +142,21 @@ fn the_binary_rejects_malformed_input_with_status_2_and_a_named_problem() {
         (vec!["train", "--config", &config], "hiden"),
         (vec!["train", "--alpha", "0"], "α"),
         (vec!["train", "--lambda=-1"], "λ"),
-        (vec!["train", "--hidden", "0"], "zero units"),
+        // The hidden layer is named as the user wrote it, not by a network of
+        // stand-in sizes ("[1, 0, 1]") built before the data is loaded.
+        (
+            vec!["train", "--hidden", "0"],
+            "hidden = 0: hidden layer 1 has zero units",
+        ),
+        (
+            vec!["train", "--hidden", "30,0"],
+            "hidden layer 2 has zero units",
+        ),
+        (vec!["explain", "--units", "0"], "units are numbered from 1"),
+        (
+            vec!["explain", "--units", "2,4"],
+            "the widest layer of this 3-3-1 network has 3",
+        ),
         (vec!["train", "--epochs", "0"], "at least one epoch"),
         (vec!["train", "--init-std", "0"], "init_std"),
         (vec!["train", "--batch-size", "0"], "batch_size"),

@@ -34,6 +34,10 @@ pub struct ConformanceRequest {
     /// List the cases and why each is there, and stop.
     #[arg(long)]
     pub list: bool,
+    /// Print the case table as Markdown (one row per operation: the burn
+    /// operations it covers, its samples, what it guards), and stop.
+    #[arg(long)]
+    pub table: bool,
     /// Print which of burn's differentiable operations the sweep covers,
     /// and why the others are not, and stop.
     #[arg(long)]
@@ -56,6 +60,10 @@ pub fn run(request: ConformanceRequest) -> Result<ExitCode, Error> {
     let families = conformance::families();
     if request.coverage {
         print_coverage(&families);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if request.table {
+        print!("{}", conformance::catalogue::markdown(&families));
         return Ok(ExitCode::SUCCESS);
     }
     let scope = match request.quick {

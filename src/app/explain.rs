@@ -8,6 +8,7 @@ use crate::explain::{Explanation, Units, reference_example, render, to_svg};
 use crate::interchange::DataJson;
 use crate::io::read_json;
 use crate::persist::ModelMeta;
+use crate::run::TrainOptions;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -31,9 +32,10 @@ pub struct ExplainRequest {
     /// Directory with the MNIST IDX files.
     #[arg(long, default_value = "data/mnist")]
     pub mnist_dir: PathBuf,
-    /// Weight decay λ of the cost whose gradients are shown.
-    #[arg(long, default_value_t = 1e-3)]
-    pub lambda: f64,
+    /// Weight decay λ of the cost whose gradients are shown [default: the λ
+    /// of the run that trained --model (its options.json), else 0.001].
+    #[arg(long)]
+    pub lambda: Option<f64>,
     /// Units to show in every layer (1-based comma list) [default: the first 10; at most 10].
     #[arg(long, value_delimiter = ',')]
     pub units: Option<Vec<usize>>,
@@ -69,7 +71,13 @@ pub fn run(args: ExplainRequest) -> Result<ExitCode, Error> {
             (network, x, y)
         }
     };
-    let explanation = Explanation::of(&network, &x, &y, args.lambda)?;
+    check_units(args.units.as_deref(), &network.sizes())?;
+    let lambda = match (args.lambda, &args.model) {
+        (Some(lambda), _) => lambda,
+        (None, Some(model)) => trained_lambda(model)?.unwrap_or(DEFAULT_LAMBDA),
+        (None, None) => DEFAULT_LAMBDA,
+    };
+    let explanation = Explanation::of(&network, &x, &y, lambda)?;
     let units = Units {
         chosen: args.units.clone(),
     };
@@ -83,6 +91,56 @@ pub fn run(args: ExplainRequest) -> Result<ExitCode, Error> {
     };
     emit(None, text.trim_end())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// λ of the reference's example, and of a model whose run recorded none.
+const DEFAULT_LAMBDA: f64 = 1e-3;
+
+/// The λ a run directory's model was trained with: its `options.json`, or
+/// its parent's for the `last/` model inside a run. `None` for a JSON model
+/// or a directory saved without the run's options.
+fn trained_lambda(model: &Path) -> Result<Option<f64>, Error> {
+    if !model.is_dir() {
+        return Ok(None);
+    }
+    let candidates = [
+        Some(model),
+        model.parent().filter(|_| model.ends_with("last")),
+    ];
+    match candidates
+        .into_iter()
+        .flatten()
+        .map(|d| d.join("options.json"))
+        .find(|p| p.is_file())
+    {
+        Some(options) => Ok(Some(read_json::<TrainOptions>(&options)?.lambda)),
+        None => Ok(None),
+    }
+}
+
+/// `--units` names units that exist: 1-based, and within the widest layer
+/// (a unit beyond a narrower layer's width is shown only where it exists).
+fn check_units(units: Option<&[usize]>, sizes: &[usize]) -> Result<(), Error> {
+    let widest = sizes.iter().copied().max().unwrap_or(0);
+    match units
+        .unwrap_or_default()
+        .iter()
+        .find(|&&u| u == 0 || u > widest)
+    {
+        None => Ok(()),
+        Some(&unit) => Err(Error::InvalidParameter {
+            name: "units",
+            value: unit.to_string(),
+            reason: format!(
+                "units are numbered from 1, and the widest layer of this {} network has {widest}",
+                sizes
+                    .iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join("-")
+            ),
+        }),
+    }
 }
 
 /// Row `args.example` of `--data`, or of the data set a run's model was

@@ -46,7 +46,7 @@ pub struct FeatureTransform {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum TargetEncoding {
     /// Class c → a vector with `high` at c and `low` elsewhere: {0, 1} for
-    /// sigmoid outputs, {−1, 1} for tanh (SPEC.md, "Activations").
+    /// sigmoid outputs, {−1, 1} for tanh (docs/maths.md § 2).
     OneHot {
         /// Number of classes.
         n_classes: usize,

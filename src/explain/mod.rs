@@ -1,5 +1,5 @@
 //! Backpropagation shown number by number: the δ recursion of a network on
-//! one example, in the reference's notation (SPEC.md, "Notation"), each table
+//! one example, in the reference's notation (docs/maths.md § 1), each table
 //! under the formula it evaluates — `backprop explain`.
 //!
 //! Every number comes from the crate's own code: the forward pass and the

@@ -95,7 +95,7 @@ fn header(out: &mut String, e: &Explanation, units: &Units) {
         crate::error::readable(e.weight_decay)
     );
     out.push_str(
-        "notation of SPEC.md: layer 1 is the input; W⁽ˡ⁾ maps layer l to l+1 (row i: unit i of\n\
+        "notation of docs/maths.md: layer 1 is the input; W⁽ˡ⁾ maps layer l to l+1 (row i: unit i of\n\
          layer l+1; the code stores its transpose, `weight`); δ⁽ˡ⁾ is the error of layer l's units\n\n",
     );
     vector_line(out, &format!("x = a{}", sup(1)), &e.x, units);

@@ -10,7 +10,7 @@ use burn::tensor::Tensor;
 /// How finite differences estimate a derivative.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Stencil {
-    /// SPEC.md's centred difference D(ε) = (J(θ + ε e_i) − J(θ − ε e_i)) / (2ε):
+    /// The centred difference of docs/maths.md § 10, D(ε) = (J(θ + ε e_i) − J(θ − ε e_i)) / (2ε):
     /// two evaluations, truncation error O(ε²).
     Central,
     /// Richardson extrapolation of the centred difference, (4 D(ε/2) − D(ε)) / 3:
@@ -32,7 +32,7 @@ pub struct FiniteDifference {
 }
 
 impl FiniteDifference {
-    /// SPEC.md's centred difference with step `epsilon`.
+    /// The centred difference of docs/maths.md § 10 with step `epsilon`.
     pub fn central(epsilon: f64) -> FiniteDifference {
         FiniteDifference {
             epsilon,
@@ -86,7 +86,7 @@ impl FiniteDifference {
 }
 
 /// Estimates ∂J/∂θ_i for every i from evaluations of `cost` alone
-/// (SPEC.md, "Gradient checking"); `cost` gets a copy of θ with one entry moved.
+/// (docs/maths.md § 10); `cost` gets a copy of θ with one entry moved.
 pub fn central_differences<F>(
     mut cost: F,
     theta: &[f64],

@@ -1,6 +1,7 @@
 //! The fully connected layer of the reference network: `A' = f(A · W + b)`.
 
 use crate::activation::Activation;
+use crate::layer::formulas::{delta, grad_bias, grad_input, grad_weight, output, weighted_input};
 use crate::layer::{Layer, node};
 use crate::precision::Precision;
 use burn::config::Config;
@@ -27,7 +28,7 @@ pub struct DenseConfig {
 
 /// A fully connected layer with a separate bias and an element-wise activation.
 ///
-/// SPEC.md, "Forward pass" (examples as rows):
+/// docs/maths.md § 3 (examples as rows):
 ///
 /// ```text
 /// Z = A · weight + bias        A: [m, s_l]   weight: [s_l, s_{l+1}]   bias: [s_{l+1}]
@@ -108,7 +109,7 @@ impl DenseGrads {
 
 impl DenseConfig {
     /// Creates the layer with weights and biases drawn from N(0, ε²) by `rng`
-    /// (SPEC.md, "Initialisation"), in the given precision.
+    /// (docs/maths.md § 8), in the given precision.
     pub fn init<R: Rng + ?Sized>(
         &self,
         device: &Device,
@@ -167,7 +168,7 @@ impl Dense {
         self.weight.dims()
     }
 
-    /// SPEC.md, "Forward pass": the weighted input `Z_{l+1} = A_l · weight_l +
+    /// docs/maths.md § 3: the weighted input `Z_{l+1} = A_l · weight_l +
     /// bias_l` (bias broadcast over rows), before the activation.
     pub fn weighted_input(&self, input: Tensor<2>) -> Tensor<2> {
         weighted_input(input, self.weight.val(), self.bias.val())
@@ -200,25 +201,7 @@ impl Dense {
     }
 }
 
-// The layer's formulas, on tensors rather than on a `Dense`, so that the
-// layer's own passes and its autodiff node (`node.rs`) run this one code.
-
-/// SPEC.md, "Forward pass": `Z = A · W + b`, the bias broadcast over the rows.
-pub(crate) fn weighted_input(input: Tensor<2>, weight: Tensor<2>, bias: Tensor<1>) -> Tensor<2> {
-    input.matmul(weight) + bias.unsqueeze::<2>()
-}
-
-/// SPEC.md, "Forward pass": `A' = f(A · W + b)`.
-pub(crate) fn output(
-    activation: Activation,
-    input: Tensor<2>,
-    weight: Tensor<2>,
-    bias: Tensor<1>,
-) -> Tensor<2> {
-    activation.forward(weighted_input(input, weight, bias))
-}
-
-/// SPEC.md, "Backpropagation": δ and the parameter gradients of one layer.
+/// docs/maths.md § 5: δ and the parameter gradients of one layer.
 pub(crate) fn delta_and_grads(
     activation: Activation,
     input: Tensor<2>,
@@ -233,36 +216,11 @@ pub(crate) fn delta_and_grads(
     (delta, grads)
 }
 
-/// SPEC.md, "Backpropagation": `delta = grad_output ∘ f′(A')`, f′ written with
-/// the cached output A'.
-pub(crate) fn delta(
-    activation: Activation,
-    output: Tensor<2>,
-    grad_output: Tensor<2>,
-) -> Tensor<2> {
-    activation.backward_from_output(output, grad_output)
-}
-
-/// SPEC.md, "Backpropagation": `∇W = Aᵀ · delta`, δ aᵀ summed over the batch.
-pub(crate) fn grad_weight(input: Tensor<2>, delta: Tensor<2>) -> Tensor<2> {
-    input.transpose().matmul(delta)
-}
-
-/// SPEC.md, "Backpropagation": `∇b` = the column sums of `delta`.
-pub(crate) fn grad_bias(delta: Tensor<2>) -> Tensor<1> {
-    delta.sum_dim(0).squeeze_dim::<1>(0)
-}
-
-/// SPEC.md, "Backpropagation": `delta · Wᵀ`, the error handed to the layer below.
-pub(crate) fn grad_input(delta: Tensor<2>, weight: Tensor<2>) -> Tensor<2> {
-    delta.matmul(weight.transpose())
-}
-
 impl Layer for Dense {
     type Cache = DenseCache;
     type Grads = DenseGrads;
 
-    /// SPEC.md, "Forward pass": `Z_{l+1} = A_l · weight_l + bias_l`, `A_{l+1} = f(Z_{l+1})`.
+    /// docs/maths.md § 3: `Z_{l+1} = A_l · weight_l + bias_l`, `A_{l+1} = f(Z_{l+1})`.
     fn forward(&self, input: Tensor<2>) -> (Tensor<2>, DenseCache) {
         let (weight, bias) = (self.weight.val(), self.bias.val());
         let activated = output(self.activation, input.clone(), weight, bias);
@@ -273,7 +231,7 @@ impl Layer for Dense {
         (activated, cache)
     }
 
-    /// SPEC.md, "Backpropagation", batched with examples as rows:
+    /// docs/maths.md § 5, batched with examples as rows:
     ///
     /// ```text
     /// delta        = grad_output ∘ f′(A_{l+1})       δ, the error of this layer's units
@@ -283,7 +241,7 @@ impl Layer for Dense {
     /// ```
     ///
     /// `grad_output` is ∂J/∂A_{l+1} of the whole cost, so it already carries the
-    /// cost's 1/m; `delta` here is SPEC's Δ_{l+1} / m. The decay term λW is not a
+    /// cost's 1/m; `delta` here is the Δ_{l+1} / m of docs/maths.md § 6. The decay term λW is not a
     /// property of the layer and is added by the network's cost.
     fn backward(&self, cache: DenseCache, grad_output: Tensor<2>) -> (Tensor<2>, DenseGrads) {
         let (delta, grads) = self.delta_and_grads(cache, grad_output);

@@ -5,12 +5,13 @@
 //! the gradient of a scalar objective with respect to its output into the
 //! gradient with respect to its input and to each of its parameters — the
 //! vector–Jacobian product that backpropagation chains from the last layer to
-//! the first (SPEC.md, "Backpropagation", steps 2–4).
+//! the first (docs/maths.md § 5, steps 2–4).
 //!
 //! The trait is public so that layers defined outside this crate can be
 //! verified by the same harness ([`crate::verification`]).
 
 mod dense;
+mod formulas;
 pub mod node;
 
 pub use dense::{Dense, DenseCache, DenseConfig, DenseGrads};

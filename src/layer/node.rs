@@ -5,9 +5,9 @@
 //! chain of nodes — matmul, add, neg, clamp, exp, add, recip — each with its
 //! own backward and saved tensors. [`dense`] records it as a single node
 //! instead: its forward runs on the backend under autodiff, untracked, and its
-//! backward is SPEC.md's δ-recursion, computed by the very functions
+//! backward is the δ recursion of docs/maths.md § 5–6, computed by the very functions
 //! [`Dense`](super::Dense)'s [`Layer::backward`](super::Layer::backward) runs
-//! (`dense.rs`), on the backend's own tensors:
+//! (`formulas.rs`), on the backend's own tensors:
 //!
 //! ```text
 //! forward     A' = f(A · W + b)                A: [m, s_l]  W: [s_l, s_{l+1}]  b: [s_{l+1}]
@@ -35,7 +35,7 @@
 // crate compares, and the macro's generated code names it.
 #![allow(deprecated)]
 
-use super::dense;
+use super::formulas;
 use crate::activation::Activation;
 use crate::cost;
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
@@ -80,7 +80,7 @@ pub fn dense(
     ))
 }
 
-/// The squared-error cost ½‖h − y‖²/m of a batch (SPEC.md, "Cost") on any
+/// The squared-error cost ½‖h − y‖²/m of a batch (docs/maths.md § 4) on any
 /// device; under autodiff one node whose backward is the hand-written
 /// `(h − y)/m` ([`crate::cost::squared_error_grad`]), the seed of
 /// backpropagation.
@@ -121,7 +121,7 @@ pub trait DenseOps: Backend {
     fn squared_error(h: FloatTensor<Self>, y: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
-/// A backend's own tensor as a [`Tensor`], so that the formulas of `dense.rs`,
+/// A backend's own tensor as a [`Tensor`], so that the formulas of `formulas.rs`,
 /// written once with tensors, run on it.
 fn tensor<B: Backend, const D: usize>(primitive: FloatTensor<B>) -> Tensor<D>
 where
@@ -140,7 +140,7 @@ where
         .expect("a tensor computed from tensors of backend B lives on B")
 }
 
-/// The forward pass on a backend without autodiff: SPEC.md, "Forward pass".
+/// The forward pass on a backend without autodiff: docs/maths.md § 3.
 fn forward<B: Backend>(
     input: FloatTensor<B>,
     weight: FloatTensor<B>,
@@ -150,7 +150,7 @@ fn forward<B: Backend>(
 where
     DispatchTensor: DispatchKindConversion<B>,
 {
-    primitive(dense::output(
+    primitive(formulas::output(
         activation,
         tensor(input),
         tensor(weight),
@@ -158,7 +158,7 @@ where
     ))
 }
 
-/// The cost on a backend without autodiff: SPEC.md, "Cost".
+/// The cost on a backend without autodiff: docs/maths.md § 4.
 fn cost_forward<B: Backend>(h: FloatTensor<B>, y: FloatTensor<B>) -> FloatTensor<B>
 where
     DispatchTensor: DispatchKindConversion<B>,
@@ -202,7 +202,7 @@ forward_on!(
 /// its output A' (f′ is computed from it), and f.
 pub(crate) type DenseState<B> = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, Activation);
 
-/// The backward step of the node: SPEC.md, "Backpropagation", by the
+/// The backward step of the node: docs/maths.md § 5, by the
 /// functions [`Layer::backward`](super::Layer::backward) runs.
 #[derive(Debug)]
 pub(crate) struct DenseBackward;
@@ -217,16 +217,16 @@ where
         let [input_node, weight_node, bias_node] = ops.parents;
         let grad_output = grads.consume::<B>(&ops.node);
         let (input, weight, output, activation) = ops.state;
-        let delta = dense::delta(activation, tensor(output), tensor(grad_output));
+        let delta = formulas::delta(activation, tensor(output), tensor(grad_output));
         if let Some(node) = weight_node {
-            let grad = dense::grad_weight(tensor(input), delta.clone());
+            let grad = formulas::grad_weight(tensor(input), delta.clone());
             grads.register::<B>(node.id, primitive(grad));
         }
         if let Some(node) = bias_node {
-            grads.register::<B>(node.id, primitive(dense::grad_bias(delta.clone())));
+            grads.register::<B>(node.id, primitive(formulas::grad_bias(delta.clone())));
         }
         if let Some(node) = input_node {
-            let grad = dense::grad_input(delta, tensor(weight));
+            let grad = formulas::grad_input(delta, tensor(weight));
             grads.register::<B>(node.id, primitive(grad));
         }
     }
@@ -263,7 +263,7 @@ where
     }
 }
 
-/// The backward step of the cost: SPEC.md, "Backpropagation", step 2's seed
+/// The backward step of the cost: docs/maths.md § 5, step 2's seed
 /// `∂J/∂h = (h − y)/m`, by [`cost::squared_error_grad`], times the gradient
 /// flowing into the cost (1 when the cost is what `backward()` is called on).
 #[derive(Debug)]

@@ -1,5 +1,5 @@
 //! Training on the hand-written gradients: the reference's batch gradient
-//! descent (SPEC.md, "Batch gradient descent") or one of burn's optimizers fed
+//! descent (docs/maths.md § 7) or one of burn's optimizers fed
 //! by the same gradients, with a per-epoch history, divergence detection,
 //! the best model by validation metric, and early stopping.
 //!

@@ -28,7 +28,7 @@ use std::fmt;
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum OptimizerKind {
-    /// θ ← θ − α ∂J/∂θ, the reference's batch gradient descent (SPEC.md).
+    /// θ ← θ − α ∂J/∂θ, the reference's batch gradient descent (docs/maths.md § 7).
     Gd,
     /// burn's SGD with (heavy-ball) momentum: v ← μv + ∂J/∂θ, θ ← θ − αv.
     Momentum,
@@ -50,14 +50,12 @@ impl OptimizerKind {
 
     /// The step size α each rule uses unless told otherwise: gd keeps the
     /// reference's α = 4; the others were chosen by mean validation accuracy
-    /// on the digits with every other option at its default (64-30-10,
-    /// λ = 3e-5, 8000 full-batch epochs, seeds 1–5; the grid and its figures
-    /// are in README.md, "Optimizers"). Adam's α bounds each parameter's own
-    /// step, so it sits far below gradient descent's; momentum's effective
-    /// step is α/(1 − μ), ten times α at μ = 0.9 — on the digits' full batch
-    /// α = 8 learns best and α = 16 collapses to chance, so mini-batches or
-    /// larger inputs want a smaller one; L-BFGS's α is its line search's
-    /// first trial step.
+    /// on the digits with every other option at its default (the grid and
+    /// its figures: docs/training.md, "Optimizers"). Adam's α bounds each
+    /// parameter's own step, so it sits far below gradient descent's;
+    /// momentum's effective step is α/(1 − μ), ten times α at μ = 0.9, so
+    /// mini-batches or larger inputs want a smaller one than the full batch
+    /// it was chosen on; L-BFGS's α is its line search's first trial step.
     pub fn default_learning_rate(self) -> f64 {
         match self {
             OptimizerKind::Gd => 4.0,

@@ -6,7 +6,7 @@ use crate::layer::{Dense, DenseGrads};
 use crate::network::{Gradients, Network};
 use burn::tensor::Tensor;
 
-/// One update of SPEC.md "Batch gradient descent", step 3:
+/// One update of docs/maths.md § 7, step 3:
 ///
 /// ```text
 /// W^(l) ← W^(l) − α [ (1/m) ΔW^(l) + λ W^(l) ]

@@ -138,7 +138,7 @@ impl CheckReport {
     }
 
     /// ‖m − n‖ / ‖m + n‖ over every entry that was finite-differenced, all
-    /// tensors together: SPEC.md's summary of a gradient check.
+    /// tensors together: the summary of a gradient check in docs/maths.md § 10.
     pub fn numeric_relative_difference(&self) -> Option<f64> {
         let reports: Vec<&TensorReport> = self
             .params

@@ -22,6 +22,7 @@
 //! difference of step 1e-6 never crosses one.
 
 mod blame;
+pub mod catalogue;
 pub mod coverage;
 pub mod findings;
 mod known;

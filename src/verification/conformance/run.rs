@@ -106,9 +106,12 @@ impl Row {
 
 /// The reference a case runs against on `target`: the target's reference,
 /// unless that backend is known to fail this operation in f64 while the
-/// target's backend is not — then the target's own backend in f64, whose
-/// finite differences still certify it (its forward values are then not
-/// compared with an independent implementation, and the row says so).
+/// target's backend is not, and the target's device passes its own f64
+/// self-check — then the target's own backend in f64, whose finite
+/// differences still certify it (its forward values are then not compared
+/// with an independent implementation, and the row says so). A device whose
+/// f64 is refused (lavapipe's) keeps the known-bad reference: its row is then
+/// the reference's known failure, never a comparison with garbage.
 fn reference_of(case: &Case, target: &Target) -> (String, String, Place) {
     let reference_bad = known_failure(
         (case.op(), case.sample.what),
@@ -122,7 +125,9 @@ fn reference_of(case: &Case, target: &Target) -> (String, String, Place) {
         Precision::F64,
     )
     .is_some();
-    match reference_bad && !target_bad {
+    // The self-check's verdict is cached per device, so this runs it once.
+    let own_f64 = || crate::backend::verify_precision(&target.place.device, Precision::F64).is_ok();
+    match reference_bad && !target_bad && own_f64() {
         true => (
             target.backend.clone(),
             format!(
