@@ -80,6 +80,10 @@ pub use error::{Error, Result};
 pub use layer::{Dense, DenseConfig, DenseGrads, Layer};
 pub use network::{Gradients, Network, NetworkConfig};
 pub use precision::Precision;
+/// The rand crate (0.10) whose `Rng` [`DenseConfig::init`] takes: seed one
+/// with `manual_backprop::rand::rngs::StdRng::seed_from_u64`, without
+/// declaring rand yourself or matching its version.
+pub use rand;
 
 /// The README and the guides of docs/, compiled only by `cargo test --doc`,
 /// so that every Rust block in them runs as a doc test and no guide can rot.

@@ -165,8 +165,9 @@ impl NetworkConfig {
 /// [`Device`], and `network.clone().train()` gives the same network on autodiff.
 #[derive(Module, Debug)]
 pub struct Network {
-    /// The layers, input side first.
-    pub layers: Vec<Dense>,
+    /// The layers, input side first: at least one, each taking the previous
+    /// one's outputs ([`Network::new`] checks both).
+    pub(crate) layers: Vec<Dense>,
 }
 
 /// The cost J(W, b) of a batch and the gradient of every parameter.
@@ -179,6 +180,36 @@ pub struct Gradients {
 }
 
 impl Network {
+    /// The network of `layers`, input side first: an error if there are none
+    /// or if a layer's inputs are not the previous layer's outputs, so that
+    /// every method after construction can rely on both.
+    pub fn new(layers: Vec<Dense>) -> Result<Network> {
+        if layers.is_empty() {
+            return Err(Error::InvalidParameter {
+                name: "layers",
+                value: "none".into(),
+                reason: "a network needs at least one layer (its output layer)".into(),
+            });
+        }
+        for (l, pair) in layers.windows(2).enumerate() {
+            let (outputs, inputs) = (pair[0].dims()[1], pair[1].dims()[0]);
+            if outputs != inputs {
+                return Err(Error::Shape {
+                    what: format!("layers.{}.weight", l + 1),
+                    expected: format!("{outputs} input rows, the outputs of layers.{l}"),
+                    got: format!("{inputs}"),
+                });
+            }
+        }
+        Ok(Network { layers })
+    }
+
+    /// The layers, input side first (`layers()[l]` maps layer l+1 of the
+    /// reference to layer l+2).
+    pub fn layers(&self) -> &[Dense] {
+        &self.layers
+    }
+
     /// Units per layer, s_1 … s_{n_l}.
     pub fn sizes(&self) -> Vec<usize> {
         let mut sizes = vec![self.layers[0].dims()[0]];
@@ -651,6 +682,34 @@ mod tests {
                 Ok(_) => panic!("{precision}: a 1.6 TB network was allocated"),
             }
         }
+    }
+
+    /// An empty network, or layers that do not chain, are errors when the
+    /// network is built, never a panic in a method later.
+    #[test]
+    fn a_network_needs_layers_that_chain() {
+        let device = Device::flex();
+        let dense = |d: [usize; 2]| {
+            Dense::from_values(
+                vec![0.0; d[0] * d[1]],
+                vec![0.0; d[1]],
+                d,
+                Activation::Sigmoid,
+                &device,
+                Precision::F64,
+            )
+        };
+        assert!(matches!(
+            Network::new(vec![]),
+            Err(Error::InvalidParameter { name: "layers", .. })
+        ));
+        match Network::new(vec![dense([2, 3]), dense([4, 1])]) {
+            Err(Error::Shape { what, .. }) => assert_eq!(what, "layers.1.weight"),
+            other => panic!("{other:?}"),
+        }
+        let net = Network::new(vec![dense([2, 3]), dense([3, 1])]).unwrap();
+        assert_eq!(net.sizes(), [2, 3, 1]);
+        assert_eq!(net.layers().len(), 2);
     }
 
     #[test]

@@ -123,6 +123,12 @@ impl ParamValues {
     /// ids (a check's reference copy in f64 on the CPU). Other tensors the
     /// module holds (constants) are moved with [`Module::to_device`] and keep
     /// their dtype.
+    ///
+    /// On an autodiff device the copy is trainable — its parameters track
+    /// gradients as the original's were configured to ([`Module::train`]),
+    /// so `backward()` through it works; on a plain device it is a
+    /// validation snapshot ([`Module::valid`]). Call `valid()` or `train()`
+    /// on the result for the other.
     pub fn apply_on<M: Module>(
         &self,
         module: &M,
@@ -130,10 +136,17 @@ impl ParamValues {
         precision: Precision,
     ) -> Result<M> {
         self.validate()?;
-        Ok(module.valid().to_device(device).map(&mut Assign {
+        // `valid()` first, so that an autodiff module's graph is not moved
+        // along; the configured gradient state it retains is what `train()`
+        // restores.
+        let copy = module.valid().to_device(device).map(&mut Assign {
             values: self,
             target: Some((device.clone(), precision.dtype())),
-        }))
+        });
+        Ok(match device.is_autodiff() {
+            true => copy.train(),
+            false => copy,
+        })
     }
 
     /// Lengths that match the shapes, and finite values.
@@ -209,6 +222,33 @@ mod tests {
     use crate::{NetworkConfig, Precision};
     use burn::optim::GradientsParams;
     use burn::tensor::Device;
+
+    /// A copy made on an autodiff device can be differentiated: the mode
+    /// that `valid()` turned off on the way is restored, and the gradient
+    /// lands under the original parameter's id.
+    #[test]
+    fn a_copy_on_an_autodiff_device_tracks_gradients() {
+        let net = NetworkConfig::new(vec![2, 1])
+            .with_init_std(0.5)
+            .init(&Device::flex(), Precision::F32)
+            .unwrap();
+        let device = Device::flex().autodiff();
+        let copy = ParamValues::of(&net)
+            .unwrap()
+            .apply_on(&net, &device, Precision::F64)
+            .unwrap();
+        let x =
+            crate::tensor::matrix("x", vec![1.0, 2.0], [1, 2], &device, Precision::F64).unwrap();
+        let y = crate::tensor::matrix("y", vec![1.0], [1, 1], &device, Precision::F64).unwrap();
+        let grads = copy.cost_tensor(x, y, 0.0).backward();
+        let grads = GradientsParams::from_grads(grads, &copy);
+        assert_eq!(grads.len(), 2);
+        let plain = ParamValues::of(&net)
+            .unwrap()
+            .apply_on(&net, &Device::flex(), Precision::F64)
+            .unwrap();
+        assert!(!plain.device().is_autodiff());
+    }
 
     #[test]
     fn values_read_out_and_put_back_give_the_same_module_under_the_same_ids() {

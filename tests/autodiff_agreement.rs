@@ -88,7 +88,7 @@ fn manual_gradients_params_match_autodiff_from_grads_key_by_key() {
             autodiff.len(),
             "one gradient per parameter on both sides"
         );
-        assert_eq!(manual.len(), 2 * net.layers.len());
+        assert_eq!(manual.len(), 2 * net.layers().len());
         let report = verification::compare(
             &net,
             ("manual", "autodiff"),

@@ -124,6 +124,16 @@ fn a_failed_fast_check_reruns_the_full_check_on_request() {
             .to_string()
             .contains("re-run after the failed direction")
     );
+    // The report's worst numbers include the re-run's: its summary is never
+    // milder than the full check it holds.
+    assert!(report.worst_relative_difference() >= full.worst_relative_difference());
+    assert!(report.share_of_allowed() >= full.share_of_allowed());
+    let x = full.variable("x").unwrap();
+    assert!(x.share_of_allowed() > 1.0, "the planted error fails: {x:?}");
+    assert_eq!(
+        x.autodiff_vs_numeric.share_of_allowed(),
+        x.autodiff_vs_numeric.violation
+    );
     // A passing fast check does not re-run anything.
     let ok = GradCheck::new()
         .fast(2)
@@ -131,6 +141,8 @@ fn a_failed_fast_check_reruns_the_full_check_on_request() {
         .function(&inputs_ab(), at_b)
         .unwrap();
     assert!(ok.passed && ok.full.is_none(), "{ok}");
+    assert!(ok.share_of_allowed() <= 1.0, "{ok}");
+    assert!(ok.directions.iter().all(|d| d.share_of_allowed() <= 1.0));
 }
 
 #[allow(deprecated)]

@@ -32,7 +32,7 @@ fn buggy_gradients(net: &Network, x: Tensor<2>, y: Tensor<2>, lambda: f64, bug: 
     let (h, caches) = Layer::forward(net, x.clone());
     let mut grad = cost::squared_error_grad(h, y.clone());
     let mut layers = Vec::new();
-    for (layer, cache) in net.layers.iter().zip(caches).rev() {
+    for (layer, cache) in net.layers().iter().zip(caches).rev() {
         let f_prime = if bug == Bug::DerivativeFromZ {
             let z =
                 cache.input.clone().matmul(layer.weight.val()) + layer.bias.val().unsqueeze::<2>();

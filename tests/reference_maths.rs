@@ -199,26 +199,25 @@ fn tiny_network_matches_gradients_derived_by_hand() {
     for backend in Backend::ALL {
         let device = backend.device().unwrap();
         let p = Precision::F64;
-        let net = Network {
-            layers: vec![
-                Dense::from_values(
-                    vec![0.1, 0.2, 0.3, 0.4],
-                    b1.to_vec(),
-                    [2, 2],
-                    Activation::Sigmoid,
-                    &device,
-                    p,
-                ),
-                Dense::from_values(
-                    w2.to_vec(),
-                    vec![b2],
-                    [2, 1],
-                    Activation::Sigmoid,
-                    &device,
-                    p,
-                ),
-            ],
-        };
+        let net = Network::new(vec![
+            Dense::from_values(
+                vec![0.1, 0.2, 0.3, 0.4],
+                b1.to_vec(),
+                [2, 2],
+                Activation::Sigmoid,
+                &device,
+                p,
+            ),
+            Dense::from_values(
+                w2.to_vec(),
+                vec![b2],
+                [2, 1],
+                Activation::Sigmoid,
+                &device,
+                p,
+            ),
+        ])
+        .unwrap();
         let x = tensor::matrix("x", vec![1.0, 2.0, -1.0, 0.5], [2, 2], &device, p).unwrap();
         let y = tensor::matrix("y", vec![1.0, 0.0], [2, 1], &device, p).unwrap();
         let grads = net.gradients(x, y, lambda).unwrap();
@@ -287,8 +286,8 @@ fn per_example_loop_equals_batched_matrix_form() {
 
 /// The incoming weights of each unit of the first hidden layer (columns of layers[0].weight).
 fn incoming_weights(net: &Network) -> Vec<Vec<f64>> {
-    let [d_in, d_out] = net.layers[0].dims();
-    let w = tensor::to_vec(&net.layers[0].weight.val()).unwrap();
+    let [d_in, d_out] = net.layers()[0].dims();
+    let w = tensor::to_vec(&net.layers()[0].weight.val()).unwrap();
     (0..d_out)
         .map(|j| (0..d_in).map(|i| w[i * d_out + j]).collect())
         .collect()

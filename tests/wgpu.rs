@@ -183,9 +183,8 @@ fn f64_on_wgpu_is_verified_like_the_cpu_or_refused_with_a_typed_error() {
                     (&raw, burn::tensor::DType::F64),
                 )
             };
-            let raw_net = Network {
-                layers: net
-                    .layers
+            let raw_net = Network::new(
+                net.layers()
                     .iter()
                     .map(|l| {
                         let [d_in, d_out] = l.dims();
@@ -199,14 +198,15 @@ fn f64_on_wgpu_is_verified_like_the_cpu_or_refused_with_a_typed_error() {
                         )
                     })
                     .collect(),
-            };
+            )
+            .unwrap();
             let wrong = raw_net
                 .gradients(on_raw(&x), on_raw(&y), case.weight_decay)
                 .unwrap();
             let right = net.gradients(x, y, case.weight_decay).unwrap();
             let values = |n: &Network, g: &manual_backprop::Gradients| -> Vec<f64> {
                 let params = n.to_gradients_params(g);
-                n.layers
+                n.layers()
                     .iter()
                     .flat_map(|l| {
                         let w = params.get::<2>(l.weight.id).unwrap();

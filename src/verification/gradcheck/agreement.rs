@@ -34,6 +34,14 @@ pub struct Agreement {
     pub passed: bool,
 }
 
+impl Agreement {
+    /// The worst entry's share of the difference allowed there: ≤ 1 passes,
+    /// 0.01 is a hundredfold margin.
+    pub fn share_of_allowed(&self) -> f64 {
+        self.violation
+    }
+}
+
 /// What an entry is allowed to differ by.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Allowance {

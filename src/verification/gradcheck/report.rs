@@ -60,6 +60,23 @@ impl VariableCheck {
         .filter_map(|(label, a)| a.map(|a| (label, a)))
         .collect()
     }
+
+    /// The largest share of the allowed difference among its comparisons:
+    /// ≤ 1 passes.
+    pub fn share_of_allowed(&self) -> f64 {
+        self.agreements()
+            .iter()
+            .map(|(_, a)| a.share_of_allowed())
+            .fold(0.0, f64::max)
+    }
+}
+
+impl DirectionCheck {
+    /// The largest share of the allowed difference among its comparisons:
+    /// ≤ 1 passes.
+    pub fn share_of_allowed(&self) -> f64 {
+        self.violation
+    }
 }
 
 /// One random direction of the fast mode: uᵀJv by each source.
@@ -149,8 +166,27 @@ impl GradReport {
         self.variables.iter().filter(|v| !v.passed)
     }
 
-    /// The largest relative difference of any comparison: the one number
-    /// of a summary table.
+    /// The largest share of the allowed difference of any comparison —
+    /// forward values, variables, directions, and the full re-run after a
+    /// failed fast check: ≤ 1 passes.
+    pub fn share_of_allowed(&self) -> f64 {
+        let variables = self.variables.iter().map(VariableCheck::share_of_allowed);
+        let directions = self.directions.iter().map(DirectionCheck::share_of_allowed);
+        let forward = self
+            .output_vs_reference
+            .iter()
+            .map(Agreement::share_of_allowed);
+        let full = self.full.iter().map(|f| f.share_of_allowed());
+        variables
+            .chain(directions)
+            .chain(forward)
+            .chain(full)
+            .fold(0.0, f64::max)
+    }
+
+    /// The largest relative difference of any comparison, the full re-run
+    /// after a failed fast check included: the one number of a summary
+    /// table.
     pub fn worst_relative_difference(&self) -> f64 {
         let rows = self
             .variables
@@ -164,7 +200,11 @@ impl GradReport {
             }
         });
         let forward = self.output_vs_reference.iter().map(|a| a.max_rel_diff);
-        rows.chain(directions).chain(forward).fold(0.0, f64::max)
+        let full = self.full.iter().map(|f| f.worst_relative_difference());
+        rows.chain(directions)
+            .chain(forward)
+            .chain(full)
+            .fold(0.0, f64::max)
     }
 }
 
