@@ -50,8 +50,26 @@ pub fn run(args: ServeRequest) -> Result<ExitCode, Error> {
         println!(
             "clients: backprop <command> --backend remote --remote URL; Ctrl-C stops the server"
         );
+        if let Some(warning) = cleartext_warning(args.listen) {
+            eprintln!("{warning}");
+        }
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The warning for a server reachable beyond this machine: burn 0.22.1's
+/// remote server speaks plain WebSocket (no TLS), so the token and every
+/// tensor cross the network readable by anyone on the path.
+pub fn cleartext_warning(listen: SocketAddr) -> Option<String> {
+    match listen.ip().is_loopback() {
+        true => None,
+        false => Some(format!(
+            "warning: {listen} is reachable beyond this machine over ws://, which burn's remote \
+             server cannot encrypt: the token and all tensor data cross the network in the clear. \
+             Prefer the default 127.0.0.1 and an SSH tunnel from each client \
+             (ssh -L 3000:localhost:3000 THIS_HOST, then --remote ws://127.0.0.1:3000)"
+        )),
+    }
 }
 
 /// Without the `remote` feature there is nothing to serve with.
@@ -61,4 +79,20 @@ pub fn run(args: ServeRequest) -> Result<ExitCode, Error> {
         server: args.listen.to_string(),
         message: "this build has no remote backend: rebuild with `--features remote`".into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cleartext_warning;
+
+    #[test]
+    fn only_a_server_beyond_loopback_is_warned_about_cleartext() {
+        assert_eq!(cleartext_warning("127.0.0.1:3000".parse().unwrap()), None);
+        assert_eq!(cleartext_warning("[::1]:3000".parse().unwrap()), None);
+        let warning = cleartext_warning("0.0.0.0:3000".parse().unwrap()).unwrap();
+        assert!(
+            warning.contains("in the clear") && warning.contains("ssh -L"),
+            "{warning}"
+        );
+    }
 }
