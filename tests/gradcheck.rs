@@ -130,10 +130,7 @@ fn a_failed_fast_check_reruns_the_full_check_on_request() {
     assert!(report.share_of_allowed() >= full.share_of_allowed());
     let x = full.variable("x").unwrap();
     assert!(x.share_of_allowed() > 1.0, "the planted error fails: {x:?}");
-    assert_eq!(
-        x.autodiff_vs_numeric.share_of_allowed(),
-        x.autodiff_vs_numeric.violation
-    );
+    assert!(x.autodiff_vs_numeric.share_of_allowed() > 1.0);
     // A passing fast check does not re-run anything.
     let ok = GradCheck::new()
         .fast(2)
