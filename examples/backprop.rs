@@ -6,10 +6,12 @@
 //! and the counting allocator behind `backprop bench`'s memory columns.
 //! Run `cargo run --release --example backprop -- --help`.
 
-use manual_backprop::app::{self, bench::CountingAllocator};
+use manual_backprop::app;
+use manual_backprop::heap::CountingAllocator;
 use std::process::ExitCode;
 
-/// Counts heap bytes so that `bench` can report a step's peak.
+/// Counts heap bytes, so that `bench` can report a step's peak and a served
+/// session can run under `serve --max-memory`.
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
 

@@ -34,6 +34,7 @@
 
 // The layers, from the leaves up: each module uses only those above it.
 pub mod error;
+pub mod heap;
 pub mod io;
 pub mod precision;
 pub mod resources;

@@ -97,7 +97,8 @@ pub fn ensure_fits(what: &str, bytes: f64) -> Result<()> {
     }
 }
 
-fn within(what: &str, bytes: f64, limit: u64, source: &str) -> Result<()> {
+/// [`Error::Memory`] when `bytes` exceed `limit`, which `source` names.
+pub(crate) fn within(what: &str, bytes: f64, limit: u64, source: &str) -> Result<()> {
     if bytes > limit as f64 {
         return Err(Error::Memory {
             what: what.to_string(),

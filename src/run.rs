@@ -348,7 +348,7 @@ pub fn train_with_network(
         .unwrap_or_else(|| FeatureScaling::default_for(&split.train));
     let preprocessing = Preprocessing::fit(&split.train, scaling, options.activation)?;
     let config = options.network_config(preprocessing.n_features(), preprocessing.n_outputs());
-    ensure_training_fits(options, split, &config.sizes)?;
+    ensure_training_fits(options, split, &config.sizes, &device)?;
     let sets = SetTensors::new(split, &preprocessing, &device, options.dtype)?;
     let network = init(&config)?;
     // A supplied network keeps its own per-layer activations.
@@ -377,20 +377,26 @@ pub fn train_with_network(
     })
 }
 
-/// Refuses a run whose estimated memory exceeds what this process may use.
-fn ensure_training_fits(options: &TrainOptions, split: &Split, sizes: &[usize]) -> Result<()> {
+/// Refuses a run whose estimated memory exceeds what this process may use,
+/// or what a session may hold on the server of a remote `device`.
+fn ensure_training_fits(
+    options: &TrainOptions,
+    split: &Split,
+    sizes: &[usize],
+    device: &burn::tensor::Device,
+) -> Result<()> {
     let sets = [&split.train, &split.validation, &split.test];
-    crate::resources::ensure_fits(
-        &format!("training a network of sizes {sizes:?}"),
-        crate::resources::training_bytes(
-            sizes,
-            options.dtype,
-            sets.iter().map(|d| d.len()).sum(),
-            options.batch_size.unwrap_or(split.train.len()),
-            sets.iter().map(|d| d.len()).max().unwrap_or(0),
-            options.optimizer.state_copies(),
-        ),
-    )
+    let what = format!("training a network of sizes {sizes:?}");
+    let bytes = crate::resources::training_bytes(
+        sizes,
+        options.dtype,
+        sets.iter().map(|d| d.len()).sum(),
+        options.batch_size.unwrap_or(split.train.len()),
+        sets.iter().map(|d| d.len()).max().unwrap_or(0),
+        options.optimizer.state_copies(),
+    );
+    crate::resources::ensure_fits(&what, bytes)?;
+    crate::backend::remote::ensure_fits(device, &what, bytes)
 }
 
 /// The three sets of a split as tensors on one device.

@@ -72,14 +72,24 @@ pub fn to_vec<const D: usize>(tensor: &Tensor<D>) -> Result<Vec<f64>> {
     tensor
         .to_data()
         .try_to_vec_as::<f64>()
-        .map_err(|e| Error::TensorRead(format!("{e:?}")))
+        .map_err(|e| read_failure(&tensor.device(), e))
 }
 
 /// The single value of a one-element tensor (a cost, a sum) as f64.
 pub fn scalar(tensor: Tensor<1>) -> Result<f64> {
+    let device = tensor.device();
     tensor
         .try_into_scalar::<f64>()
-        .map_err(|e| Error::TensorRead(format!("{e:?}")))
+        .map_err(|e| read_failure(&device, e))
+}
+
+/// A failed read on `device`; on a remote device whose server limits a
+/// session's memory, with that likely cause.
+fn read_failure(device: &Device, error: impl std::fmt::Debug) -> Error {
+    let hint = crate::backend::remote::url_of(device)
+        .and_then(|url| crate::backend::remote::memory_limit_hint(&url))
+        .unwrap_or_default();
+    Error::TensorRead(format!("{error:?}{hint}"))
 }
 
 /// The precision of a tensor, or an error for dtypes this crate does not handle.

@@ -31,6 +31,7 @@ fn in_process_server() -> (Server, String) {
         backends: vec![Backend::Flex],
         listen: "127.0.0.1:0".parse().unwrap(),
         token: Some(TOKEN.into()),
+        gate: None,
     })
     .expect("server starts");
     let url = server.urls[0].1.clone();
@@ -502,4 +503,200 @@ fn the_op_sweep_passes_on_a_remote_device() {
         let failed = conformance::failures(&rows);
         assert!(failed.is_empty(), "{precision}: {}", failed.join("\n"));
     }
+}
+
+/// `ServeProcess::start`'s server, with `extra` flags and token "t".
+fn serve_with(extra: &[&str], dir: &Path) -> ServeProcess {
+    ServeProcess::start(
+        &[&["--listen", "127.0.0.1:0"], extra].concat(),
+        Some("t"),
+        dir,
+    )
+}
+
+/// A client command against `url` with token "t".
+fn remote_job(args: &[&str], url: &str) -> Output {
+    client(
+        &[args, &["--backend", "remote", "--remote", url]].concat(),
+        Some("t"),
+    )
+}
+
+#[test]
+fn a_client_beyond_max_clients_is_told_the_server_is_full_and_the_session_in_progress_is_unharmed()
+{
+    let dir = scratch("max-clients");
+    let server = serve_with(&["--max-clients", "1"], &dir);
+    let out = dir.join("long");
+    let mut long = Command::new(backprop())
+        .args(["train", "--epochs", "1000000", "--quiet", "--out"])
+        .arg(&out)
+        .args(["--backend", "remote", "--remote", &server.url])
+        .env(remote::TOKEN_VARIABLE, "t")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    server.log_when(|l| l.contains("opened (1 of 1 clients)"));
+    let second = remote_job(&["check", "--examples", "5"], &server.url);
+    assert_eq!(second.status.code(), Some(2));
+    let message = text(&second.stderr);
+    assert!(
+        message.contains(&server.url) && message.contains("serving its limit of 1 clients"),
+        "{message}"
+    );
+    // The first client is still training, and once it is gone a new one is served.
+    assert!(
+        long.try_wait().unwrap().is_none(),
+        "the session in progress ended"
+    );
+    long.kill().unwrap();
+    long.wait().unwrap();
+    server.log_when(|l| l.matches(" ended after ").count() >= 1);
+    let third = remote_job(&["check", "--examples", "5"], &server.url);
+    assert!(third.status.success(), "{}", text(&third.stderr));
+    let log = server.log_when(|l| l.contains("refused"));
+    assert!(log.contains("refused 127.0.0.1:"), "{log}");
+}
+
+#[test]
+fn a_stalled_or_oversized_handshake_is_dropped_before_authentication() {
+    use std::io::{Read, Write};
+    let dir = scratch("stalled");
+    let server = serve_with(&["--handshake-timeout", "1"], &dir);
+    let address = server.url.trim_start_matches("ws://").to_string();
+    let started = Instant::now();
+    let mut silent = std::net::TcpStream::connect(&address).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // The gate closes it: a read sees the end of the stream, not the timeout.
+    assert_eq!(silent.read(&mut [0u8; 64]).unwrap(), 0);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+    // More than a handshake needs, before any authentication.
+    let mut flood = std::net::TcpStream::connect(&address).unwrap();
+    let _ = flood.write_all(&vec![b'A'; 1 << 20]);
+    // The server still serves, with exact numbers.
+    let check = remote_job(&["check", "--examples", "5"], &server.url);
+    assert!(check.status.success(), "{}", text(&check.stderr));
+    let log = server.log_when(|l| l.contains("bytes before authenticating"));
+    assert!(log.contains("no complete handshake within 1 s"), "{log}");
+    assert!(log.contains("bytes before authenticating"), "{log}");
+}
+
+#[test]
+fn with_max_memory_a_session_past_the_limit_ends_alone_and_the_client_is_told_why() {
+    let dir = scratch("max-memory");
+    // A wide model, trained here, and data for it.
+    let wide = dir.join("wide");
+    let trained = client(
+        &[
+            "train",
+            "--epochs",
+            "1",
+            "--hidden",
+            "3000",
+            "--quiet",
+            "--out",
+            wide.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(trained.status.success(), "{}", text(&trained.stderr));
+    let rows: Vec<Vec<f64>> = (0..200)
+        .map(|i| (0..64).map(|j| ((i * 64 + j) % 17) as f64 / 17.0).collect())
+        .collect();
+    let targets: Vec<Vec<f64>> = (0..200)
+        .map(|i| (0..10).map(|j| f64::from(u8::from(j == i % 10))).collect())
+        .collect();
+    let data = dir.join("data.json");
+    std::fs::write(
+        &data,
+        serde_json::json!({"x": rows, "y": targets}).to_string(),
+    )
+    .unwrap();
+    let model = wide.join("network.json");
+    let server = serve_with(&["--max-memory", "16M"], &dir);
+    let grads = |url: Option<&str>| {
+        let args = [
+            "grads",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--dtype",
+            "f64",
+        ];
+        match url {
+            Some(url) => remote_job(&args, url),
+            None => client(&args, None),
+        }
+    };
+    // The client's own estimate refuses a run that cannot fit, naming the server's limit.
+    let estimated = remote_job(
+        &["train", "--epochs", "2", "--hidden", "20000", "--quiet"],
+        &server.url,
+    );
+    assert_eq!(estimated.status.code(), Some(2));
+    let message = text(&estimated.stderr);
+    assert!(
+        message.contains("16.8 MB (the memory limit of a session on the server at"),
+        "{message}"
+    );
+    // A job the estimate does not cover reaches the limit on the server: its
+    // session alone ends, the client says why, and the server keeps serving.
+    let hog = grads(Some(&server.url));
+    assert_eq!(hog.status.code(), Some(2));
+    let message = text(&hog.stderr);
+    assert!(
+        message.contains("the server ends a session whose memory would pass its limit of 16.8 MB"),
+        "{message}"
+    );
+    let log = server.log_when(|l| l.contains("ended at its memory limit"));
+    assert!(
+        log.contains("ended at its memory limit: an allocation of"),
+        "{log}"
+    );
+    let out = dir.join("small");
+    let small = |url: Option<&str>, out: &Path| {
+        let args = [
+            "train",
+            "--epochs",
+            "20",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        match url {
+            Some(url) => remote_job(&args, url),
+            None => client(&args, None),
+        }
+    };
+    let remote_run = small(Some(&server.url), &out);
+    assert!(remote_run.status.success(), "{}", text(&remote_run.stderr));
+    let local_out = dir.join("small-local");
+    assert!(small(None, &local_out).status.success());
+    assert_eq!(
+        std::fs::read(out.join("network.json")).unwrap(),
+        std::fs::read(local_out.join("network.json")).unwrap()
+    );
+}
+
+#[test]
+fn the_gate_answers_a_status_query_with_its_limits_and_heap() {
+    let dir = scratch("status");
+    let server = serve_with(&["--max-clients", "3"], &dir);
+    let status = remote::server_status(&server.url).expect("the gate answers");
+    assert_eq!(status.max_clients, 3);
+    assert_eq!(status.clients, 0);
+    assert_eq!(status.max_memory, None);
+    // The served binary counts its heap.
+    assert!(status.heap_bytes > 0, "{status:?}");
+    // A server without a gate (in process, burn's own) has no status.
+    let (_bare, url) = in_process_server();
+    assert_eq!(remote::server_status(&url), None);
 }

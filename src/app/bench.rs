@@ -5,50 +5,13 @@ use crate::backend::DeviceDescription;
 use crate::bench;
 use crate::error::Error;
 use crate::gradients::GradientSource;
+use crate::heap;
 use crate::network::Network;
 use crate::training::threads;
 use crate::{Backend, Precision};
 use burn::tensor::Tensor;
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// Counts heap bytes in use and their peak, to compare the memory a manual
-/// step and an autodiff step allocate on top of what is already live. Only a
-/// binary can install it (`#[global_allocator] static A: CountingAllocator =
-/// CountingAllocator;`); without it the memory columns read 0.
-pub struct CountingAllocator;
-
-static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is forwarded unchanged to the system allocator; the
-// counters are only bookkeeping.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let now = ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(now, Ordering::Relaxed);
-        // SAFETY: same layout contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: `ptr` was allocated by `alloc` above with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if new_size >= layout.size() {
-            let grown = new_size - layout.size();
-            let now = ALLOCATED.fetch_add(grown, Ordering::Relaxed) + grown;
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        } else {
-            ALLOCATED.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 /// Peak heap bytes one step of `source` allocates above what was live before it.
 fn step_peak_bytes(
@@ -57,10 +20,10 @@ fn step_peak_bytes(
     x: &Tensor<2>,
     y: &Tensor<2>,
 ) -> Result<usize, Error> {
-    let before = ALLOCATED.load(Ordering::SeqCst);
-    PEAK.store(before, Ordering::SeqCst);
+    let before = heap::in_use();
+    heap::reset_peak();
     let (network, _) = bench::step(source, network, x, y)?;
-    let peak = PEAK.load(Ordering::SeqCst);
+    let peak = heap::peak();
     drop(network);
     Ok(peak.saturating_sub(before))
 }

@@ -168,11 +168,11 @@ fn random_network_on_data(
     let config = options.network_config(preprocessing.n_features(), preprocessing.n_outputs());
     // The check holds the batch's activations for two gradient
     // computations, and three host copies of the parameters.
-    crate::resources::ensure_fits(
-        &format!("checking a network of sizes {:?}", config.sizes),
-        crate::resources::training_bytes(&config.sizes, args.dtype, m, m, m, 0.0)
-            + 24.0 * crate::resources::parameter_count(&config.sizes),
-    )?;
+    let what = format!("checking a network of sizes {:?}", config.sizes);
+    let bytes = crate::resources::training_bytes(&config.sizes, args.dtype, m, m, m, 0.0)
+        + 24.0 * crate::resources::parameter_count(&config.sizes);
+    crate::resources::ensure_fits(&what, bytes)?;
+    crate::backend::remote::ensure_fits(device, &what, bytes)?;
     let prepared = Prepared::new(&data, &preprocessing, device, args.dtype)?;
     Ok((config.init(device, args.dtype)?, prepared.x, prepared.y))
 }

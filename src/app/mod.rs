@@ -168,6 +168,11 @@ pub fn run(cli: Cli, given: &[&str]) -> Result<ExitCode, Error> {
         Command::Experiment(r) => experiment::run(r),
         Command::Serve(mut r) => {
             r.token_file = cli.token_file;
+            r.max_memory = cli
+                .max_memory
+                .as_deref()
+                .map(crate::resources::parse_size)
+                .transpose()?;
             serve::run(r)
         }
     }

@@ -22,9 +22,26 @@ pub struct ServeRequest {
     /// token (--token-file or BACKPROP_TOKEN).
     #[arg(long, default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
+    /// Sessions served at once, per backend; a client beyond them is told the server
+    /// is busy. (With the global --max-memory, each session may hold that much heap,
+    /// in a process of its own.)
+    #[arg(long, default_value_t = 32)]
+    pub max_clients: usize,
+    /// Seconds a connection has to authenticate (HTTP upgrade, token, the server's
+    /// answer); a silent or stalled client is dropped after them.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub handshake_timeout: f64,
+    /// Serve on a free loopback port until stdin closes, with the global
+    /// --max-memory as a hard heap limit: one session of a server started with
+    /// --max-memory.
+    #[arg(long, hide = true)]
+    pub session_process: bool,
     /// The token file of the global `--token-file` (filled in from it).
     #[arg(skip)]
     pub token_file: Option<PathBuf>,
+    /// The global `--max-memory`, in bytes (filled in from it).
+    #[arg(skip)]
+    pub max_memory: Option<u64>,
 }
 
 /// Serves until a signal, printing each backend's URL once it listens.
@@ -32,10 +49,14 @@ pub struct ServeRequest {
 pub fn run(args: ServeRequest) -> Result<ExitCode, Error> {
     use crate::backend::remote::{self, ServeOptions};
     let token = remote::read_token(args.token_file.as_deref())?;
+    if args.session_process {
+        return serve_one_session(args, token);
+    }
     let options = ServeOptions {
-        backends: args.backends,
+        backends: args.backends.clone(),
         listen: args.listen,
         token: token.clone(),
+        gate: Some(gate_options(&args)?),
     };
     remote::serve(&options, |urls| {
         for (backend, url) in urls {
@@ -52,6 +73,84 @@ pub fn run(args: ServeRequest) -> Result<ExitCode, Error> {
         );
         if let Some(warning) = cleartext_warning(args.listen) {
             eprintln!("{warning}");
+        }
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The gate's limits from the command line; with `--max-memory`, each
+/// session in a process of its own, this executable again.
+#[cfg(feature = "remote")]
+fn gate_options(args: &ServeRequest) -> Result<crate::backend::remote::GateOptions, Error> {
+    use crate::backend::remote::GateOptions;
+    use crate::backend::remote::gate::{Limits, SessionCommand};
+    use std::time::Duration;
+    if args.max_clients == 0 {
+        return Err(Error::InvalidParameter {
+            name: "max_clients",
+            value: "0".into(),
+            reason: "a server needs room for at least one client".into(),
+        });
+    }
+    let handshake_deadline = Duration::try_from_secs_f64(args.handshake_timeout)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| Error::InvalidParameter {
+            name: "handshake_timeout",
+            value: args.handshake_timeout.to_string(),
+            reason: "must be a positive number of seconds".into(),
+        })?;
+    let isolation = match args.max_memory {
+        None => None,
+        Some(bytes) => {
+            let program = std::env::current_exe().map_err(|source| Error::Io {
+                action: "find this executable to run sessions with",
+                path: PathBuf::from("/proc/self/exe"),
+                source,
+            })?;
+            Some(SessionCommand {
+                program,
+                args: vec![
+                    "--max-memory".into(),
+                    bytes.to_string().into(),
+                    "serve".into(),
+                    "--session-process".into(),
+                    "--listen".into(),
+                    "127.0.0.1:0".into(),
+                ],
+                max_memory: Some(bytes),
+            })
+        }
+    };
+    Ok(GateOptions {
+        limits: Limits {
+            max_clients: args.max_clients,
+            handshake_deadline,
+            ..Limits::default()
+        },
+        isolation,
+    })
+}
+
+/// One session's process: burn's server on a free loopback port, under the
+/// heap limit, until the gate that started it closes our stdin (or dies).
+#[cfg(feature = "remote")]
+fn serve_one_session(args: ServeRequest, token: Option<String>) -> Result<ExitCode, Error> {
+    use crate::backend::remote::{self, ServeOptions};
+    crate::heap::set_hard_limit(args.max_memory.and_then(|b| usize::try_from(b).ok()));
+    std::thread::spawn(|| {
+        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+        std::process::exit(0);
+    });
+    let options = ServeOptions {
+        backends: args.backends,
+        listen: "127.0.0.1:0".parse().expect("a valid address"),
+        token,
+        gate: None,
+    };
+    remote::serve(&options, |urls| {
+        for (backend, url) in urls {
+            println!("serving {backend} at {url}");
         }
     })?;
     Ok(ExitCode::SUCCESS)

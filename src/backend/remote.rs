@@ -161,6 +161,7 @@ fn open(url: &str) -> Result<Device> {
                 )
             },
         )),
+        Ok(Err(e)) if e.to_string().contains("503") => Err(failure(url, busy(url))),
         Ok(Err(e)) => Err(failure(
             url,
             format!("cannot connect: {e}; is `backprop serve` running there?"),
@@ -176,6 +177,79 @@ fn open(url: &str) -> Result<Device> {
     }
 }
 
+/// Why a server answered "503 Service Unavailable", from its limits.
+#[cfg(feature = "remote")]
+fn busy(url: &str) -> String {
+    match server_status(url) {
+        Some(limits) if limits.clients >= limits.max_clients => format!(
+            "the server is serving its limit of {} clients: try again when one has ended",
+            limits.max_clients
+        ),
+        _ => "the server is busy (too many clients are connecting): try again shortly".into(),
+    }
+}
+
+/// What the server at `url` allows and holds (its gate's answer to
+/// [`gate::STATUS_REQUEST`]); `None` from a server without a gate, or one
+/// that does not answer within a second.
+#[cfg(feature = "remote")]
+pub fn server_status(url: &str) -> Option<gate::ServerStatus> {
+    use std::io::{Read, Write};
+    use std::net::ToSocketAddrs;
+    let authority = url.strip_prefix("ws://")?.trim_end_matches('/');
+    let address = authority.to_socket_addrs().ok()?.next()?;
+    let wait = Duration::from_secs(1);
+    let mut stream = std::net::TcpStream::connect_timeout(&address, wait).ok()?;
+    stream.set_read_timeout(Some(wait)).ok()?;
+    stream.set_write_timeout(Some(wait)).ok()?;
+    let request = format!(
+        "{}HTTP/1.1\r\nhost: {authority}\r\nconnection: close\r\n\r\n",
+        gate::STATUS_REQUEST
+    );
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = Vec::new();
+    let _ = stream.take(64 * 1024).read_to_end(&mut response);
+    let text = String::from_utf8(response).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200")
+        .then(|| serde_json::from_str(body).ok())
+        .flatten()
+}
+
+/// What to add to the error of a session lost on the server at `url` when
+/// that server limits a session's memory: the likely cause.
+pub fn memory_limit_hint(url: &str) -> Option<String> {
+    #[cfg(feature = "remote")]
+    if let Some(limit) = server_status(url).and_then(|l| l.max_memory) {
+        return Some(format!(
+            "; the server ends a session whose memory would pass its limit of {} (its log \
+             says whether this one did): a smaller batch or network fits",
+            crate::resources::readable_bytes(limit as f64)
+        ));
+    }
+    let _ = url;
+    None
+}
+
+/// Stops with [`Error::Memory`] when `bytes` of work on `device` would pass
+/// the memory a session may hold on its server (a remote device whose server
+/// limits it); other devices pass.
+pub fn ensure_fits(device: &Device, what: &str, bytes: f64) -> Result<()> {
+    #[cfg(feature = "remote")]
+    if let Some(url) = url_of(device)
+        && let Some(limit) = server_status(&url).and_then(|l| l.max_memory)
+    {
+        return crate::resources::within(
+            what,
+            bytes,
+            limit,
+            &format!("the memory limit of a session on the server at {url}"),
+        );
+    }
+    let _ = (device, what, bytes);
+    Ok(())
+}
+
 #[cfg(not(feature = "remote"))]
 fn open(url: &str) -> Result<Device> {
     Err(failure(
@@ -185,10 +259,12 @@ fn open(url: &str) -> Result<Device> {
 }
 
 #[cfg(feature = "remote")]
+pub mod gate;
+#[cfg(feature = "remote")]
 mod server;
 
 #[cfg(feature = "remote")]
-pub use server::{ServeOptions, Server, serve};
+pub use server::{GateOptions, ServeOptions, Server, serve};
 
 #[cfg(test)]
 mod tests {

@@ -399,7 +399,7 @@ impl RemoteMirror {
         let error = Error::Remote {
             server: self.servers.join(", "),
             message: format!(
-                "lost during epoch {epoch} ({}); the model of epoch {} was kept",
+                "lost during epoch {epoch} ({}); the model of epoch {} was kept{}",
                 // burn's read errors span lines; one line reads better.
                 error
                     .to_string()
@@ -407,7 +407,11 @@ impl RemoteMirror {
                     .map(str::trim)
                     .collect::<Vec<_>>()
                     .join(" "),
-                epoch - 1
+                epoch - 1,
+                self.servers
+                    .iter()
+                    .find_map(|url| crate::backend::remote::memory_limit_hint(url))
+                    .unwrap_or_default()
             ),
         };
         let stop = Stop::Failed {

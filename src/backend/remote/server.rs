@@ -1,9 +1,12 @@
 //! `backprop serve`: this machine's devices, hosted with burn's remote server.
 
 use super::failure;
+use super::gate::{self, Limits, Peers, SessionCommand, Upstream};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use burn::server::{AuthorizationRequest, RemoteServer, TokenAuthorizer, WebSocketTransport};
+use burn::server::{
+    AuthorizationRequest, ClientId, RemoteServer, TokenAuthorizer, WebSocketTransport,
+};
 use std::net::{SocketAddr, TcpListener};
 
 /// What [`serve`] and [`Server::start`] host, where, and for whom.
@@ -18,6 +21,19 @@ pub struct ServeOptions {
     /// The token clients must present. Without one, only a loopback address
     /// may be served (any local user can then connect).
     pub token: Option<String>,
+    /// The front door every connection passes first (`None`: clients reach
+    /// burn's server directly, with none of the gate's limits).
+    pub gate: Option<GateOptions>,
+}
+
+/// The front door of a served backend ([`gate`](super::gate)).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GateOptions {
+    /// What each connection is allowed.
+    pub limits: Limits,
+    /// Run each session in a process of its own, started with this command
+    /// and `--backend NAME` (`None`: every session in this process).
+    pub isolation: Option<SessionCommand>,
 }
 
 /// A running server, hosting [`ServeOptions::backends`] until dropped;
@@ -90,15 +106,47 @@ impl Server {
                 .local_addr()
                 .map_err(|e| failure(&address.to_string(), e.to_string()))?;
             let url = format!("ws://{bound}");
-            let server = RemoteServer::new([backend.device()?])
-                .with_authorizer(authorizer(options.token.clone(), backend.clone())?);
-            let serving = server.serve_async(WebSocketTransport::from_listener(listener));
-            let announce = url.clone();
-            runtime.spawn(async move {
-                if let Err(e) = serving.await {
-                    tracing::error!("server {announce} stopped: {e}");
+            match &options.gate {
+                None => {
+                    let serving = burn_server(backend, listener, &options.token, Peers::default())?;
+                    runtime.spawn(serving);
                 }
-            });
+                Some(front) => {
+                    let peers = Peers::default();
+                    let upstream = match &front.isolation {
+                        Some(command) => Upstream::Isolated(
+                            with_backend(command, backend),
+                            options.token.clone(),
+                        ),
+                        None => {
+                            let inner = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+                                .and_then(|l| l.local_addr().map(|a| (l, a)))
+                                .map_err(|e| {
+                                    failure("127.0.0.1:0", format!("cannot listen: {e}"))
+                                })?;
+                            let serving =
+                                burn_server(backend, inner.0, &options.token, peers.clone())?;
+                            runtime.spawn(serving);
+                            Upstream::Shared(inner.1)
+                        }
+                    };
+                    listener
+                        .set_nonblocking(true)
+                        .map_err(|e| failure(&url, e.to_string()))?;
+                    let public = {
+                        let _entered = runtime.enter();
+                        tokio::net::TcpListener::from_std(listener)
+                            .map_err(|e| failure(&url, e.to_string()))?
+                    };
+                    runtime.spawn(gate::run(
+                        public,
+                        backend.to_string(),
+                        front.limits.clone(),
+                        upstream,
+                        peers,
+                    ));
+                }
+            }
             urls.push((backend.clone(), url));
         }
         Ok(Server {
@@ -125,11 +173,49 @@ impl Drop for Server {
     }
 }
 
+/// burn's server for `backend` on `listener`, as a task to spawn: it serves
+/// until the runtime stops.
+fn burn_server(
+    backend: &Backend,
+    listener: TcpListener,
+    token: &Option<String>,
+    peers: Peers,
+) -> Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    let announce = listener
+        .local_addr()
+        .map_or_else(|_| backend.to_string(), |a| a.to_string());
+    let server = RemoteServer::new([backend.device()?]).with_authorizer(authorizer(
+        token.clone(),
+        backend.clone(),
+        peers,
+    )?);
+    let serving = server.serve_async(WebSocketTransport::from_listener(listener));
+    Ok(async move {
+        if let Err(e) = serving.await {
+            tracing::error!("server {announce} stopped: {e}");
+        }
+    })
+}
+
+/// `command` serving `backend`.
+fn with_backend(command: &SessionCommand, backend: &Backend) -> SessionCommand {
+    let mut command = command.clone();
+    command.args.push("--backend".into());
+    command.args.push(backend.name().into());
+    command
+}
+
 /// Admits the clients that present `token` (every client when there is none,
-/// which [`Server::start`] allows on loopback only), logging each decision.
+/// which [`Server::start`] allows on loopback only), logging each decision
+/// with the client's address (through `peers` when a gate relays it).
+///
+/// burn's [`TokenAuthorizer`] keeps only the token's BLAKE3 digest and
+/// compares digests with `blake3::Hash`'s constant-time equality, so the
+/// time a refusal takes says nothing about how much of a guess was right.
 fn authorizer(
     token: Option<String>,
     backend: Backend,
+    peers: Peers,
 ) -> Result<
     impl Fn(AuthorizationRequest<'_>) -> std::result::Result<(), String> + Send + Sync + 'static,
 > {
@@ -144,7 +230,11 @@ fn authorizer(
         .transpose()?;
     Ok(move |request: AuthorizationRequest<'_>| {
         use burn::server::PeerAuthorizer;
-        let client = request.client;
+        let client = match request.client {
+            ClientId::WebSocket(seen) => peers.client(seen).to_string(),
+            #[allow(unreachable_patterns)]
+            other => other.to_string(),
+        };
         let verdict = check.as_ref().map_or(Ok(()), |c| c.authorize(request));
         match &verdict {
             Ok(()) => tracing::info!("{backend}: admitted {client}"),

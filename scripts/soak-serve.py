@@ -1,0 +1,520 @@
+#!/usr/bin/env python3
+"""A served device under load, faults and hostile input, on loopback only.
+
+One `backprop serve` process (flex, with a token) is driven through phases:
+
+  warm-up   every job once; the server's heap and RSS are the baseline
+  load      CLIENTS concurrent clients run grads/check/train jobs for
+            DURATION seconds (at most MAX_REQUESTS jobs), while a probe
+            times one fixed request; the same probe first runs alone
+  sessions  SESSIONS short sessions one after another
+  faults    a client SIGKILLed mid-step and mid-transfer; a silent
+            connection; one that stops half-way through a frame
+  hostile   random bytes; a WebSocket handshake then random frames; a
+            frame announcing 1 GiB; a flood of connections and of clients
+            with a wrong token
+  isolated  a second server with --max-memory: a job over the limit ends
+            its own session, the next job's numbers are still exact
+
+Every job's output must equal the same job on local flex byte for byte.
+The script fails (exit 1) on any mismatch, a server that stops serving or
+logs a panic, a heap that grows past its bound, or a phase that leaves a
+session behind. It prints the figures (and writes them as JSON with --json)
+and stops by itself: every loop is bounded in count and time.
+
+  python3 scripts/soak-serve.py --backprop target-extra/release/examples/backprop
+      [--clients 8] [--duration 600] [--max-requests 100000] [--sessions 1000]
+      [--json FILE] [--curve FILE]
+"""
+
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+TOKEN = "soak-test-token"
+# The server's heap may hold this much more after the soak than after the
+# warm-up: burn keeps per-process caches (kernels, op descriptions) that are
+# filled once, not per session; a leak of even a few bytes per session over
+# thousands of sessions passes it.
+HEAP_BOUND = 8 << 20
+# Pre-authentication input may cost the server at most this much heap while
+# it arrives (the gate drops a client past 64 KiB).
+HOSTILE_BOUND = 16 << 20
+
+
+def percentile(values, q):
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+class Soak:
+    def __init__(self, args):
+        self.args = args
+        self.backprop = os.path.abspath(args.backprop)
+        self.dir = tempfile.mkdtemp(prefix="backprop-soak-")
+        self.failures = []
+        self.figures = {}
+        self.curve = []
+        self.lock = threading.Lock()
+        self.write_inputs()
+
+    # ---- inputs and references -------------------------------------------
+
+    def write_inputs(self):
+        rng = random.Random(7)
+        rows = 200
+        x = [[rng.uniform(-1, 1) for _ in range(64)] for _ in range(rows)]
+        y = [[1.0 if j == i % 10 else 0.0 for j in range(10)] for i in range(rows)]
+        self.data = self.path("data.json")
+        with open(self.data, "w") as f:
+            json.dump({"x": x, "y": y}, f)
+        self.token_file = self.path("token")
+        with open(self.token_file, "w") as f:
+            f.write(TOKEN + "\n")
+        # A model of the shape the jobs use, trained locally for one epoch.
+        out = self.path("seed-model")
+        self.run_ok(["train", "--epochs", "1", "--quiet", "--out", out])
+        self.model = os.path.join(out, "network.json")
+        # A wide one for the transfer faults: 64-3000-10, f64 gradients of
+        # 1.6 MB each way.
+        wide = self.path("wide-model")
+        self.run_ok(["train", "--epochs", "1", "--hidden", "3000", "--quiet", "--out", wide])
+        self.wide_model = os.path.join(wide, "network.json")
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def run_ok(self, argv, env=None):
+        done = subprocess.run([self.backprop] + argv, capture_output=True, env=env, timeout=300)
+        if done.returncode != 0:
+            raise SystemExit(f"setup failed: backprop {' '.join(argv)}\n{done.stderr.decode()}")
+        return done
+
+    def job(self, kind, backend_args, out_dir):
+        """The command of job `kind` on `backend_args`; its output is compared."""
+        if kind == "grads":
+            return ["grads", "--model", self.model, "--data", self.data, "--dtype", "f64",
+                    "--lambda", "0.01"] + backend_args
+        if kind == "check":
+            return ["check", "--model", self.model, "--data", self.data] + backend_args
+        if kind == "train":
+            return ["train", "--epochs", "30", "--quiet", "--out", out_dir] + backend_args
+        raise ValueError(kind)
+
+    def result(self, kind, done, out_dir):
+        """The bytes that must match: gradients, the check's table, the saved model."""
+        if kind == "grads":
+            return done.stdout
+        if kind == "check":
+            # The first line names the device; the table below is numbers.
+            return b"\n".join(done.stdout.splitlines()[1:])
+        with open(os.path.join(out_dir, "network.json"), "rb") as f:
+            return f.read()
+
+    def references(self):
+        self.reference = {}
+        for kind in ["grads", "check", "train"]:
+            out = self.path(f"reference-{kind}")
+            done = self.run_ok(self.job(kind, ["--backend", "flex"], out))
+            self.reference[kind] = self.result(kind, done, out)
+
+    # ---- the server ------------------------------------------------------
+
+    def start_server(self, extra, name):
+        log = open(self.path(f"{name}.log"), "w")
+        process = subprocess.Popen(
+            [self.backprop, "serve", "--listen", "127.0.0.1:0", "--token-file", self.token_file]
+            + extra,
+            stdout=subprocess.PIPE, stderr=log, env=dict(os.environ, NO_COLOR="1"))
+        url = None
+        lines = []
+        deadline = time.time() + 60
+        while url is None and time.time() < deadline:
+            line = process.stdout.readline().decode()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("serving "):
+                url = next(w for w in line.split() if w.startswith("ws://"))
+        if url is None:
+            raise SystemExit(f"the server did not start: {''.join(lines)}")
+        # Keep its log flowing into a file (a closed pipe would end it).
+        out = open(self.path(f"{name}.out"), "w")
+
+        def drain():
+            for line in process.stdout:
+                out.write(line.decode())
+                out.flush()
+
+        threading.Thread(target=drain, daemon=True).start()
+        return process, url
+
+    def status(self, url):
+        host, port = url[len("ws://"):].rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=2) as s:
+            s.sendall(b"GET /backprop/status HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError(f"status: {head[:80]!r}")
+        return json.loads(body)
+
+    def rss(self, pid):
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        return 0
+
+    def sample(self, phase):
+        status = self.status(self.url)
+        point = {"t": round(time.time() - self.started, 2), "phase": phase,
+                 "rss": self.rss(self.server.pid), "heap": status["heap_bytes"],
+                 "clients": status["clients"]}
+        with self.lock:
+            self.curve.append(point)
+        return point
+
+    def sampler(self, stop):
+        while not stop.wait(0.5):
+            try:
+                self.sample(self.phase)
+            except (OSError, RuntimeError):
+                pass
+
+    def idle(self, url, limit=10.0):
+        """Waits until the gate counts no session (the last one has ended)."""
+        deadline = time.time() + limit
+        while time.time() < deadline:
+            if self.status(url)["clients"] == 0:
+                return True
+            time.sleep(0.05)
+        return False
+
+    # ---- clients ---------------------------------------------------------
+
+    def remote(self, url):
+        return ["--backend", "remote", "--remote", url, "--token-file", self.token_file]
+
+    def run_job(self, kind, url, label):
+        out = tempfile.mkdtemp(dir=self.dir, prefix=f"{kind}-")
+        start = time.perf_counter()
+        done = subprocess.run([self.backprop] + self.job(kind, self.remote(url), out),
+                              capture_output=True, timeout=300)
+        seconds = time.perf_counter() - start
+        ok = done.returncode == 0 and self.result(kind, done, out) == self.reference[kind]
+        if not ok:
+            self.fail(f"{label}: {kind} differs from local flex or failed "
+                      f"(exit {done.returncode}): {done.stderr.decode()[-400:]}")
+        subprocess.run(["rm", "-rf", out])
+        return ok, seconds
+
+    def fail(self, message):
+        with self.lock:
+            self.failures.append(message)
+        print(f"FAIL {message}", file=sys.stderr)
+
+    # ---- phases ----------------------------------------------------------
+
+    def warm_up(self):
+        for kind in ["grads", "check", "train"]:
+            self.run_job(kind, self.url, "warm-up")
+        self.idle(self.url)
+        time.sleep(1)
+        self.warm = self.sample("warm")
+        alone = [self.run_job("grads", self.url, "alone")[1] for _ in range(self.args.probes)]
+        self.figures["latency_alone"] = {"p50": percentile(alone, 50), "p99": percentile(alone, 99),
+                                         "n": len(alone)}
+
+    def load(self):
+        stop_at = time.time() + self.args.duration
+        counts = {"grads": 0, "check": 0, "train": 0}
+        issued = [0]
+        kinds = ["grads", "check", "train"]
+
+        def client(i):
+            n = i
+            while time.time() < stop_at:
+                with self.lock:
+                    if issued[0] >= self.args.max_requests:
+                        return
+                    issued[0] += 1
+                kind = kinds[n % 3]
+                n += 1
+                ok, _ = self.run_job(kind, self.url, f"client {i}")
+                with self.lock:
+                    counts[kind] += ok
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(self.args.clients)]
+        for t in threads:
+            t.start()
+        under_load = []
+        while time.time() < stop_at and len(under_load) < self.args.probes * 20:
+            under_load.append(self.run_job("grads", self.url, "probe")[1])
+        for t in threads:
+            t.join()
+        self.figures["load"] = {"clients": self.args.clients, "seconds": self.args.duration,
+                                "jobs_exact": counts, "jobs_issued": issued[0]}
+        self.figures["latency_under_load"] = {"p50": percentile(under_load, 50),
+                                              "p99": percentile(under_load, 99),
+                                              "n": len(under_load)}
+
+    def sessions(self):
+        start = time.time()
+        exact = sum(self.run_job("grads", self.url, f"session {i}")[0]
+                    for i in range(self.args.sessions))
+        self.figures["sessions"] = {"count": self.args.sessions, "exact": exact,
+                                    "seconds": round(time.time() - start, 1)}
+        self.idle(self.url)
+        time.sleep(1)
+        self.after = self.sample("after-soak")
+        grown = self.after["heap"] - self.warm["heap"]
+        self.figures["memory"] = {"warm": {"heap": self.warm["heap"], "rss": self.warm["rss"]},
+                                  "after_soak": {"heap": self.after["heap"], "rss": self.after["rss"]},
+                                  "heap_bound": HEAP_BOUND}
+        if grown > HEAP_BOUND:
+            self.fail(f"the server's heap grew by {grown} bytes over the soak (bound {HEAP_BOUND})")
+
+    def kill_mid_job(self, argv, delays, label):
+        """Starts `argv` against the server and SIGKILLs it after each delay."""
+        outcomes = []
+        for delay in delays:
+            before = self.status(self.url)["heap_bytes"]
+            child = subprocess.Popen([self.backprop] + argv, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+            time.sleep(delay)
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+            freed = self.idle(self.url)
+            time.sleep(0.3)
+            after = self.status(self.url)["heap_bytes"]
+            outcomes.append({"delay": delay, "session_ended": freed, "heap_before": before,
+                             "heap_after": after})
+            if not freed:
+                self.fail(f"{label} after {delay} s: its session was still open 10 s later")
+            if after - before > HEAP_BOUND:
+                self.fail(f"{label} after {delay} s: the server kept {after - before} bytes")
+        return outcomes
+
+    def faults(self):
+        out = self.path("killed-train")
+        train = ["train", "--epochs", "100000", "--hidden", "300", "--quiet", "--out", out] \
+            + self.remote(self.url)
+        self.figures["sigkill_mid_step"] = self.kill_mid_job(train, [0.5, 1.0, 2.0], "a client killed mid-step")
+        grads = ["grads", "--model", self.wide_model, "--data", self.data, "--dtype", "f64"] \
+            + self.remote(self.url)
+        delays = [0.05 * k for k in range(1, 11)]
+        self.figures["sigkill_mid_transfer"] = self.kill_mid_job(grads, delays, "a client killed mid-transfer")
+        host, port = self.url[len("ws://"):].rsplit(":", 1)
+        # A silent connection, and one that stops half-way through the
+        # session's first frame, both held open past the handshake deadline.
+        silent = socket.create_connection((host, int(port)))
+        half = socket.create_connection((host, int(port)))
+        half.sendall(upgrade_request(host, port) + b"\x82")
+        time.sleep(0.2)
+        self.run_job("grads", self.url, "while two clients stall")
+        closed = [wait_closed(s, self.args.handshake_timeout + 5) for s in (silent, half)]
+        self.figures["stalled"] = {"silent_dropped": closed[0], "half_frame_dropped": closed[1],
+                                   "deadline_s": self.args.handshake_timeout}
+        if not all(closed):
+            self.fail(f"a stalled connection was not dropped at the deadline: {closed}")
+
+    def hostile(self):
+        host, port = self.url[len("ws://"):].rsplit(":", 1)
+        port = int(port)
+        rng = random.Random(11)
+        before = self.status(self.url)["heap_bytes"]
+        peak = [before]
+        stop = threading.Event()
+
+        def watch():
+            while not stop.wait(0.02):
+                try:
+                    peak[0] = max(peak[0], self.status(self.url)["heap_bytes"])
+                except (OSError, RuntimeError):
+                    pass
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        tried = {}
+        # Random bytes, 100 connections of 1 KiB and one of 8 MiB.
+        for i in range(100):
+            send_and_close(host, port, rng.randbytes(1024))
+        send_and_close(host, port, rng.randbytes(8 << 20))
+        tried["random_bytes"] = "100 × 1 KiB + 1 × 8 MiB"
+        # A real handshake, then random frames (masked, as a client's are).
+        for i in range(50):
+            payload = upgrade_request(host, str(port)) + rng.randbytes(rng.randint(2, 4096))
+            send_and_close(host, port, payload)
+        tried["handshake_then_random_frames"] = 50
+        # A handshake, then a binary frame announcing 1 GiB, of which 8 MiB come.
+        frame = bytes([0x82, 0xFF]) + (1 << 30).to_bytes(8, "big") + rng.randbytes(4)
+        send_and_close(host, port, upgrade_request(host, str(port)) + frame + rng.randbytes(8 << 20))
+        tried["oversized_frame"] = "1 GiB announced, 8 MiB sent"
+        # A flood of connections opened and dropped.
+        for i in range(500):
+            try:
+                socket.create_connection((host, port), timeout=1).close()
+            except OSError:
+                pass
+        tried["connection_flood"] = 500
+        # Clients with a wrong token, 40 at once.
+        env = dict(os.environ, BACKPROP_TOKEN="not-the-token")
+        wrong = [subprocess.Popen([self.backprop, "grads", "--model", self.model, "--data", self.data,
+                                   "--backend", "remote", "--remote", self.url],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+                 for _ in range(40)]
+        refused = 0
+        for p in wrong:
+            _, err = p.communicate(timeout=60)
+            refused += p.returncode != 0 and b"token" in err
+        tried["wrong_token_clients"] = f"{refused} of 40 refused"
+        if refused != 40:
+            self.fail(f"only {refused} of 40 wrong-token clients were refused")
+        stop.set()
+        watcher.join()
+        self.run_job("grads", self.url, "after the hostile input")
+        self.idle(self.url)
+        after = self.status(self.url)["heap_bytes"]
+        self.figures["hostile"] = {"tried": tried, "heap_before": before, "heap_peak": peak[0],
+                                   "heap_after": after, "bound": HOSTILE_BOUND}
+        if peak[0] - before > HOSTILE_BOUND:
+            self.fail(f"hostile input took the heap {peak[0] - before} bytes up (bound {HOSTILE_BOUND})")
+
+    def isolated(self):
+        server, url = self.start_server(["--max-memory", "16M"], "isolated")
+        try:
+            hog = subprocess.run([self.backprop, "grads", "--model", self.wide_model, "--data",
+                                  self.data, "--dtype", "f64"] + self.remote(url),
+                                 capture_output=True, timeout=120)
+            exact = self.run_job("grads", url, "isolated, after the memory hog")[0]
+            time.sleep(0.5)
+            log = open(self.path("isolated.out")).read()
+            ended = "ended at its memory limit" in log
+            self.figures["isolated"] = {"hog_exit": hog.returncode,
+                                        "hog_error": hog.stderr.decode().strip()[-300:],
+                                        "logged_memory_limit": ended, "next_job_exact": exact,
+                                        "server_alive": server.poll() is None}
+            if hog.returncode == 0 or not ended or server.poll() is not None:
+                self.fail(f"the memory hog was not ended alone: {self.figures['isolated']}")
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+    # ---- the whole soak --------------------------------------------------
+
+    def run(self):
+        self.references()
+        self.server, self.url = self.start_server(
+            ["--handshake-timeout", str(self.args.handshake_timeout)], "serve")
+        self.started = time.time()
+        self.phase = "warm-up"
+        stop = threading.Event()
+        sampler = threading.Thread(target=self.sampler, args=(stop,))
+        sampler.start()
+        try:
+            for phase in ["warm_up", "load", "sessions", "faults", "hostile"]:
+                self.phase = phase
+                began = time.time()
+                getattr(self, phase)()
+                print(f"{phase}: {time.time() - began:.1f} s", file=sys.stderr)
+                if self.server.poll() is not None:
+                    self.fail(f"the server exited during {phase} ({self.server.returncode})")
+                    break
+        finally:
+            stop.set()
+            sampler.join()
+            self.server.terminate()
+            self.server.wait(timeout=10)
+        self.isolated()
+        log = open(self.path("serve.out")).read() + open(self.path("serve.log")).read()
+        panics = [l for l in log.splitlines() if "panicked" in l]
+        self.figures["server_panics"] = len(panics)
+        if panics:
+            self.fail(f"the server logged panics: {panics[:3]}")
+        self.figures["log_lines"] = {
+            "opened": log.count(" opened ("), "refused": log.count(": refused "),
+            "dropped": log.count(": dropped "), "ended": log.count(" ended after ")}
+        self.figures["failures"] = self.failures
+        return not self.failures
+
+
+def upgrade_request(host, port):
+    return (f"GET /session HTTP/1.1\r\nhost: {host}:{port}\r\nupgrade: websocket\r\n"
+            "connection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "sec-websocket-version: 13\r\n\r\n").encode()
+
+
+def send_and_close(host, port, payload):
+    try:
+        with socket.create_connection((host, port), timeout=5) as s:
+            s.settimeout(5)
+            try:
+                s.sendall(payload)
+            except OSError:
+                pass  # the gate closed on us: what it should do
+    except OSError:
+        pass
+
+
+def wait_closed(s, limit):
+    """True once the server closes `s` (reads EOF or a reset) within `limit` s."""
+    s.settimeout(limit)
+    try:
+        while s.recv(4096):
+            pass
+        return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+    finally:
+        s.close()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backprop", required=True)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--duration", type=float, default=600)
+    parser.add_argument("--max-requests", type=int, default=100000)
+    parser.add_argument("--sessions", type=int, default=1000)
+    parser.add_argument("--probes", type=int, default=30)
+    parser.add_argument("--handshake-timeout", type=float, default=2.0)
+    parser.add_argument("--json")
+    parser.add_argument("--curve")
+    args = parser.parse_args()
+    soak = Soak(args)
+    ok = soak.run()
+    print(json.dumps(soak.figures, indent=2))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(soak.figures, f, indent=2)
+    if args.curve:
+        with open(args.curve, "w") as f:
+            f.write("t,phase,rss,heap,clients\n")
+            for p in soak.curve:
+                f.write(f"{p['t']},{p['phase']},{p['rss']},{p['heap']},{p['clients']}\n")
+    print("soak: PASS" if ok else f"soak: FAIL ({len(soak.failures)} failures)", file=sys.stderr)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
