@@ -579,13 +579,28 @@ fn a_stalled_or_oversized_handshake_is_dropped_before_authentication() {
     );
     // More than a handshake needs, before any authentication.
     let mut flood = std::net::TcpStream::connect(&address).unwrap();
-    let _ = flood.write_all(&vec![b'A'; 1 << 20]);
+    let _ =
+        flood.write_all(&[b"GET /session HTTP/1.1\r\nx: ".as_slice(), &[b'A'; 1 << 20]].concat());
+    // Bytes that are not HTTP at all are refused at once, not at the deadline.
+    let mut garbage = std::net::TcpStream::connect(&address).unwrap();
+    garbage
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let sent = Instant::now();
+    garbage.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00]).unwrap();
+    assert_eq!(garbage.read(&mut [0u8; 64]).unwrap_or(0), 0);
+    assert!(
+        sent.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        sent.elapsed()
+    );
     // The server still serves, with exact numbers.
     let check = remote_job(&["check", "--examples", "5"], &server.url);
     assert!(check.status.success(), "{}", text(&check.stderr));
     let log = server.log_when(|l| l.contains("bytes before authenticating"));
     assert!(log.contains("no complete handshake within 1 s"), "{log}");
     assert!(log.contains("bytes before authenticating"), "{log}");
+    assert!(log.contains("not an HTTP request"), "{log}");
 }
 
 #[test]

@@ -185,6 +185,8 @@ enum Dropped {
     Answered,
     /// The server is serving its limit of clients.
     Full,
+    /// The first bytes were not an HTTP GET.
+    NotHttp,
 }
 
 impl fmt::Display for Dropped {
@@ -209,6 +211,7 @@ impl fmt::Display for Dropped {
             Dropped::Upstream(e) => write!(f, "{e}"),
             Dropped::Answered => f.write_str("answered a status query"),
             Dropped::Full => f.write_str("the server is serving its limit of clients"),
+            Dropped::NotHttp => f.write_str("not an HTTP request"),
         }
     }
 }
@@ -447,6 +450,12 @@ async fn read_request_head(
             return Err(Dropped::ClientLeft);
         }
         head.extend_from_slice(&buffer[..n]);
+        // Every request a client of burn's server sends is a GET: anything
+        // else is refused at its first bytes rather than at the deadline.
+        let start = &head[..head.len().min(4)];
+        if !b"GET ".starts_with(start) {
+            return Err(Dropped::NotHttp);
+        }
         if head.len() > budget.min(MAX_HEAD) {
             return Err(Dropped::TooManyBytes(head.len()));
         }
