@@ -46,6 +46,11 @@ TOKEN = "soak-test-token"
 # filled once, not per session; a leak of even a few bytes per session over
 # thousands of sessions passes it.
 HEAP_BOUND = 8 << 20
+# The resident set may not grow over the sequential sessions past what the
+# concurrent load already reached plus this: glibc keeps freed blocks in its
+# arenas (the binary asks it to, for training speed), so RSS settles at the
+# load's peak, while the heap itself must come back to the warm-up's (above).
+RSS_BOUND = 8 << 20
 # Pre-authentication input may cost the server at most this much heap while
 # it arrives (the gate drops a client past 64 KiB).
 HOSTILE_BOUND = 16 << 20
@@ -241,7 +246,7 @@ class Soak:
         self.warm = self.sample("warm")
         alone = [self.run_job("grads", self.url, "alone")[1] for _ in range(self.args.probes)]
         self.figures["latency_alone"] = {"p50": percentile(alone, 50), "p99": percentile(alone, 99),
-                                         "n": len(alone)}
+                                         "max": max(alone), "n": len(alone)}
 
     def load(self):
         stop_at = time.time() + self.args.duration
@@ -274,7 +279,9 @@ class Soak:
                                 "jobs_exact": counts, "jobs_issued": issued[0]}
         self.figures["latency_under_load"] = {"p50": percentile(under_load, 50),
                                               "p99": percentile(under_load, 99),
+                                              "max": max(under_load, default=float("nan")),
                                               "n": len(under_load)}
+        self.load_peak_rss = max((p["rss"] for p in self.curve if p["phase"] == "load"), default=0)
 
     def sessions(self):
         start = time.time()
@@ -287,10 +294,14 @@ class Soak:
         self.after = self.sample("after-soak")
         grown = self.after["heap"] - self.warm["heap"]
         self.figures["memory"] = {"warm": {"heap": self.warm["heap"], "rss": self.warm["rss"]},
+                                  "load_peak_rss": self.load_peak_rss,
                                   "after_soak": {"heap": self.after["heap"], "rss": self.after["rss"]},
-                                  "heap_bound": HEAP_BOUND}
+                                  "heap_bound": HEAP_BOUND, "rss_bound": RSS_BOUND}
         if grown > HEAP_BOUND:
             self.fail(f"the server's heap grew by {grown} bytes over the soak (bound {HEAP_BOUND})")
+        if self.after["rss"] > self.load_peak_rss + RSS_BOUND:
+            self.fail(f"the server's RSS grew by {self.after['rss'] - self.load_peak_rss} bytes "
+                      f"over the sequential sessions (bound {RSS_BOUND})")
 
     def kill_mid_job(self, argv, delays, label):
         """Starts `argv` against the server and SIGKILLs it after each delay."""

@@ -237,6 +237,7 @@ impl Gate {
             return refuse(client, &reason).await;
         };
         let _ = client.set_nodelay(true);
+        keep_alive(&client);
         let deadline = self.limits.handshake_deadline;
         let opened = tokio::time::timeout(deadline, self.authenticate(&mut client, peer))
             .await
@@ -355,6 +356,27 @@ impl Gate {
                 SessionProcess::start(command, token.as_deref(), &self.name, peer).await
             }
         }
+    }
+}
+
+/// Probes an idle client after 10 s, then every 5 s, and drops it after 4
+/// unanswered probes, as burn's server does with its own connections (the
+/// gate's, here): a client that vanished without closing (a crash of its
+/// machine, a dropped network, a sleeping laptop) would otherwise hold its
+/// place among the clients forever.
+fn keep_alive(client: &TcpStream) {
+    let probes = socket2::TcpKeepalive::new().with_time(Duration::from_secs(10));
+    // Elsewhere only the first probe's delay can be set (burn sets the same).
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "windows",
+    ))]
+    let probes = probes.with_interval(Duration::from_secs(5)).with_retries(4);
+    if let Err(e) = socket2::SockRef::from(client).set_tcp_keepalive(&probes) {
+        tracing::warn!("cannot set TCP keep-alive, so a vanished client will not be noticed: {e}");
     }
 }
 
