@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 backprop="${1:-target-extra/release/examples/backprop}"
 [ -x "$backprop" ] || { echo "build backprop with --features remote first (scripts/test-remote.sh)" >&2; exit 2; }
 if ! command -v sshd >/dev/null && [ ! -x /usr/sbin/sshd ]; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client >/dev/null
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client >/dev/null 2>&1
 fi
 work="$(mktemp -d)"
 pids=()
@@ -32,7 +33,7 @@ pids+=($!)
 echo "tunnel-test-token" > "$work/token"
 "$backprop" serve --listen "127.0.0.1:$(free_port)" --token-file "$work/token" >"$work/serve.out" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do grep -q '^serving ' "$work/serve.out" && break; sleep 0.1; done
+for _ in $(seq 100); do grep -qs '^serving ' "$work/serve.out" && break; sleep 0.1; done
 served="$(grep -m1 '^serving ' "$work/serve.out" | grep -o 'ws://[^ ]*')"
 server_port="${served##*:}"
 

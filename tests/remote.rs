@@ -594,6 +594,28 @@ fn a_stalled_or_oversized_handshake_is_dropped_before_authentication() {
         "{:?}",
         sent.elapsed()
     );
+    // A frame announcing 1 GiB before authentication: burn's WebSocket layer
+    // (tungstenite) would reserve the whole length on reading its header.
+    let before = remote::server_status(&server.url).unwrap().heap_bytes;
+    let mut announcer = std::net::TcpStream::connect(&address).unwrap();
+    announcer
+        .write_all(
+            format!(
+                "GET /session HTTP/1.1\r\nhost: {address}\r\nupgrade: websocket\r\n\
+                 connection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+                 sec-websocket-version: 13\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    let _ = announcer.read(&mut [0u8; 1024]);
+    let mut header = vec![0x82, 0xff];
+    header.extend_from_slice(&(1u64 << 30).to_be_bytes());
+    header.extend_from_slice(&[1, 2, 3, 4]);
+    announcer.write_all(&header).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let held = remote::server_status(&server.url).unwrap().heap_bytes;
+    assert!(held < before + (16 << 20), "{before} → {held}");
     // The server still serves, with exact numbers.
     let check = remote_job(&["check", "--examples", "5"], &server.url);
     assert!(check.status.success(), "{}", text(&check.stderr));
@@ -601,6 +623,10 @@ fn a_stalled_or_oversized_handshake_is_dropped_before_authentication() {
     assert!(log.contains("no complete handshake within 1 s"), "{log}");
     assert!(log.contains("bytes before authenticating"), "{log}");
     assert!(log.contains("not an HTTP request"), "{log}");
+    assert!(
+        log.contains("announced a frame of 1073741824 bytes before authenticating"),
+        "{log}"
+    );
 }
 
 #[test]

@@ -27,19 +27,18 @@
 
 use super::failure;
 use crate::error::Result;
-use crate::resources::readable_bytes;
+pub use process::SessionCommand;
+use process::SessionProcess;
 use std::collections::HashMap;
-use std::ffi::OsString;
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::process::{Child, Command};
+
+mod process;
 
 /// What the gate allows each connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,21 +64,6 @@ impl Default for Limits {
             preauth_bytes: 64 * 1024,
         }
     }
-}
-
-/// How to start one session's own server: a command that serves on a free
-/// loopback port and prints a line starting `serving ` with its `ws://` URL
-/// (what `backprop serve --session-process` does). The token reaches it in
-/// [`super::TOKEN_VARIABLE`], never on its command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionCommand {
-    /// The program, usually the running executable.
-    pub program: PathBuf,
-    /// Its arguments.
-    pub args: Vec<OsString>,
-    /// The heap limit the command applies to its session, for the log line
-    /// when a session reaches it.
-    pub max_memory: Option<u64>,
 }
 
 /// What the gate relays admitted connections to.
@@ -187,6 +171,8 @@ enum Dropped {
     Full,
     /// The first bytes were not an HTTP GET.
     NotHttp,
+    /// A frame announced more bytes than the client may still send.
+    FrameTooLong(u64),
 }
 
 impl fmt::Display for Dropped {
@@ -212,6 +198,11 @@ impl fmt::Display for Dropped {
             Dropped::Answered => f.write_str("answered a status query"),
             Dropped::Full => f.write_str("the server is serving its limit of clients"),
             Dropped::NotHttp => f.write_str("not an HTTP request"),
+            Dropped::FrameTooLong(n) => write!(
+                f,
+                "announced a frame of {n} bytes before authenticating, more than a handshake \
+                 needs"
+            ),
         }
     }
 }
@@ -280,11 +271,14 @@ impl Gate {
         if self.active.load(Ordering::SeqCst) >= self.limits.max_clients {
             return Err(Dropped::Full);
         }
+        let budget = self.limits.preauth_bytes - head.len();
+        let mut frames = FrameWatch::default();
+        let end = head.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(0) + 4;
+        frames.see(&head[end..], budget)?;
         let mut upstream = self.open(peer).await.map_err(Dropped::Upstream)?;
         let seen = Seen::new(&self.peers, upstream.stream.local_addr().ok(), peer);
         upstream.stream.write_all(&head).await?;
-        let budget = self.limits.preauth_bytes - head.len();
-        let answer = relay_handshake(client, &mut upstream.stream, budget).await?;
+        let answer = relay_handshake(client, &mut upstream.stream, budget, frames).await?;
         Ok((upstream, answer, seen))
     }
 
@@ -347,10 +341,7 @@ impl Gate {
                     .await
                     .map_err(|e| failure(&address.to_string(), e.to_string()))?;
                 let _ = stream.set_nodelay(true);
-                Ok(Connection {
-                    stream,
-                    process: None,
-                })
+                Ok(Connection::shared(stream))
             }
             Upstream::Isolated(command, token) => {
                 SessionProcess::start(command, token.as_deref(), &self.name, peer).await
@@ -387,6 +378,7 @@ async fn relay_handshake(
     client: &mut TcpStream,
     upstream: &mut TcpStream,
     preauth_bytes: usize,
+    mut frames: FrameWatch,
 ) -> std::result::Result<Vec<u8>, Dropped> {
     let mut from_client = 0usize;
     let mut head = Vec::new();
@@ -404,6 +396,7 @@ async fn relay_handshake(
                 if from_client > preauth_bytes {
                     return Err(Dropped::TooManyBytes(from_client));
                 }
+                frames.see(&client_buffer[..n], preauth_bytes - from_client)?;
                 upstream.write_all(&client_buffer[..n]).await?;
             }
             read = upstream.read(&mut upstream_buffer) => {
@@ -456,6 +449,64 @@ pub struct ServerStatus {
     /// installs [`crate::heap::CountingAllocator`]); with sessions in
     /// processes of their own, the gate's alone.
     pub heap_bytes: usize,
+}
+
+/// Follows the WebSocket frames a client sends before it is authenticated,
+/// to refuse a frame whose header announces more than the client may still
+/// send, before that header reaches burn's server: tungstenite reserves a
+/// frame's whole announced length (up to 1 GiB there) as soon as it has read
+/// its header, so 14 bytes would make the server allocate a gigabyte.
+#[derive(Debug, Default)]
+struct FrameWatch {
+    /// The header being read.
+    header: Vec<u8>,
+    /// Payload bytes of the current frame still to come.
+    payload_left: u64,
+}
+
+impl FrameWatch {
+    /// Follows `bytes`, refusing a frame longer than `budget`.
+    fn see(&mut self, mut bytes: &[u8], budget: usize) -> std::result::Result<(), Dropped> {
+        while !bytes.is_empty() {
+            if self.payload_left > 0 {
+                let skipped = bytes.len().min(self.payload_left as usize);
+                self.payload_left -= skipped as u64;
+                bytes = &bytes[skipped..];
+                continue;
+            }
+            self.header.push(bytes[0]);
+            bytes = &bytes[1..];
+            if let Some(length) = frame_length(&self.header) {
+                if length > budget as u64 {
+                    return Err(Dropped::FrameTooLong(length));
+                }
+                self.payload_left = length;
+                self.header.clear();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The payload length a complete WebSocket frame header announces (RFC 6455
+/// § 5.2: 7 bits, or 126 then 16 bits, or 127 then 64 bits; then a 4-byte
+/// mask when masked), or `None` while the header is incomplete.
+fn frame_length(header: &[u8]) -> Option<u64> {
+    let second = *header.get(1)?;
+    let (extended, short) = match second & 0x7f {
+        126 => (2, None),
+        127 => (8, None),
+        n => (0, Some(u64::from(n))),
+    };
+    let mask = if second & 0x80 != 0 { 4 } else { 0 };
+    if header.len() < 2 + extended + mask {
+        return None;
+    }
+    Some(short.unwrap_or_else(|| {
+        header[2..2 + extended]
+            .iter()
+            .fold(0, |length, &byte| length << 8 | u64::from(byte))
+    }))
 }
 
 /// Reads an HTTP request head (up to its blank line), and whatever came
@@ -542,6 +593,24 @@ struct Connection {
 }
 
 impl Connection {
+    /// A connection to a server this process runs.
+    fn shared(stream: TcpStream) -> Connection {
+        Connection {
+            stream,
+            process: None,
+        }
+    }
+
+    /// A connection to the process of one session.
+    fn isolated(stream: TcpStream, process: SessionProcess) -> Connection {
+        Connection {
+            stream,
+            process: Some(process),
+        }
+    }
+}
+
+impl Connection {
     /// Ends the session's own process, if it has one, logging how it ended.
     async fn finish(self, name: &str, peer: SocketAddr) {
         drop(self.stream);
@@ -551,175 +620,123 @@ impl Connection {
     }
 }
 
-/// A process serving one session.
-struct SessionProcess {
-    child: Child,
-    /// Held open for the life of the session: the process ends when it closes.
-    _stdin: Option<tokio::process::ChildStdin>,
-    /// The task copying its stderr, which notes a failed allocation.
-    stderr: Option<tokio::task::JoinHandle<()>>,
-    /// The allocation that failed against the session's limit, if one did.
-    refused_allocation: Arc<Mutex<Option<String>>>,
-    max_memory: Option<u64>,
-}
-
-/// How long a session's process may take to listen (a GPU backend opens
-/// its device first).
-const PROCESS_START: Duration = Duration::from_secs(60);
-
-impl SessionProcess {
-    async fn start(
-        command: &SessionCommand,
-        token: Option<&str>,
-        name: &str,
-        peer: SocketAddr,
-    ) -> Result<Connection> {
-        let program = command.program.display().to_string();
-        let mut process = Command::new(&command.program);
-        process
-            .args(&command.args)
-            .env_remove(super::TOKEN_VARIABLE)
-            // Its stdin closing (this process gone) ends it.
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        if let Some(token) = token {
-            process.env(super::TOKEN_VARIABLE, token);
-        }
-        let mut child = process
-            .spawn()
-            .map_err(|e| failure(&program, format!("cannot start a session's process: {e}")))?;
-        let refused_allocation = Arc::new(Mutex::new(None));
-        let prefix = format!("{name}: session of {peer}:");
-        let (announce, announced) = tokio::sync::oneshot::channel();
-        if let Some(stdout) = child.stdout.take() {
-            tokio::spawn(relay_log(stdout, prefix.clone(), Some(announce), None));
-        }
-        let stderr = child
-            .stderr
-            .take()
-            .map(|e| tokio::spawn(relay_log(e, prefix, None, Some(refused_allocation.clone()))));
-        let url = tokio::time::timeout(PROCESS_START, announced)
-            .await
-            .map_err(|_| failure(&program, "a session's process did not start listening"))?
-            .map_err(|_| failure(&program, "a session's process ended before listening"))?;
-        let address = url.trim_start_matches("ws://");
-        let stream = TcpStream::connect(address)
-            .await
-            .map_err(|e| failure(&url, format!("cannot reach a session's process: {e}")))?;
-        let _ = stream.set_nodelay(true);
-        Ok(Connection {
-            stream,
-            process: Some(SessionProcess {
-                _stdin: child.stdin.take(),
-                stderr,
-                child,
-                refused_allocation,
-                max_memory: command.max_memory,
-            }),
-        })
-    }
-
-    /// Stops the process (its session is over: nothing of it is kept) and
-    /// logs a session that ended at its memory limit.
-    async fn finish(mut self, name: &str, peer: SocketAddr) {
-        let _ = self.child.start_kill();
-        let _ = self.child.wait().await;
-        // Its last lines (an allocation failure among them) are read once
-        // the pipe closes with the process.
-        if let Some(stderr) = self.stderr.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(1), stderr).await;
-        }
-        let refused = self
-            .refused_allocation
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        if let Some(bytes) = refused {
-            let limit = self.max_memory.map_or_else(
-                || "its limit".to_string(),
-                |b| format!("the limit of {}", readable_bytes(b as f64)),
-            );
-            tracing::warn!(
-                "{name}: session of {peer} ended at its memory limit: an allocation of {bytes} \
-                 bytes would have passed {limit}"
-            );
-        }
-    }
-}
-
-/// Copies a session process's output into this one's log, each line after
-/// `prefix` (to the end: a process whose pipe closes dies on its next line),
-/// telling `announce` the `ws://` URL of the first line starting `serving `
-/// and noting in `refused_allocation` an allocation that failed.
-async fn relay_log(
-    output: impl tokio::io::AsyncRead + Unpin,
-    prefix: String,
-    mut announce: Option<tokio::sync::oneshot::Sender<String>>,
-    refused_allocation: Option<Arc<Mutex<Option<String>>>>,
-) {
-    let mut lines = BufReader::new(output).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        if line.starts_with("serving ") {
-            let url = line.split_whitespace().find(|w| w.starts_with("ws://"));
-            if let (Some(url), Some(announce)) = (url, announce.take()) {
-                let _ = announce.send(url.to_string());
-            }
-            continue;
-        }
-        if let (Some(bytes), Some(refused)) = (failed_allocation(&line), &refused_allocation) {
-            *refused.lock().unwrap_or_else(|e| e.into_inner()) = Some(bytes.to_string());
-        }
-        tracing::info!("{prefix} {}", without_escapes(&line));
-    }
-}
-
-/// `line` without terminal colour codes (ESC `[` … letter), which burn's log
-/// writes whatever the terminal.
-fn without_escapes(line: &str) -> String {
-    let mut plain = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for d in chars.by_ref() {
-                if d.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            plain.push(c);
-        }
-    }
-    plain
-}
-
-/// The byte count of Rust's "memory allocation of N bytes failed".
-fn failed_allocation(line: &str) -> Option<&str> {
-    line.trim()
-        .strip_prefix("memory allocation of ")?
-        .strip_suffix(" bytes failed")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn an_allocation_failure_is_read_from_rusts_message() {
-        assert_eq!(
-            failed_allocation("memory allocation of 4294967296 bytes failed"),
-            Some("4294967296")
+    /// A connected pair of loopback sockets: (the gate's end, the peer's).
+    async fn pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let peer = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (gate, _) = listener.accept().await.unwrap();
+        (gate, peer)
+    }
+
+    #[tokio::test]
+    async fn a_request_head_is_read_to_its_blank_line_and_anything_else_is_refused() {
+        let (mut gate, mut client) = pair().await;
+        let request = b"GET /session HTTP/1.1\r\nhost: x\r\n\r\n";
+        client.write_all(request).await.unwrap();
+        assert_eq!(read_request_head(&mut gate, 1024).await.unwrap(), request);
+
+        let (mut gate, mut client) = pair().await;
+        // The start of a TLS ClientHello: a wss:// client.
+        client.write_all(&[0x16, 0x03, 0x01]).await.unwrap();
+        let refused = read_request_head(&mut gate, 1024).await;
+        assert!(matches!(refused, Err(Dropped::NotHttp)), "{refused:?}");
+
+        let (mut gate, mut client) = pair().await;
+        let endless = [b"GET /".as_slice(), &[b'a'; 2000]].concat();
+        client.write_all(&endless).await.unwrap();
+        let refused = read_request_head(&mut gate, 1024).await;
+        assert!(
+            matches!(refused, Err(Dropped::TooManyBytes(n)) if n > 1024),
+            "{refused:?}"
         );
-        assert_eq!(failed_allocation("memory allocation failed"), None);
+
+        let (mut gate, client) = pair().await;
+        drop(client);
+        let refused = read_request_head(&mut gate, 1024).await;
+        assert!(matches!(refused, Err(Dropped::ClientLeft)), "{refused:?}");
+    }
+
+    #[tokio::test]
+    async fn the_handshake_ends_at_the_servers_first_byte_after_its_101() {
+        let (mut gate_client, mut client) = pair().await;
+        let (mut gate_upstream, mut server) = pair().await;
+        let head = b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\r\n";
+        let serve = tokio::spawn(async move {
+            let mut init = [0u8; 5];
+            server.read_exact(&mut init).await.unwrap();
+            server.write_all(head).await.unwrap();
+            server.write_all(&[0x82, 0x01, 0x2a]).await.unwrap();
+            server
+        });
+        client.write_all(b"frame").await.unwrap();
+        let answer = relay_handshake(
+            &mut gate_client,
+            &mut gate_upstream,
+            1024,
+            FrameWatch::default(),
+        )
+        .await
+        .unwrap();
+        // The frame is held back; the head went through.
+        assert_eq!(answer, [0x82, 0x01, 0x2a]);
+        let mut seen = vec![0u8; head.len()];
+        client.read_exact(&mut seen).await.unwrap();
+        assert_eq!(seen, head);
+        drop(serve.await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_server_answer_other_than_101_is_passed_on_and_ends_the_connection() {
+        let (mut gate_client, mut client) = pair().await;
+        let (mut gate_upstream, mut server) = pair().await;
+        let answer = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n";
+        server.write_all(answer).await.unwrap();
+        drop(server);
+        let dropped = relay_handshake(
+            &mut gate_client,
+            &mut gate_upstream,
+            1024,
+            FrameWatch::default(),
+        )
+        .await;
+        assert!(
+            matches!(&dropped, Err(Dropped::NotWebSocket(status)) if status == "HTTP/1.1 400 Bad Request"),
+            "{dropped:?}"
+        );
+        let mut seen = vec![0u8; answer.len()];
+        client.read_exact(&mut seen).await.unwrap();
+        assert_eq!(seen, answer);
     }
 
     #[test]
-    fn colour_codes_are_taken_out_of_relayed_lines() {
-        assert_eq!(
-            without_escapes("\u{1b}[2m12:00\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m admitted"),
-            "12:00  INFO admitted"
+    fn a_frame_announcing_more_than_the_budget_is_refused_at_its_header() {
+        // Masked frames of 5, 300 (16-bit length) and 2^30 (64-bit) bytes.
+        let small = [0x82, 0x85, 1, 2, 3, 4, b'h', b'e', b'l', b'l', b'o'];
+        let medium = [[0x82, 0xfe, 0x01, 0x2c, 1, 2, 3, 4].as_slice(), &[0u8; 300]].concat();
+        let mut huge = vec![0x82, 0xff];
+        huge.extend_from_slice(&(1u64 << 30).to_be_bytes());
+        huge.extend_from_slice(&[1, 2, 3, 4]);
+        let mut watch = FrameWatch::default();
+        // Split anywhere, the frames are followed across reads.
+        for piece in small.chunks(3).chain(medium.chunks(7)) {
+            watch.see(piece, 1024).unwrap();
+        }
+        assert!(watch.header.is_empty() && watch.payload_left == 0);
+        let refused = watch.see(&huge[..7], 1024);
+        assert!(refused.is_ok(), "the length is not complete yet");
+        let refused = watch.see(&huge[7..], 1024);
+        assert!(
+            matches!(refused, Err(Dropped::FrameTooLong(n)) if n == 1 << 30),
+            "{refused:?}"
         );
+        // Within the budget, a 300-byte frame passes; beyond it, it does not.
+        assert!(FrameWatch::default().see(&medium, 299).is_err());
     }
 
     #[test]

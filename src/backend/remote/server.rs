@@ -50,25 +50,8 @@ impl Server {
     /// Errors: a remote backend (a server cannot host another), a non-loopback
     /// address without a token, a port that cannot be bound.
     pub fn start(options: &ServeOptions) -> Result<Server> {
+        check(options)?;
         let listen = options.listen;
-        if options.backends.is_empty() {
-            return Err(Error::InvalidParameter {
-                name: "backend",
-                value: String::new(),
-                reason: "name at least one backend to serve".into(),
-            });
-        }
-        if options.token.is_none() && !listen.ip().is_loopback() {
-            return Err(Error::InvalidParameter {
-                name: "listen",
-                value: listen.to_string(),
-                reason: format!(
-                    "serving beyond this machine needs a token, or anyone who reaches the port \
-                     runs code on your devices: pass --token-file FILE or set {}",
-                    super::TOKEN_VARIABLE
-                ),
-            });
-        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .thread_name("backprop-serve")
@@ -76,76 +59,18 @@ impl Server {
             .map_err(|e| failure(&listen.to_string(), format!("cannot start the server: {e}")))?;
         let mut urls = Vec::new();
         for (i, backend) in options.backends.iter().enumerate() {
-            if let Backend::Remote(url) = backend {
-                return Err(Error::InvalidParameter {
-                    name: "backend",
-                    value: format!("remote {url}"),
-                    reason: "a server hosts this machine's devices, not another server's".into(),
-                });
-            }
-            let port = if listen.port() == 0 {
-                0
-            } else {
-                listen
-                    .port()
-                    .checked_add(i as u16)
-                    .ok_or_else(|| Error::InvalidParameter {
-                        name: "listen",
-                        value: listen.to_string(),
-                        reason: "no room above this port for one port per backend".into(),
-                    })?
-            };
-            let address = SocketAddr::new(listen.ip(), port);
-            let listener = TcpListener::bind(address).map_err(|e| {
-                failure(
-                    &address.to_string(),
-                    format!("cannot listen: {e} (is another server on this port? try --listen with another port)"),
-                )
-            })?;
-            let bound = listener
-                .local_addr()
-                .map_err(|e| failure(&address.to_string(), e.to_string()))?;
-            let url = format!("ws://{bound}");
+            let listener = bind(listen, i)?;
+            let url = format!(
+                "ws://{}",
+                listener
+                    .local_addr()
+                    .map_err(|e| failure(&listen.to_string(), e.to_string()))?
+            );
             match &options.gate {
                 None => {
-                    let serving = burn_server(backend, listener, &options.token, Peers::default())?;
-                    runtime.spawn(serving);
+                    runtime.spawn(burn_server(backend, listener, options, Peers::default())?);
                 }
-                Some(front) => {
-                    let peers = Peers::default();
-                    let upstream = match &front.isolation {
-                        Some(command) => Upstream::Isolated(
-                            with_backend(command, backend),
-                            options.token.clone(),
-                        ),
-                        None => {
-                            let inner = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
-                                .and_then(|l| l.local_addr().map(|a| (l, a)))
-                                .map_err(|e| {
-                                    failure("127.0.0.1:0", format!("cannot listen: {e}"))
-                                })?;
-                            let serving =
-                                burn_server(backend, inner.0, &options.token, peers.clone())?;
-                            runtime.spawn(serving);
-                            Upstream::Shared(inner.1)
-                        }
-                    };
-                    listener
-                        .set_nonblocking(true)
-                        .map_err(|e| failure(&url, e.to_string()))?;
-                    let public = {
-                        let _entered = runtime.enter();
-                        tokio::net::TcpListener::from_std(listener)
-                            .map_err(|e| failure(&url, e.to_string()))?
-                    };
-                    runtime.spawn(gate::run(
-                        public,
-                        backend.to_string(),
-                        front.limits.clone(),
-                        upstream,
-                        peers,
-                    ));
-                }
+                Some(front) => host_gated(&runtime, backend, listener, options, front)?,
             }
             urls.push((backend.clone(), url));
         }
@@ -173,19 +98,118 @@ impl Drop for Server {
     }
 }
 
+/// Refuses what cannot be served: no backend, a remote one (a server hosts
+/// this machine's devices), a non-loopback address without a token.
+fn check(options: &ServeOptions) -> Result<()> {
+    let listen = options.listen;
+    if options.backends.is_empty() {
+        return Err(Error::InvalidParameter {
+            name: "backend",
+            value: String::new(),
+            reason: "name at least one backend to serve".into(),
+        });
+    }
+    if let Some(Backend::Remote(url)) = options
+        .backends
+        .iter()
+        .find(|b| matches!(b, Backend::Remote(_)))
+    {
+        return Err(Error::InvalidParameter {
+            name: "backend",
+            value: format!("remote {url}"),
+            reason: "a server hosts this machine's devices, not another server's".into(),
+        });
+    }
+    if options.token.is_none() && !listen.ip().is_loopback() {
+        return Err(Error::InvalidParameter {
+            name: "listen",
+            value: listen.to_string(),
+            reason: format!(
+                "serving beyond this machine needs a token, or anyone who reaches the port \
+                 runs code on your devices: pass --token-file FILE or set {}",
+                super::TOKEN_VARIABLE
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The listener of the `i`-th backend: `listen`'s port plus `i` (or a free
+/// port when that port is 0).
+fn bind(listen: SocketAddr, i: usize) -> Result<TcpListener> {
+    let port = match listen.port() {
+        0 => 0,
+        first => u16::try_from(i)
+            .ok()
+            .and_then(|i| first.checked_add(i))
+            .ok_or_else(|| Error::InvalidParameter {
+                name: "listen",
+                value: listen.to_string(),
+                reason: "no room above this port for one port per backend".into(),
+            })?,
+    };
+    let address = SocketAddr::new(listen.ip(), port);
+    TcpListener::bind(address).map_err(|e| {
+        failure(
+            &address.to_string(),
+            format!(
+                "cannot listen: {e} (is another server on this port? try --listen with another \
+                 port)"
+            ),
+        )
+    })
+}
+
+/// Serves `backend` behind a gate on `listener`: burn's server on a
+/// loopback port only the gate dials, or one process per session.
+fn host_gated(
+    runtime: &tokio::runtime::Runtime,
+    backend: &Backend,
+    listener: TcpListener,
+    options: &ServeOptions,
+    front: &GateOptions,
+) -> Result<()> {
+    let peers = Peers::default();
+    let upstream = match &front.isolation {
+        Some(command) => Upstream::Isolated(with_backend(command, backend), options.token.clone()),
+        None => {
+            let inner = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+                .and_then(|l| l.local_addr().map(|a| (l, a)))
+                .map_err(|e| failure("127.0.0.1:0", format!("cannot listen: {e}")))?;
+            runtime.spawn(burn_server(backend, inner.0, options, peers.clone())?);
+            Upstream::Shared(inner.1)
+        }
+    };
+    let public = {
+        let _entered = runtime.enter();
+        listener
+            .set_nonblocking(true)
+            .and_then(|()| tokio::net::TcpListener::from_std(listener))
+            .map_err(|e| failure(&backend.to_string(), e.to_string()))?
+    };
+    runtime.spawn(gate::run(
+        public,
+        backend.to_string(),
+        front.limits.clone(),
+        upstream,
+        peers,
+    ));
+    Ok(())
+}
+
 /// burn's server for `backend` on `listener`, as a task to spawn: it serves
 /// until the runtime stops.
 fn burn_server(
     backend: &Backend,
     listener: TcpListener,
-    token: &Option<String>,
+    options: &ServeOptions,
     peers: Peers,
 ) -> Result<impl std::future::Future<Output = ()> + Send + 'static> {
     let announce = listener
         .local_addr()
         .map_or_else(|_| backend.to_string(), |a| a.to_string());
     let server = RemoteServer::new([backend.device()?]).with_authorizer(authorizer(
-        token.clone(),
+        options.token.clone(),
         backend.clone(),
         peers,
     )?);

@@ -1,0 +1,202 @@
+//! A session in a process of its own: started per connection by the gate
+//! when sessions are isolated (`serve --max-memory`), its output copied
+//! into the gate's log, stopped when its connection ends.
+
+use super::Connection;
+use crate::backend::remote::{TOKEN_VARIABLE, failure};
+use crate::error::Result;
+use crate::resources::readable_bytes;
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+
+/// How to start one session's own server: a command that serves on a free
+/// loopback port and prints a line starting `serving ` with its `ws://` URL
+/// (what `backprop serve --session-process` does). The token reaches it in
+/// [`TOKEN_VARIABLE`](crate::backend::remote::TOKEN_VARIABLE), never on its command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionCommand {
+    /// The program, usually the running executable.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<OsString>,
+    /// The heap limit the command applies to its session, for the log line
+    /// when a session reaches it.
+    pub max_memory: Option<u64>,
+}
+
+/// A process serving one session.
+pub(super) struct SessionProcess {
+    child: Child,
+    /// Held open for the life of the session: the process ends when it closes.
+    _stdin: Option<tokio::process::ChildStdin>,
+    /// The task copying its stderr, which notes a failed allocation.
+    stderr: Option<tokio::task::JoinHandle<()>>,
+    /// The allocation that failed against the session's limit, if one did.
+    refused_allocation: Arc<Mutex<Option<String>>>,
+    max_memory: Option<u64>,
+}
+
+/// How long a session's process may take to listen (a GPU backend opens
+/// its device first).
+const PROCESS_START: Duration = Duration::from_secs(60);
+
+impl SessionProcess {
+    pub(super) async fn start(
+        command: &SessionCommand,
+        token: Option<&str>,
+        name: &str,
+        peer: SocketAddr,
+    ) -> Result<Connection> {
+        let program = command.program.display().to_string();
+        let mut process = Command::new(&command.program);
+        process
+            .args(&command.args)
+            .env_remove(TOKEN_VARIABLE)
+            // Its stdin closing (this process gone) ends it.
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        if let Some(token) = token {
+            process.env(TOKEN_VARIABLE, token);
+        }
+        let mut child = process
+            .spawn()
+            .map_err(|e| failure(&program, format!("cannot start a session's process: {e}")))?;
+        let refused_allocation = Arc::new(Mutex::new(None));
+        let prefix = format!("{name}: session of {peer}:");
+        let (announce, announced) = tokio::sync::oneshot::channel();
+        if let Some(stdout) = child.stdout.take() {
+            tokio::spawn(relay_log(stdout, prefix.clone(), Some(announce), None));
+        }
+        let stderr = child
+            .stderr
+            .take()
+            .map(|e| tokio::spawn(relay_log(e, prefix, None, Some(refused_allocation.clone()))));
+        let url = tokio::time::timeout(PROCESS_START, announced)
+            .await
+            .map_err(|_| failure(&program, "a session's process did not start listening"))?
+            .map_err(|_| failure(&program, "a session's process ended before listening"))?;
+        let address = url.trim_start_matches("ws://");
+        let stream = TcpStream::connect(address)
+            .await
+            .map_err(|e| failure(&url, format!("cannot reach a session's process: {e}")))?;
+        let _ = stream.set_nodelay(true);
+        let process = SessionProcess {
+            _stdin: child.stdin.take(),
+            stderr,
+            child,
+            refused_allocation,
+            max_memory: command.max_memory,
+        };
+        Ok(Connection::isolated(stream, process))
+    }
+
+    /// Stops the process (its session is over: nothing of it is kept) and
+    /// logs a session that ended at its memory limit.
+    pub(super) async fn finish(mut self, name: &str, peer: SocketAddr) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+        // Its last lines (an allocation failure among them) are read once
+        // the pipe closes with the process.
+        if let Some(stderr) = self.stderr.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(1), stderr).await;
+        }
+        let refused = self
+            .refused_allocation
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(bytes) = refused {
+            let limit = self.max_memory.map_or_else(
+                || "its limit".to_string(),
+                |b| format!("the limit of {}", readable_bytes(b as f64)),
+            );
+            tracing::warn!(
+                "{name}: session of {peer} ended at its memory limit: an allocation of {bytes} \
+                 bytes would have passed {limit}"
+            );
+        }
+    }
+}
+
+/// Copies a session process's output into this one's log, each line after
+/// `prefix` (to the end: a process whose pipe closes dies on its next line),
+/// telling `announce` the `ws://` URL of the first line starting `serving `
+/// and noting in `refused_allocation` an allocation that failed.
+async fn relay_log(
+    output: impl tokio::io::AsyncRead + Unpin,
+    prefix: String,
+    mut announce: Option<tokio::sync::oneshot::Sender<String>>,
+    refused_allocation: Option<Arc<Mutex<Option<String>>>>,
+) {
+    let mut lines = BufReader::new(output).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if line.starts_with("serving ") {
+            let url = line.split_whitespace().find(|w| w.starts_with("ws://"));
+            if let (Some(url), Some(announce)) = (url, announce.take()) {
+                let _ = announce.send(url.to_string());
+            }
+            continue;
+        }
+        if let (Some(bytes), Some(refused)) = (failed_allocation(&line), &refused_allocation) {
+            *refused.lock().unwrap_or_else(|e| e.into_inner()) = Some(bytes.to_string());
+        }
+        tracing::info!("{prefix} {}", without_escapes(&line));
+    }
+}
+
+/// `line` without terminal colour codes (ESC `[` … letter), which burn's log
+/// writes whatever the terminal.
+fn without_escapes(line: &str) -> String {
+    let mut plain = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
+/// The byte count of Rust's "memory allocation of N bytes failed".
+fn failed_allocation(line: &str) -> Option<&str> {
+    line.trim()
+        .strip_prefix("memory allocation of ")?
+        .strip_suffix(" bytes failed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_allocation_failure_is_read_from_rusts_message() {
+        assert_eq!(
+            failed_allocation("memory allocation of 4294967296 bytes failed"),
+            Some("4294967296")
+        );
+        assert_eq!(failed_allocation("memory allocation failed"), None);
+    }
+
+    #[test]
+    fn colour_codes_are_taken_out_of_relayed_lines() {
+        assert_eq!(
+            without_escapes("\u{1b}[2m12:00\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m admitted"),
+            "12:00  INFO admitted"
+        );
+    }
+}
