@@ -8,7 +8,8 @@ One `backprop serve` process (flex, with a token) is driven through phases:
             DURATION seconds (at most MAX_REQUESTS jobs), while a probe
             times one fixed request; the same probe first runs alone
   sessions  SESSIONS short sessions one after another
-  faults    a client SIGKILLed mid-step and mid-transfer; a silent
+  faults    a client SIGKILLed mid-step and mid-transfer; one SIGSTOPped
+            mid-transfer while another job runs, then killed; a silent
             connection; one that stops half-way through a frame
   hostile   random bytes; a WebSocket handshake then random frames; a
             frame announcing 1 GiB; a flood of connections and of clients
@@ -310,21 +311,29 @@ class Soak:
             self.fail(f"the server's RSS grew by {self.after['rss'] - self.load_peak_rss} bytes "
                       f"over the sequential sessions (bound {RSS_BOUND})")
 
-    def kill_mid_job(self, argv, delays, label):
-        """Starts `argv` against the server and SIGKILLs it after each delay."""
+    def kill_mid_job(self, argv, delays, label, stop_first=False):
+        """Starts `argv` against the server and SIGKILLs it after each delay.
+        With `stop_first`, it is SIGSTOPped instead (its connection stalls,
+        the server perhaps in the middle of sending) while another job runs,
+        which must be exact, and killed after. Either way its session must end
+        and the server's heap come back."""
         outcomes = []
         for delay in delays:
             before = self.status(self.url)["heap_bytes"]
             child = subprocess.Popen([self.backprop] + argv, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
             time.sleep(delay)
+            outcome = {"delay": delay}
+            if stop_first:
+                child.send_signal(signal.SIGSTOP)
+                outcome["other_job_exact"] = self.run_job("grads", self.url, f"while {label}")[0]
+                time.sleep(1)
             child.send_signal(signal.SIGKILL)
             child.wait()
             freed = self.idle(self.url)
             time.sleep(0.3)
             after = self.status(self.url)["heap_bytes"]
-            outcomes.append({"delay": delay, "session_ended": freed, "heap_before": before,
-                             "heap_after": after})
+            outcomes.append(dict(outcome, session_ended=freed, heap_before=before, heap_after=after))
             if not freed:
                 self.fail(f"{label} after {delay} s: its session was still open 10 s later")
             if after - before > HEAP_BOUND:
@@ -340,6 +349,8 @@ class Soak:
             + self.remote(self.url)
         delays = [0.05 * k for k in range(1, 11)]
         self.figures["sigkill_mid_transfer"] = self.kill_mid_job(grads, delays, "a client killed mid-transfer")
+        self.figures["stopped_mid_transfer"] = self.kill_mid_job(
+            grads, [0.1, 0.2, 0.3], "a client stopped mid-transfer", stop_first=True)
         host, port = self.url[len("ws://"):].rsplit(":", 1)
         # A silent connection, and one that stops half-way through the
         # session's first frame, both held open past the handshake deadline.
@@ -372,6 +383,16 @@ class Soak:
         watcher = threading.Thread(target=watch)
         watcher.start()
         tried = {}
+        # How fast bytes that are not HTTP (a TLS ClientHello's start: a wss://
+        # client) are refused: connect to the server's close.
+        refusals = []
+        for _ in range(20):
+            start = time.perf_counter()
+            with socket.create_connection((host, port), timeout=5) as s:
+                s.sendall(bytes([0x16, 0x03, 0x01, 0x02, 0x00]))
+                wait_closed(s, 5)
+            refusals.append(time.perf_counter() - start)
+        tried["not_http_refused_in"] = {"p50": percentile(refusals, 50), "max": max(refusals)}
         # Random bytes, 100 connections of 1 KiB and one of 8 MiB.
         for i in range(100):
             send_and_close(host, port, rng.randbytes(1024))
@@ -406,15 +427,20 @@ class Soak:
         tried["connection_flood"] = 500
         # Clients with a wrong token, 40 at once.
         env = dict(os.environ, BACKPROP_TOKEN="not-the-token")
-        wrong = [subprocess.Popen([self.backprop, "grads", "--model", self.model, "--data", self.data,
-                                   "--backend", "remote", "--remote", self.url],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        wrong_argv = [self.backprop, "grads", "--model", self.model, "--data", self.data,
+                      "--backend", "remote", "--remote", self.url]
+        wrong = [subprocess.Popen(wrong_argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  env=env)
                  for _ in range(40)]
         refused = 0
         for p in wrong:
             _, err = p.communicate(timeout=60)
             refused += p.returncode != 0 and b"token" in err
         tried["wrong_token_clients"] = f"{refused} of 40 refused"
+        # One wrong-token client alone, process start to exit.
+        start = time.perf_counter()
+        subprocess.run(wrong_argv, capture_output=True, env=env, timeout=60)
+        tried["wrong_token_client_alone_s"] = time.perf_counter() - start
         if refused != 40:
             self.fail(f"only {refused} of 40 wrong-token clients were refused")
         stop.set()

@@ -2,9 +2,9 @@
 //! here before burn's server reads a byte of it.
 //!
 //! burn 0.22.1's WebSocket server (axum with tungstenite) accepts every
-//! connection, lets each one send frames of up to 1 GiB before the session's
-//! first message is read (so an unauthenticated client can make it buffer
-//! that much), and waits without a deadline for a client that never speaks.
+//! connection, reserves the whole length a frame's header announces (up to
+//! 1 GiB) before the session's first message, its credential, is read, and
+//! waits without a deadline for a client that never speaks.
 //! The gate bounds all of that before authentication, counts sessions, and
 //! logs one line per event. A connection goes through three phases:
 //!
@@ -15,7 +15,8 @@
 //! 2. **Handshake**, relayed under watch: the HTTP upgrade, the session's
 //!    first frame (its credential) and the server's answer must complete
 //!    within [`Limits::handshake_deadline`], with at most
-//!    [`Limits::preauth_bytes`] from the client. burn's server answers the
+//!    [`Limits::preauth_bytes`] from the client, in frames whose headers
+//!    announce no more than that. burn's server answers the
 //!    first frame only after checking the token, so the first byte it sends
 //!    after its `101 Switching Protocols` ends this phase.
 //! 3. **Session**: bytes are copied both ways until either side closes.
