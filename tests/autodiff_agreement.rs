@@ -162,7 +162,7 @@ fn dense_backward_alone_equals_autodiff_vector_jacobian_product() {
                     tolerance,
                 );
                 assert!(
-                    input_report.passed,
+                    input_report.agreement.passed,
                     "{backend}/{precision}/{activation}: ∂J/∂input {input_report:?}"
                 );
             }

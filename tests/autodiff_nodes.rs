@@ -69,7 +69,7 @@ fn grid(
         let max_abs = report
             .tensors
             .iter()
-            .map(|t| t.max_abs_diff)
+            .map(|t| t.agreement.max_abs_diff)
             .fold(0.0, f64::max);
         if reference == "manual" && max_abs != 0.0 {
             failures.push(format!(

@@ -68,7 +68,7 @@ fn failing_paths(report: &Comparison) -> Vec<String> {
     report
         .tensors
         .iter()
-        .filter(|t| !t.passed)
+        .filter(|t| !t.agreement.passed)
         .map(|t| t.path.clone())
         .collect()
 }
@@ -161,10 +161,13 @@ fn wrong_backward_passes_are_caught_by_autodiff_and_finite_differences() {
                         expected.contains(&worst.path.as_str()),
                         "{bug:?}: worst {worst:?}"
                     );
-                    assert_ne!(worst.worst_a, worst.worst_b);
+                    assert_ne!(worst.agreement.values.0, worst.agreement.values.1);
                     println!(
                         "{backend} {bug:?} vs {truth}: worst {}{:?} buggy {:.6e} vs {:.6e}",
-                        worst.path, worst.worst_index, worst.worst_a, worst.worst_b
+                        worst.path,
+                        worst.agreement.worst_input,
+                        worst.agreement.values.0,
+                        worst.agreement.values.1
                     );
                 }
             }
@@ -183,6 +186,6 @@ fn comparison_fails_on_nan_and_names_the_entry() {
         &b,
         Tolerance::exact(Precision::F64),
     );
-    assert!(!report.passed);
-    assert_eq!(report.worst_index, vec![0, 1]);
+    assert!(!report.agreement.passed);
+    assert_eq!(report.agreement.worst_input, vec![0, 1]);
 }

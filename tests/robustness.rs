@@ -245,11 +245,11 @@ fn a_large_check_samples_by_default_and_says_so() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let sampled: Vec<u64> = report["params"]
+    let sampled: Vec<u64> = report["variables"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| p["numeric_entries"].as_u64().unwrap())
+        .map(|v| v["differenced"].as_u64().unwrap())
         .collect();
     // 1,000 of each tensor's entries, all 10 of the last bias.
     assert_eq!(sampled, [1000, 1000, 1000, 10]);

@@ -17,7 +17,7 @@ use common::{Case, cases, uniform};
 use manual_backprop::gradients;
 use manual_backprop::run::{self, TrainOptions};
 use manual_backprop::training::{self, Prepared};
-use manual_backprop::verification::{self, CheckOptions, Tolerance};
+use manual_backprop::verification::{self, GradCheck, Tolerance};
 use manual_backprop::{
     Activation, Backend, Dense, DenseConfig, DenseGrads, Error, Layer, Network, NetworkConfig,
     Precision, backend, persist, tensor,
@@ -231,28 +231,31 @@ fn f64_on_wgpu_is_verified_like_the_cpu_or_refused_with_a_typed_error() {
 }
 
 #[test]
-fn the_harness_passes_on_wgpu_in_f32_and_calls_itself_a_smoke_test() {
+fn the_harness_on_wgpu_in_f32_is_certified_by_the_f64_reference() {
     let device = wgpu_f32();
     let case = &cases()[3];
     let (net, x, y) = case.build(&device, Precision::F32, 5);
-    let options = CheckOptions {
-        tolerance: Some(gpu_tolerance(case, Precision::F32)),
-        finite_difference: gradients::FiniteDifference::central(1e-2),
-        ..CheckOptions::default()
-    };
-    let report =
-        verification::check_network(&net, x, y, case.weight_decay, &options, None).unwrap();
+    let report = GradCheck::new()
+        .manual_tolerance(gpu_tolerance(case, Precision::F32))
+        .network(&net, &x, &y, case.weight_decay)
+        .unwrap();
     print!("{report}");
     assert!(report.passed, "{report}");
+    assert!(report.target.starts_with("wgpu"), "{}", report.target);
+    // The same check in f64 on flex: its autodiff certified by finite
+    // differences, the wgpu run compared with it entry by entry.
+    let reference = report.reference.as_deref().unwrap_or_default();
     assert!(
-        !report.numeric_certifies,
-        "f32 finite differences cannot certify"
+        reference.starts_with("flex") && reference.ends_with("f64"),
+        "{report}"
     );
-    assert!(report.device.starts_with("wgpu"), "{}", report.device);
+    for v in &report.variables {
+        assert!(v.target_vs_reference.is_some(), "{report}");
+        assert!(v.manual_vs_numeric.is_some(), "{report}");
+    }
     assert!(
-        report.warnings.iter().any(|w| w.contains("smoke test")),
-        "{:?}",
-        report.warnings
+        report.output_vs_reference.as_ref().unwrap().passed,
+        "{report}"
     );
 }
 
@@ -309,18 +312,13 @@ fn a_wrong_backward_fails_on_wgpu_where_the_right_one_passes() {
         Precision::F32,
     )
     .unwrap();
-    let options = CheckOptions {
-        finite_difference: gradients::FiniteDifference::central(1e-2),
-        ..CheckOptions::default()
-    };
-    let right =
-        verification::check_layer(&dense, input.clone(), upstream.clone(), &options).unwrap();
+    let right = GradCheck::new().layer(&dense, &input, &upstream).unwrap();
     assert!(right.passed, "{right}");
     let wrong = ForgetsDerivative { dense };
-    let report = verification::check_layer(&wrong, input, upstream, &options).unwrap();
+    let report = GradCheck::new().layer(&wrong, &input, &upstream).unwrap();
     print!("{report}");
     assert!(!report.passed, "a backward without f′ must fail:\n{report}");
-    let failing: Vec<&str> = report.failures().map(|p| p.path.as_str()).collect();
+    let failing: Vec<&str> = report.failures().map(|v| v.name.as_str()).collect();
     assert_eq!(failing, ["dense.weight", "dense.bias", "input"], "{report}");
 }
 

@@ -4,13 +4,12 @@ use super::to_json;
 use crate::data::preprocess::{FeatureScaling, Preprocessing};
 use crate::data::{DataSource, DatasetKind};
 use crate::error::Error;
-use crate::gradients::FiniteDifference;
 use crate::interchange::{DataJson, ModelJson};
 use crate::io::read_json;
 use crate::network::Network;
 use crate::run::TrainOptions;
 use crate::training::Prepared;
-use crate::verification::{self, CheckOptions};
+use crate::verification::{self, GradCheck};
 use crate::{Activation, Backend, Precision};
 use burn::tensor::{Device, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -44,8 +43,9 @@ pub struct CheckRequest {
     /// Weight decay λ.
     #[arg(long, default_value_t = 1e-3)]
     pub lambda: f64,
-    /// Finite-difference step [default: 1e-5 in f64, 4e-3 in f32, near each
-    /// precision's optimum u^(1/3); 1e-4 matches the reference course].
+    /// Finite-difference step [default: 1e-6, near f64's optimum u^(1/3):
+    /// finite differences always run in f64, on the CPU reference when the
+    /// network is f32 or on another device; 1e-4 matches the reference course].
     #[arg(long)]
     pub epsilon: Option<f64>,
     /// Finite differences on only this many random entries per tensor [default:
@@ -95,7 +95,6 @@ pub fn run(args: CheckRequest) -> Result<ExitCode, Error> {
         }
         _ => random_network_on_data(&args, &device)?,
     };
-    let (options, sampled_by_default) = check_options(&args, &network);
     let bar = if args.json {
         ProgressBar::hidden()
     } else {
@@ -103,21 +102,18 @@ pub fn run(args: CheckRequest) -> Result<ExitCode, Error> {
     };
     bar.set_style(
         ProgressStyle::with_template(
-            "finite differences {bar:30} {pos}/{len}  [{elapsed_precise} < {eta}]",
+            "autodiff and finite differences {bar:30} {pos}/{len}  [{elapsed_precise} < {eta}]",
         )
         .expect("valid template"),
     );
-    let mut report = verification::check_network(
-        &network,
-        x,
-        y,
-        args.lambda,
-        &options,
-        Some(&mut |p| {
-            bar.set_length(p.total as u64);
-            bar.set_position(p.done as u64);
-        }),
-    )?;
+    let mut show = |p: verification::CheckProgress| {
+        bar.set_length(p.total as u64);
+        bar.set_position(p.done as u64);
+    };
+    let sampled_by_default = samples_by_default(&args, &network);
+    let mut report = check_from_flags(&args, sampled_by_default)
+        .progress(&mut show)
+        .network(&network, &x, &y, args.lambda)?;
     bar.finish_and_clear();
     if sampled_by_default {
         report.warnings.push(format!(
@@ -177,25 +173,30 @@ fn random_network_on_data(
     Ok((config.init(device, args.dtype)?, prepared.x, prepared.y))
 }
 
-/// The check's options from the flags, and whether finite differences are
-/// sampled only because the network is large.
-fn check_options(args: &CheckRequest, network: &Network) -> (CheckOptions, bool) {
-    let mut options = CheckOptions {
-        finite_difference: FiniteDifference::central(args.epsilon.unwrap_or(match args.dtype {
-            Precision::F64 => 1e-5,
-            Precision::F32 => 4e-3,
-        })),
-        params: args.params.clone(),
-        sample: args.sample,
-        directions: args.directions,
-        ..CheckOptions::default()
-    };
-    let sampled_by_default = !args.full
+/// Whether finite differences are sampled only because the network is large.
+fn samples_by_default(args: &CheckRequest, network: &Network) -> bool {
+    !args.full
         && args.sample.is_none()
         && args.directions.is_none()
-        && parameter_count(network) > SAMPLE_ABOVE;
-    if sampled_by_default {
-        options.sample = Some(SAMPLE);
+        && parameter_count(network) > SAMPLE_ABOVE
+}
+
+/// The engine's options from the flags; the engine's defaults where a flag
+/// is not given.
+fn check_from_flags<'p>(args: &CheckRequest, sampled_by_default: bool) -> GradCheck<'p> {
+    let mut check = GradCheck::new();
+    if let Some(epsilon) = args.epsilon {
+        check = check.epsilon(epsilon);
     }
-    (options, sampled_by_default)
+    if let Some(k) = args.sample.or(sampled_by_default.then_some(SAMPLE)) {
+        check = check.sample(k);
+    }
+    if let Some(k) = args.directions {
+        check = check.fast(k);
+    }
+    if let Some(paths) = &args.params {
+        let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+        check = check.params(&paths);
+    }
+    check
 }

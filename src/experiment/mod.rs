@@ -190,11 +190,15 @@ pub fn run_one(options: &TrainOptions, split: &Split) -> Result<RunRow> {
         &network.to_gradients_params(&autodiff),
         Tolerance::exact(options.dtype),
     )?;
-    let scale = report.tensors.iter().map(|t| t.scale).fold(0.0, f64::max);
+    let scale = report
+        .tensors
+        .iter()
+        .map(|t| t.agreement.scale)
+        .fold(0.0, f64::max);
     let max_abs = report
         .tensors
         .iter()
-        .map(|t| t.max_abs_diff)
+        .map(|t| t.agreement.max_abs_diff)
         .fold(0.0, f64::max);
     let s = &trained.summary;
     Ok(RunRow {

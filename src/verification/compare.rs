@@ -1,10 +1,12 @@
-//! Element-by-element comparison of two sets of gradients, keyed by parameter.
+//! Element-by-element comparison of two sets of gradients, keyed by
+//! parameter: the check of two exact computations of one gradient (the
+//! hand-written backward against autodiff's), with no finite differences.
 
+use super::agreement::{Agreement, Allowance, Tally, Tolerance};
 use crate::error::Result;
 use crate::gradients::autodiff_gradients;
 use crate::network::{Gradients, Network};
 use crate::params::ParamValues;
-use crate::precision::Precision;
 use crate::tensor;
 use burn::module::Module;
 use burn::optim::GradientsParams;
@@ -12,103 +14,17 @@ use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// When two gradient entries a, b count as equal:
-///
-/// ```text
-/// |a − b| ≤ relative · max(|a|, |b|)  +  floor · scale
-/// ```
-///
-/// where `scale` is the largest magnitude in the whole gradient (every
-/// parameter, either side). The floor admits entries that are tiny compared
-/// with the rest of the gradient — saturated units, near-cancelling sums —
-/// whose rounding error is set by the size of the terms that were summed, not
-/// by the result. It is the whole gradient's scale, not the tensor's, because
-/// a tensor can be tiny throughout: when every unit of a layer saturates,
-/// σ′ = a(1 − a) computed from a rounded a ≈ 1 is off by ≈ u absolutely, not
-/// relatively, so that layer's entries carry errors of u times the gradient
-/// flowing into it (tests/harness.rs,
-/// `a_saturated_layer_whose_whole_gradient_is_tiny_passes`: entries of 1.9e-12
-/// differing by 5e-18, with 2 the largest entry elsewhere).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Tolerance {
-    /// Allowed relative difference of an entry.
-    pub relative: f64,
-    /// Allowed absolute difference, as a fraction of the gradient's largest entry.
-    pub floor: f64,
-}
-
-impl Tolerance {
-    /// The tolerance for comparing two exact-gradient computations (manual vs
-    /// autodiff) carried out in `precision`.
-    ///
-    /// Both sides compute the same derivative with the same forward values; they
-    /// differ only in the order and grouping of the backward arithmetic. For the
-    /// networks tested here each entry is a sum of at most a few hundred rounded
-    /// products, so its error is bounded by about n·u·Σ|terms| with unit
-    /// roundoff u (f64: 1.1e-16, f32: 6.0e-8). Taking n·u ≤ 1e3·u gives the f64
-    /// bound 1e-13 relative, which the 1e-10 used here covers a thousandfold —
-    /// any real mistake in a backward pass (a wrong factor, a missing term) is
-    /// off by O(1), so the margin costs no power. For f32 the same argument
-    /// gives 1e3·u = 6e-5; we use 1e-4, again with the floor set equal, since
-    /// f32 cancellation makes small entries lose relative precision quickly.
-    pub fn exact(precision: Precision) -> Tolerance {
-        match precision {
-            Precision::F64 => Tolerance {
-                relative: 1e-10,
-                floor: 1e-10,
-            },
-            Precision::F32 => Tolerance {
-                relative: 1e-4,
-                floor: 1e-4,
-            },
-        }
-    }
-
-    /// How far `|a − b|` is from the allowed difference: ≤ 1 passes.
-    fn violation(&self, a: f64, b: f64, scale: f64) -> f64 {
-        let diff = (a - b).abs();
-        if diff == 0.0 {
-            return 0.0;
-        }
-        if !diff.is_finite() {
-            return f64::INFINITY;
-        }
-        let allowed = self.relative * a.abs().max(b.abs()) + self.floor * scale;
-        if allowed == 0.0 {
-            f64::INFINITY
-        } else {
-            diff / allowed
-        }
-    }
-}
-
-/// The comparison of one parameter tensor.
+/// The comparison of one parameter tensor: its path and shape, and how far
+/// the two sides agree entry by entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TensorReport {
     /// Module path, e.g. `layers.1.weight`.
     pub path: String,
     /// The tensor's shape.
     pub shape: Vec<usize>,
-    /// max |a − b| over the entries.
-    pub max_abs_diff: f64,
-    /// max |a − b| / max(|a|, |b|) over the entries (0 where both are 0).
-    pub max_rel_diff: f64,
-    /// ‖a − b‖ / ‖a + b‖ (0 when both are zero), the usual gradient-check summary.
-    pub relative_difference: f64,
-    /// ‖a − b‖, to combine tensors into one summary.
-    pub diff_norm: f64,
-    /// ‖a + b‖.
-    pub sum_norm: f64,
-    /// The largest |entry| of either side, which sets the absolute floor.
-    pub scale: f64,
-    /// Index of the entry closest to (or furthest past) the tolerance.
-    pub worst_index: Vec<usize>,
-    /// That entry on side a.
-    pub worst_a: f64,
-    /// That entry on side b.
-    pub worst_b: f64,
-    /// Whether every entry is within tolerance.
-    pub passed: bool,
+    /// The comparison, its worst entry named in the tensor's shape
+    /// (`worst_input`; `values` are side a's and side b's there).
+    pub agreement: Agreement,
 }
 
 /// The comparison of two complete sets of gradients.
@@ -129,17 +45,16 @@ pub struct Comparison {
 impl Comparison {
     /// The report of the tensor with the largest violation, if any tensor was compared.
     pub fn worst(&self) -> Option<&TensorReport> {
-        self.tensors.iter().max_by(|p, q| {
-            let v = |t: &TensorReport| self.tolerance.violation(t.worst_a, t.worst_b, t.scale);
-            v(p).total_cmp(&v(q))
-        })
+        self.tensors
+            .iter()
+            .max_by(|p, q| p.agreement.violation.total_cmp(&q.agreement.violation))
     }
 
     /// The largest element-wise relative difference over all tensors.
     pub fn max_rel_diff(&self) -> f64 {
         self.tensors
             .iter()
-            .map(|t| t.max_rel_diff)
+            .map(|t| t.agreement.max_rel_diff)
             .fold(0.0, f64::max)
     }
 
@@ -147,7 +62,7 @@ impl Comparison {
     pub fn max_relative_difference(&self) -> f64 {
         self.tensors
             .iter()
-            .map(|t| t.relative_difference)
+            .map(|t| t.agreement.relative_difference())
             .fold(0.0, f64::max)
     }
 }
@@ -174,7 +89,7 @@ pub fn compare<M: Module>(
         .iter()
         .map(|(e, a, b)| compare_values_at_scale(&e.path, &e.shape, a, b, tolerance, scale))
         .collect();
-    let passed = missing.is_empty() && tensors.iter().all(|t| t.passed);
+    let passed = missing.is_empty() && tensors.iter().all(|t| t.agreement.passed);
     Ok(Comparison {
         labels: (labels.0.to_string(), labels.1.to_string()),
         tolerance,
@@ -255,67 +170,35 @@ pub fn compare_values_at_scale(
     min_scale: f64,
 ) -> TensorReport {
     let scale = tensor::max_abs(a.iter().chain(b)).max(min_scale);
-    let (mut max_abs, mut max_rel) = (0.0_f64, 0.0_f64);
-    let (mut worst, mut worst_violation) = (0, -1.0_f64);
+    let mut tally = Tally::new(Allowance {
+        tolerance,
+        scale,
+        absolute: 0.0,
+    });
     for (i, (&x, &y)) in a.iter().zip(b).enumerate() {
-        let diff = (x - y).abs();
-        max_abs = max_abs.max(diff);
-        // Two zeros give 0 / 0 = NaN, which `max` ignores; any other pair has
-        // a non-zero magnitude.
-        max_rel = max_rel.max(diff / x.abs().max(y.abs()));
-        // A NaN or infinite difference violates by ∞ (see `violation`), so
-        // such an entry is the worst one and fails the tensor.
-        let v = tolerance.violation(x, y, scale);
-        if v > worst_violation {
-            (worst, worst_violation) = (i, v);
-        }
+        tally.see(0, i, x, y);
     }
-    let passed = a.len() == b.len() && worst_violation <= 1.0 && max_abs.is_finite();
+    if a.len() != b.len() {
+        // The entries one side lacks differ from anything: the comparison fails.
+        tally.see(0, a.len().min(b.len()), f64::NAN, 0.0);
+    }
     TensorReport {
         path: path.to_string(),
         shape: shape.to_vec(),
-        max_abs_diff: max_abs,
-        max_rel_diff: max_rel,
-        relative_difference: relative_difference(a, b),
-        diff_norm: norm(a, b, -1.0),
-        sum_norm: norm(a, b, 1.0),
-        scale,
-        worst_index: unravel(worst, shape),
-        worst_a: a.get(worst).copied().unwrap_or(f64::NAN),
-        worst_b: b.get(worst).copied().unwrap_or(f64::NAN),
-        passed,
+        agreement: tally.finish(&[], shape),
     }
 }
 
 /// ‖a − b‖ / ‖a + b‖, the reference course's gradient-check summary (0 when both are 0).
 pub fn relative_difference(a: &[f64], b: &[f64]) -> f64 {
-    ratio(norm(a, b, -1.0), norm(a, b, 1.0))
-}
-
-/// ‖a + sign·b‖.
-fn norm(a: &[f64], b: &[f64], sign: f64) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(&x, &y)| (x + sign * y).powi(2))
-        .sum::<f64>()
-        .sqrt()
-}
-
-/// diff / sum, with 0 / 0 = 0.
-pub(crate) fn ratio(diff: f64, sum: f64) -> f64 {
-    if diff == 0.0 { 0.0 } else { diff / sum }
-}
-
-/// The multi-index of flat position `flat` in a row-major tensor of `shape`.
-pub(crate) fn unravel(mut flat: usize, shape: &[usize]) -> Vec<usize> {
-    let mut index = vec![0; shape.len()];
-    for (slot, &dim) in index.iter_mut().zip(shape).rev() {
-        if dim > 0 {
-            *slot = flat % dim;
-            flat /= dim;
-        }
-    }
-    index
+    let squares = |sign: f64| {
+        a.iter()
+            .zip(b)
+            .map(|(&x, &y)| (x + sign * y).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    };
+    super::agreement::ratio(squares(-1.0), squares(1.0))
 }
 
 impl fmt::Display for Comparison {
@@ -333,18 +216,21 @@ impl fmt::Display for Comparison {
             "{:<18} {:>10} {:>10} {:>10} {:>10}  {:<10} {:>24} {:>24}  ok",
             "parameter", "max|a−b|", "max rel", "‖a−b‖/‖a+b‖", "scale", "worst at", la, lb
         )?;
-        for t in &self.tensors {
+        for TensorReport {
+            path, agreement: t, ..
+        } in &self.tensors
+        {
             writeln!(
                 f,
                 "{:<18} {:>10.3e} {:>10.3e} {:>10.3e} {:>10.3e}  {:<10} {:>24.16e} {:>24.16e}  {}",
-                t.path,
+                path,
                 t.max_abs_diff,
                 t.max_rel_diff,
-                t.relative_difference,
+                t.relative_difference(),
                 t.scale,
-                format!("{:?}", t.worst_index),
-                t.worst_a,
-                t.worst_b,
+                format!("{:?}", t.worst_input),
+                t.values.0,
+                t.values.1,
                 if t.passed { "yes" } else { "NO" }
             )?;
         }
@@ -372,14 +258,18 @@ mod tests {
     fn the_relative_term_scales_with_the_entry_and_the_floor_with_the_scale() {
         // Relative only: |1000 − 1000.5| = 0.5 ≤ 1e-3 · 1000.5 passes; 0.5 ≤
         // 1e-3 · 400.5 does not.
-        assert!(report(&[1000.0], &[1000.5], 1e-3, 0.0).passed);
-        assert!(!report(&[400.0], &[400.5], 1e-3, 0.0).passed);
+        assert!(report(&[1000.0], &[1000.5], 1e-3, 0.0).agreement.passed);
+        assert!(!report(&[400.0], &[400.5], 1e-3, 0.0).agreement.passed);
         // Floor only: the scale is the largest |entry| of either side (1000),
         // so 0.5 ≤ 1e-3 · 1000 passes for the small entry, 0.5 ≤ 1e-4 · 1000 not.
         let r = report(&[1.0, 1000.0], &[1.5, 1000.0], 0.0, 1e-3);
-        assert!(r.passed);
-        assert_eq!(r.scale, 1000.0);
-        assert!(!report(&[1.0, 1000.0], &[1.5, 1000.0], 0.0, 1e-4).passed);
+        assert!(r.agreement.passed);
+        assert_eq!(r.agreement.scale, 1000.0);
+        assert!(
+            !report(&[1.0, 1000.0], &[1.5, 1000.0], 0.0, 1e-4)
+                .agreement
+                .passed
+        );
         // A lower bound for the scale, as the whole gradient supplies it.
         let at_scale = |min_scale| {
             compare_values_at_scale(
@@ -394,11 +284,11 @@ mod tests {
                 min_scale,
             )
         };
-        assert!(at_scale(1000.0).passed);
-        assert!(!at_scale(100.0).passed);
+        assert!(at_scale(1000.0).agreement.passed);
+        assert!(!at_scale(100.0).agreement.passed);
         // Nothing allowed: equal entries pass, any difference fails.
-        assert!(report(&[3.0, 0.0], &[3.0, 0.0], 0.0, 0.0).passed);
-        assert!(!report(&[3.0], &[3.0 + 1e-15], 0.0, 0.0).passed);
+        assert!(report(&[3.0, 0.0], &[3.0, 0.0], 0.0, 0.0).agreement.passed);
+        assert!(!report(&[3.0], &[3.0 + 1e-15], 0.0, 0.0).agreement.passed);
     }
 
     #[test]
@@ -411,20 +301,24 @@ mod tests {
             1e-3,
             1e-3,
         );
-        assert!(r.passed);
-        assert_eq!(r.worst_index, vec![1]);
-        assert_eq!((r.worst_a, r.worst_b), (2.0, 2.002));
-        assert!((r.max_abs_diff - 2e-3).abs() < 1e-15, "{}", r.max_abs_diff);
+        assert!(r.agreement.passed);
+        assert_eq!(r.agreement.worst_input, vec![1]);
+        assert_eq!(r.agreement.values, (2.0, 2.002));
         assert!(
-            (r.max_rel_diff - 2e-3 / 2.002).abs() < 1e-15,
+            (r.agreement.max_abs_diff - 2e-3).abs() < 1e-15,
             "{}",
-            r.max_rel_diff
+            r.agreement.max_abs_diff
+        );
+        assert!(
+            (r.agreement.max_rel_diff - 2e-3 / 2.002).abs() < 1e-15,
+            "{}",
+            r.agreement.max_rel_diff
         );
         // ‖a − b‖ = √(4e-6 + 1e-6), ‖a + b‖ = √(2² + 4.002² + 20.001²). 2.002 and
         // 10.001 are not exact in binary, so their differences from 2 and 10
         // carry ~1e-13 relative error: 1e-12 is the check's precision.
         let expected = 5e-6_f64.sqrt() / (4.0 + 4.002_f64.powi(2) + 20.001_f64.powi(2)).sqrt();
-        assert!((r.relative_difference - expected).abs() < 1e-12 * expected);
+        assert!((r.agreement.relative_difference() - expected).abs() < 1e-12 * expected);
         // The worst entry of a failing tensor, in the tensor's own shape.
         let r = compare_values(
             "t",
@@ -436,15 +330,15 @@ mod tests {
                 floor: 0.0,
             },
         );
-        assert!(!r.passed);
-        assert_eq!(r.worst_index, vec![1, 0]);
+        assert!(!r.agreement.passed);
+        assert_eq!(r.agreement.worst_input, vec![1, 0]);
         // A NaN is the worst entry and fails, wherever it is.
         let r = report(&[1.0, f64::NAN, 5.0], &[1.0, 1.0, 5.5], 1e-1, 0.0);
-        assert!(!r.passed);
-        assert_eq!(r.worst_index, vec![1]);
+        assert!(!r.agreement.passed);
+        assert_eq!(r.agreement.worst_input, vec![1]);
         let r = report(&[1.0, 2.0], &[1.0, f64::NAN], 1.0, 1.0);
-        assert!(!r.passed);
-        assert_eq!(r.worst_index, vec![1]);
+        assert!(!r.agreement.passed);
+        assert_eq!(r.agreement.worst_input, vec![1]);
         // Empty tensors compare equal, whatever their shape.
         let r = compare_values(
             "t",
@@ -453,8 +347,8 @@ mod tests {
             &[],
             Tolerance::exact(crate::Precision::F64),
         );
-        assert!(r.passed);
-        assert_eq!(r.worst_index, vec![0, 0]);
+        assert!(r.agreement.passed);
+        assert_eq!(r.agreement.worst_input, vec![0, 0]);
         // A multi-index counts the last dimension fastest: flat 5 of [2, 3] is [1, 2].
         let mut b = vec![0.0; 6];
         b[5] = 1.0;
@@ -465,7 +359,7 @@ mod tests {
             &b,
             Tolerance::exact(crate::Precision::F64),
         );
-        assert_eq!(r.worst_index, vec![1, 2]);
+        assert_eq!(r.agreement.worst_input, vec![1, 2]);
     }
 
     #[test]
@@ -513,8 +407,11 @@ mod tests {
             (weight.path.as_str(), bias.path.as_str()),
             ("layers.0.weight", "layers.0.bias")
         );
-        assert!(weight.passed && !bias.passed && !c.passed);
-        assert_eq!((weight.scale, bias.scale), (4.004, 4.004));
+        assert!(weight.agreement.passed && !bias.agreement.passed && !c.passed);
+        assert_eq!(
+            (weight.agreement.scale, bias.agreement.scale),
+            (4.004, 4.004)
+        );
         assert_eq!(c.worst().unwrap().path, "layers.0.bias");
         assert!((c.max_rel_diff() - 0.1 / 2.1).abs() < 1e-15);
         let bias_summary = 0.1 / 4.1;

@@ -10,22 +10,23 @@
 //! - central finite differences of the cost, in f64
 //!   ([`crate::gradients::numeric_gradients`], [`crate::gradients::central_differences`]).
 //!
-//! [`compare()`] matches two sets of gradients parameter by parameter, keyed by
-//! burn's `ParamId`, and reports each tensor's worst element.
+//! One engine judges them all: [`GradCheck`] checks a network
+//! ([`GradCheck::network`]), a layer ([`GradCheck::layer`]), any module or
+//! function, with one [`Tolerance`] and one [`Agreement`] per comparison.
+//! [`compare()`] matches two sets of gradients parameter by parameter, keyed
+//! by burn's `ParamId`, through the same [`Agreement`].
 
+mod agreement;
 mod check;
 pub mod compare;
 pub mod conformance;
 pub mod gradcheck;
 mod vjp;
 
-pub use check::{
-    CheckOptions, CheckProgress, CheckReport, DirectionalCheck, FunctionCheck, ParamCheck,
-    check_function, check_layer, check_network,
-};
+pub use agreement::{Agreement, Tolerance};
+pub use check::{FunctionCheck, check_function};
 pub use compare::{
-    Comparison, TensorReport, Tolerance, compare, compare_gradients, manual_vs_autodiff,
-    relative_difference,
+    Comparison, TensorReport, compare, compare_gradients, manual_vs_autodiff, relative_difference,
 };
-pub use gradcheck::{Args, GradCheck, GradReport, Inputs, Place};
+pub use gradcheck::{Args, CheckProgress, GradCheck, GradReport, Inputs, Place};
 pub use vjp::{layer_vjp_autodiff, layer_vjp_manual};

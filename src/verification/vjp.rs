@@ -1,4 +1,4 @@
-//! A layer's vector–Jacobian product two ways, for [`super::check_layer`]:
+//! A layer's vector–Jacobian product two ways, for [`super::GradCheck::layer`]:
 //! burn-autodiff of the layer's forward, and the layer's hand-written backward.
 
 use crate::layer::Layer;

@@ -1,7 +1,7 @@
 //! The fast mode: random projections uᵀJv — one autodiff pass (Jᵀu) and
 //! one central difference along v per direction, whatever the sizes.
 
-use super::agreement::Allowance;
+use super::super::agreement::Allowance;
 use super::subject::{Subject, Variable};
 use super::{
     Args, CheckProgress, DirectionCheck, GradCheck, GradReport, Mode, Progress, Setting, widened,
@@ -128,7 +128,7 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// A uniformly random unit vector, split into pieces of `sizes`.
-pub(in crate::verification) fn random_unit(sizes: &[usize], rng: &mut StdRng) -> Vec<Vec<f64>> {
+fn random_unit(sizes: &[usize], rng: &mut StdRng) -> Vec<Vec<f64>> {
     let mut v: Vec<Vec<f64>> = sizes
         .iter()
         .map(|&n| (0..n).map(|_| rng.random::<f64>() * 2.0 - 1.0).collect())

@@ -2,8 +2,7 @@
 //! output entry j), every (sampled) column by central differences, and the
 //! comparisons of one variable's block.
 
-use super::super::check::entries_to_difference;
-use super::agreement::{Allowance, Tally};
+use super::super::agreement::{Allowance, Tally};
 use super::subject::{Subject, Variable};
 use super::{
     Args, CheckProgress, GradCheck, GradReport, Mode, Place, Progress, Setting, VariableCheck,
@@ -208,4 +207,17 @@ where
         progress.step();
     }
     Ok(rows)
+}
+
+/// The entries of a variable of `n` that finite differences visit: all, or
+/// a sorted random sample of `sample`.
+fn entries_to_difference(n: usize, sample: Option<usize>, rng: &mut StdRng) -> Vec<usize> {
+    match sample {
+        Some(k) if k < n => {
+            let mut idx = rand::seq::index::sample(rng, n, k).into_vec();
+            idx.sort_unstable();
+            idx
+        }
+        _ => (0..n).collect(),
+    }
 }

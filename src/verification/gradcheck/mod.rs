@@ -21,21 +21,18 @@
 //! certified by finite differences, and the target is compared with it under
 //! a tolerance derived from its unit roundoff ([`GradCheck::terms`]).
 
-mod agreement;
+mod adapters;
 mod fast;
 mod full;
 mod inputs;
 mod report;
 mod subject;
 
-pub use agreement::Agreement;
-pub(super) use fast::random_unit;
 pub use inputs::{Args, Input, Inputs, Place};
 pub use report::{DirectionCheck, GradReport, Mode, VariableCheck};
 pub use subject::VariableKind;
 
-use super::CheckProgress;
-use super::compare::Tolerance;
+use super::agreement::{Agreement, Allowance, Tally, Tolerance};
 use crate::error::{Error, Result, require_non_negative, require_positive};
 use crate::gradients::{FiniteDifference, Stencil};
 use crate::precision::Precision;
@@ -518,6 +515,7 @@ impl<'p> GradCheck<'p> {
             directions,
             full: None,
             output_vs_reference: setting.forward.clone(),
+            warnings: step_warnings(self.finite_difference),
             passed: passed && setting.forward.as_ref().is_none_or(|a| a.passed),
         }
     }
@@ -552,7 +550,7 @@ where
         });
     }
     let scale = tensor::max_abs(reference.iter().chain(base.iter().flatten()));
-    let mut tally = agreement::Tally::new(agreement::Allowance {
+    let mut tally = Tally::new(Allowance {
         tolerance,
         scale,
         absolute: 0.0,
@@ -580,6 +578,16 @@ struct Setting {
     /// The rounding error of a finite difference, absolute.
     rounding: f64,
     manual_values: Option<Vec<Vec<f64>>>,
+}
+
+/// How far a check has come: each autodiff pass and each finite difference
+/// (two evaluations of f, the bulk of a large check's time) is one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckProgress {
+    /// Steps done.
+    pub done: usize,
+    /// Steps the check will take.
+    pub total: usize,
 }
 
 /// Counts the work done for a progress callback.
@@ -613,6 +621,33 @@ impl<'a, 'b> Progress<'a, 'b> {
             });
         }
     }
+}
+
+/// A warning when the step is far from where the scheme's truncation and
+/// rounding errors balance in f64, where every finite difference runs:
+/// central differences err by ε²|f‴|/6 + u|f|/ε, least near ε ≈ u^(1/3);
+/// Richardson's O(ε⁴) truncation moves the balance to u^(1/5).
+fn step_warnings(scheme: FiniteDifference) -> Vec<String> {
+    let u = Precision::F64.unit_roundoff();
+    let sweet = match scheme.stencil {
+        Stencil::Central => u.cbrt(),
+        Stencil::Richardson => u.powf(0.2),
+    };
+    let ratio = scheme.epsilon / sweet;
+    if (0.01..=100.0).contains(&ratio) {
+        return Vec::new();
+    }
+    vec![format!(
+        "ε = {:e} is far from the f64 sweet spot of {:?} differences ≈ {sweet:.0e}; expect \
+         finite-difference error from {}",
+        scheme.epsilon,
+        scheme.stencil,
+        if ratio > 1.0 {
+            "truncation (ε too large)"
+        } else {
+            "rounding (ε too small)"
+        }
+    )]
 }
 
 /// The default n of [`GradCheck::terms`].

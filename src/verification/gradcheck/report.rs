@@ -1,11 +1,11 @@
 //! The outcome of a [`super::GradCheck`]: one row per variable (or per random
 //! direction), the tolerances used, the verdict, and a readable table.
 
-use super::agreement::Agreement;
 use super::subject::VariableKind;
 use crate::gradients::FiniteDifference;
 use crate::precision::Precision;
-use crate::verification::Tolerance;
+use crate::verification::agreement::ratio;
+use crate::verification::{Agreement, Tolerance};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -140,6 +140,10 @@ pub struct GradReport {
     /// The target's forward values against the reference's, entry by entry
     /// (`worst_output` names the entry); `None` without a reference.
     pub output_vs_reference: Option<Agreement>,
+    /// Caveats the reader must know (a step far from its sweet spot, entries
+    /// sampled by default).
+    #[serde(default)]
+    pub warnings: Vec<String>,
     /// The verdict.
     pub passed: bool,
 }
@@ -164,6 +168,34 @@ impl GradReport {
     /// The failing rows.
     pub fn failures(&self) -> impl Iterator<Item = &VariableCheck> {
         self.variables.iter().filter(|v| !v.passed)
+    }
+
+    /// ‖g − n‖ / ‖g + n‖ over every finite-differenced entry of every
+    /// variable, g the hand-written gradient where one was given, else
+    /// autodiff's: the one-number summary of a gradient check in
+    /// docs/maths.md. `None` in fast mode (no entry was differenced).
+    pub fn numeric_relative_difference(&self) -> Option<f64> {
+        let against_numeric: Vec<&Agreement> = self
+            .variables
+            .iter()
+            .map(|v| {
+                v.manual_vs_numeric
+                    .as_ref()
+                    .unwrap_or(&v.autodiff_vs_numeric)
+            })
+            .filter(|a| a.compared > 0)
+            .collect();
+        if against_numeric.is_empty() {
+            return None;
+        }
+        let total = |f: fn(&Agreement) -> f64| {
+            against_numeric
+                .iter()
+                .map(|a| f(a).powi(2))
+                .sum::<f64>()
+                .sqrt()
+        };
+        Some(ratio(total(|a| a.diff_norm), total(|a| a.sum_norm)))
     }
 
     /// The largest share of the allowed difference of any comparison —
@@ -229,6 +261,9 @@ impl fmt::Display for GradReport {
         }
         for d in &self.directions {
             fmt_direction(f, d)?;
+        }
+        for w in &self.warnings {
+            writeln!(f, "warning: {w}")?;
         }
         if let Some(full) = &self.full {
             writeln!(f, "the full check, re-run after the failed direction:")?;

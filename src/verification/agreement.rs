@@ -1,7 +1,64 @@
-//! How far two estimates of a Jacobian block agree, and where they differ most.
+//! When two estimates of a derivative agree: the one tolerance every check
+//! states ([`Tolerance`]), the difference it allows an entry ([`Allowance`]),
+//! and the entry-by-entry tally of a comparison that names its worst entry
+//! ([`Agreement`]). The network checks, the comparison of two gradient sets
+//! and [`super::GradCheck`] all judge through these.
 
-use super::super::compare::{Tolerance, unravel};
+use crate::precision::Precision;
 use serde::{Deserialize, Serialize};
+
+/// When two derivative entries a, b count as equal:
+///
+/// ```text
+/// |a − b| ≤ relative · max(|a|, |b|)  +  floor · scale
+/// ```
+///
+/// where `scale` is the largest magnitude of the whole derivative compared
+/// (every parameter and input). The floor admits entries that are tiny
+/// compared with the rest — saturated units, near-cancelling sums — whose
+/// rounding error is set by the size of the terms that were summed, not by
+/// the result. It is the whole derivative's scale, not the tensor's, because
+/// a tensor can be tiny throughout: when every unit of a layer saturates,
+/// σ′ = a(1 − a) computed from a rounded a ≈ 1 is off by ≈ u absolutely, not
+/// relatively, so that layer's entries carry errors of u times the gradient
+/// flowing into it (tests/harness.rs,
+/// `a_saturated_layer_whose_whole_gradient_is_tiny_passes`: entries of 1.9e-12
+/// differing by 5e-18, with 2 the largest entry elsewhere).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Tolerance {
+    /// Allowed relative difference of an entry.
+    pub relative: f64,
+    /// Allowed absolute difference, as a fraction of the derivative's largest entry.
+    pub floor: f64,
+}
+
+impl Tolerance {
+    /// The tolerance for comparing two exact-derivative computations (say,
+    /// hand-written vs autodiff) carried out in `precision`.
+    ///
+    /// Both sides compute the same derivative with the same forward values; they
+    /// differ only in the order and grouping of the backward arithmetic. For the
+    /// networks tested here each entry is a sum of at most a few hundred rounded
+    /// products, so its error is bounded by about n·u·Σ|terms| with unit
+    /// roundoff u (f64: 1.1e-16, f32: 6.0e-8). Taking n·u ≤ 1e3·u gives the f64
+    /// bound 1e-13 relative, which the 1e-10 used here covers a thousandfold —
+    /// any real mistake in a backward pass (a wrong factor, a missing term) is
+    /// off by O(1), so the margin costs no power. For f32 the same argument
+    /// gives 1e3·u = 6e-5; we use 1e-4, again with the floor set equal, since
+    /// f32 cancellation makes small entries lose relative precision quickly.
+    pub fn exact(precision: Precision) -> Tolerance {
+        match precision {
+            Precision::F64 => Tolerance {
+                relative: 1e-10,
+                floor: 1e-10,
+            },
+            Precision::F32 => Tolerance {
+                relative: 1e-4,
+                floor: 1e-4,
+            },
+        }
+    }
+}
 
 /// The comparison of two estimates of one variable's block of the Jacobian
 /// ∂f/∂x (output entries × the variable's entries), entry by entry:
@@ -30,6 +87,12 @@ pub struct Agreement {
     pub values: (f64, f64),
     /// The worst |a − b| divided by the difference allowed there: ≤ 1 passes.
     pub violation: f64,
+    /// The scale the tolerance's floor was taken of.
+    pub scale: f64,
+    /// ‖a − b‖ over the compared entries.
+    pub diff_norm: f64,
+    /// ‖a + b‖ over the compared entries.
+    pub sum_norm: f64,
     /// Whether every entry is within the tolerance.
     pub passed: bool,
 }
@@ -40,11 +103,22 @@ impl Agreement {
     pub fn share_of_allowed(&self) -> f64 {
         self.violation
     }
+
+    /// ‖a − b‖ / ‖a + b‖ (0 when both are zero): the reference course's
+    /// summary of a gradient check.
+    pub fn relative_difference(&self) -> f64 {
+        ratio(self.diff_norm, self.sum_norm)
+    }
+}
+
+/// diff / sum, with 0 / 0 = 0.
+pub(crate) fn ratio(diff: f64, sum: f64) -> f64 {
+    if diff == 0.0 { 0.0 } else { diff / sum }
 }
 
 /// What an entry is allowed to differ by.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Allowance {
+pub(crate) struct Allowance {
     pub tolerance: Tolerance,
     pub scale: f64,
     pub absolute: f64,
@@ -71,13 +145,15 @@ impl Allowance {
 }
 
 /// Gathers a comparison entry by entry.
-pub(super) struct Tally {
+pub(crate) struct Tally {
     allowance: Allowance,
     compared: usize,
     max_abs: f64,
     max_rel: f64,
     worst: Option<(usize, usize, f64, f64)>,
     violation: f64,
+    diff_squares: f64,
+    sum_squares: f64,
 }
 
 impl Tally {
@@ -89,6 +165,8 @@ impl Tally {
             max_rel: 0.0,
             worst: None,
             violation: 0.0,
+            diff_squares: 0.0,
+            sum_squares: 0.0,
         }
     }
 
@@ -98,6 +176,8 @@ impl Tally {
         let diff = (a - b).abs();
         let violation = self.allowance.violation(a, b);
         self.max_abs = self.max_abs.max(diff);
+        self.diff_squares += diff * diff;
+        self.sum_squares += (a + b) * (a + b);
         let magnitude = a.abs().max(b.abs());
         if magnitude > 0.0 {
             self.max_rel = self.max_rel.max(diff / magnitude);
@@ -121,9 +201,24 @@ impl Tally {
             worst_input: unravel(i, shape),
             values: (a, b),
             violation: self.violation,
+            scale: self.allowance.scale,
+            diff_norm: self.diff_squares.sqrt(),
+            sum_norm: self.sum_squares.sqrt(),
             passed: self.violation <= 1.0,
         }
     }
+}
+
+/// The multi-index of flat position `flat` in a row-major tensor of `shape`.
+pub(crate) fn unravel(mut flat: usize, shape: &[usize]) -> Vec<usize> {
+    let mut index = vec![0; shape.len()];
+    for (slot, &dim) in index.iter_mut().zip(shape).rev() {
+        if dim > 0 {
+            *slot = flat % dim;
+            flat /= dim;
+        }
+    }
+    index
 }
 
 #[cfg(test)]
@@ -176,6 +271,15 @@ mod tests {
         assert_eq!(agreement.max_rel_diff, 0.5);
         assert_eq!(agreement.violation, 2.0);
         assert!(!agreement.passed);
+        // ‖a − b‖² = 0 + 1 + 0.25 and ‖a + b‖² = 0 + 49 + 2.25, exact in binary.
+        assert_eq!(
+            (agreement.diff_norm, agreement.sum_norm),
+            (1.25_f64.sqrt(), 51.25_f64.sqrt())
+        );
+        assert_eq!(
+            agreement.relative_difference(),
+            1.25_f64.sqrt() / 51.25_f64.sqrt()
+        );
         assert_eq!(
             (
                 agreement.worst_output,
