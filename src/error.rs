@@ -82,7 +82,7 @@ pub enum Error {
     /// A device cannot be trusted to compute in the requested precision.
     #[error(
         "{device} does not compute {precision} correctly: {reason}. \
-         Use --dtype f32 on this device, or a CPU backend (--backend flex) for {precision}"
+         Use `dtype` f32 on this device, or a CPU backend (`backend` flex) for {precision}"
     )]
     UnsupportedPrecision {
         /// The device and its adapter, as [`crate::backend::describe`] gives them.
@@ -103,7 +103,7 @@ pub enum Error {
     /// The work would need more memory than this process may use.
     #[error(
         "{what} needs about {needed} of memory, more than {limit}; use a smaller network, \
-         fewer examples or mini-batches (--batch-size), or set --max-memory if the limit is wrong"
+         fewer examples or mini-batches (`batch_size`), or raise the limit (`max_memory`) if it is wrong"
     )]
     Memory {
         /// What was about to be allocated.

@@ -36,8 +36,8 @@
 pub mod error;
 pub mod heap;
 pub mod io;
-pub mod precision;
-pub mod resources;
+mod precision;
+pub(crate) mod resources;
 
 pub mod backend;
 pub mod tensor;
@@ -69,8 +69,7 @@ pub mod app;
 #[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod experiment;
 #[cfg(feature = "cli")]
-#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
-pub mod plot;
+pub(crate) mod plot;
 #[cfg(feature = "cli")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod run;

@@ -300,17 +300,11 @@ impl Network {
         Ok(representatives.len())
     }
 
-    /// The hypothesis h_{W,b}(x) = a^(n_l) for a batch `x`: `[m, s_1]` → `[m, s_{n_l}]`.
-    pub fn hypothesis(&self, x: Tensor<2>) -> Tensor<2> {
-        self.layers
-            .iter()
-            .fold(x, |a, layer| Layer::forward(layer, a).0)
-    }
-
-    /// The hypothesis again, each layer recorded under autodiff as one node
-    /// whose backward is the layer's hand-written one ([`Dense::forward`],
-    /// [`crate::layer::node`]); the same values as [`Network::hypothesis`],
-    /// which autodiff records operation by operation.
+    /// The hypothesis h_{W,b}(x) = a^(n_l) for a batch `x`: `[m, s_1]` →
+    /// `[m, s_{n_l}]`. Under autodiff each layer is recorded as one node whose
+    /// backward is the layer's hand-written one ([`Dense::forward`],
+    /// [`crate::layer::node`]); on a device without autodiff it is the plain
+    /// forward pass, the values of [`Layer::forward_cached`] bit for bit.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         self.layers.iter().fold(x, |a, layer| layer.forward(a))
     }
@@ -318,7 +312,14 @@ impl Network {
     /// The cost J(W, b) as a tensor, with no validation: the one definition of J
     /// that both the manual and the autodiff path evaluate.
     pub fn cost_tensor(&self, x: Tensor<2>, y: Tensor<2>, weight_decay: f64) -> Tensor<1> {
-        self.cost_of_hypothesis(self.hypothesis(x), y, weight_decay)
+        // Layer by layer through the cached forward, so that under autodiff J
+        // is recorded operation by operation: the autodiff reference then
+        // differentiates the formulas, never the hand-written backward.
+        let h = self
+            .layers
+            .iter()
+            .fold(x, |a, layer| layer.forward_cached(a).0);
+        self.cost_of_hypothesis(h, y, weight_decay)
     }
 
     /// J(W, b) given the hypothesis `h` already computed for the batch.
@@ -353,7 +354,7 @@ impl Network {
     /// ```
     pub fn gradients(&self, x: Tensor<2>, y: Tensor<2>, weight_decay: f64) -> Result<Gradients> {
         self.check_batch(&x, &y, weight_decay)?;
-        let (h, caches) = Layer::forward(self, x);
+        let (h, caches) = Layer::forward_cached(self, x);
         let cost = self.cost_of_hypothesis(h.clone(), y.clone(), weight_decay);
         let layers = self.gradients_from_forward(h, caches, y, weight_decay);
         Ok(Gradients {
@@ -374,7 +375,7 @@ impl Network {
         weight_decay: f64,
     ) -> Result<Vec<DenseGrads>> {
         self.check_batch(&x, &y, weight_decay)?;
-        let (h, caches) = Layer::forward(self, x);
+        let (h, caches) = Layer::forward_cached(self, x);
         Ok(self.gradients_from_forward(h, caches, y, weight_decay))
     }
 
@@ -412,7 +413,7 @@ impl Network {
         for i in 0..m {
             let x_i = x.clone().slice([i..i + 1, 0..n_in]);
             let y_i = y.clone().slice([i..i + 1, 0..n_out]);
-            let (h_i, caches) = Layer::forward(self, x_i);
+            let (h_i, caches) = Layer::forward_cached(self, x_i);
             data_cost += tensor::scalar(cost::squared_error(h_i.clone(), y_i.clone()))?;
             // With a batch of one, squared_error_grad is ∇_h ½‖h − y‖² = h − y.
             per_example.push(self.backward_params(caches, cost::squared_error_grad(h_i, y_i)));
@@ -541,7 +542,7 @@ impl Network {
     /// (`backprop explain`).
     pub fn trace(&self, x: Tensor<2>, y: Tensor<2>, weight_decay: f64) -> Result<Trace> {
         self.check_batch(&x, &y, weight_decay)?;
-        let (h, caches) = Layer::forward(self, x.clone());
+        let (h, caches) = Layer::forward_cached(self, x.clone());
         let activations = std::iter::once(x)
             .chain(caches.iter().map(|c| c.output.clone()))
             .collect();
@@ -589,11 +590,11 @@ impl Layer for Network {
     type Cache = Vec<DenseCache>;
     type Grads = Vec<DenseGrads>;
 
-    fn forward(&self, input: Tensor<2>) -> (Tensor<2>, Vec<DenseCache>) {
+    fn forward_cached(&self, input: Tensor<2>) -> (Tensor<2>, Vec<DenseCache>) {
         let mut caches = Vec::with_capacity(self.layers.len());
         let mut a = input;
         for layer in &self.layers {
-            let (next, cache) = Layer::forward(layer, a);
+            let (next, cache) = Layer::forward_cached(layer, a);
             caches.push(cache);
             a = next;
         }

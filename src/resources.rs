@@ -23,12 +23,14 @@ use std::sync::Mutex;
 static LIMIT: Mutex<Option<u64>> = Mutex::new(None);
 
 /// Sets (or clears) the limit every estimate is checked against.
+#[cfg(feature = "cli")]
 pub fn set_limit(bytes: Option<u64>) {
     *LIMIT.lock().unwrap_or_else(|e| e.into_inner()) = bytes;
 }
 
 /// `4G`, `512M`, `1.5GiB`, `2000000000`: a size in bytes (K/M/G/T are powers
 /// of 1024, with or without `iB`/`B`).
+#[cfg(feature = "cli")]
 pub fn parse_size(text: &str) -> Result<u64> {
     let invalid = |reason: &str| Error::InvalidParameter {
         name: "max_memory",
@@ -84,12 +86,12 @@ pub fn readable_bytes(bytes: f64) -> String {
     }
 }
 
-/// Stops with [`Error::Memory`] when `bytes` exceed the limit: `--max-memory`
+/// Stops with [`Error::Memory`] when `bytes` exceed the limit: [`set_limit`]'s
 /// if set, else the memory available now.
 pub fn ensure_fits(what: &str, bytes: f64) -> Result<()> {
     let set = *LIMIT.lock().unwrap_or_else(|e| e.into_inner());
     match set {
-        Some(limit) => within(what, bytes, limit, "the --max-memory limit"),
+        Some(limit) => within(what, bytes, limit, "the `max_memory` limit"),
         None => match available() {
             Some(available) => within(what, bytes, available, "the memory available now"),
             None => Ok(()),
@@ -141,6 +143,7 @@ fn element_bytes(precision: Precision) -> f64 {
 ///   every layer, with a transposed copy (×5 each);
 /// - evaluation's forward pass over the largest set (`eval_rows`), two
 ///   activations of the widest layer at a time.
+#[cfg(feature = "cli")]
 pub fn training_bytes(
     sizes: &[usize],
     precision: Precision,
@@ -159,7 +162,7 @@ pub fn training_bytes(
     (params * (4.0 + optimizer_state) + data + step + evaluation) * element_bytes(precision)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "cli"))]
 mod tests {
     use super::*;
 

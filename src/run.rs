@@ -455,11 +455,10 @@ fn run_training(
         .iter()
         .map(|b| b.device_for(options.dtype))
         .collect::<Result<Vec<_>>>()?;
-    let parallel = training::DataParallel::new(&devices, &train.x, &train.y)?;
-    training::train_data_parallel(
+    let spread = train.clone().spread_over(&devices)?;
+    training::train(
         network,
-        train,
-        &parallel,
+        &spread,
         validation,
         preprocessing,
         &config,

@@ -60,7 +60,7 @@ impl Layer for Softplus {
     type Grads = (Tensor<2>, Tensor<1>);
 
     // softplus(z) = ln(1 + e^z), written stably as max(z, 0) + ln(1 + e^−|z|).
-    fn forward(&self, input: Tensor<2>) -> (Tensor<2>, Self::Cache) {
+    fn forward_cached(&self, input: Tensor<2>) -> (Tensor<2>, Self::Cache) {
         let z = input.clone().matmul(self.weight.val()) + self.bias.val().unsqueeze::<2>();
         let out = z.clone().clamp_min(0.0) + z.clone().abs().neg().exp().add_scalar(1.0).log();
         (out, (input, z))
@@ -484,13 +484,13 @@ fn exported_models_take_raw_features() {
         .init(&device, Precision::F64)
         .unwrap();
     let prepared = Prepared::new(&data, &pre, &device, Precision::F64).unwrap();
-    let expected = tensor::to_vec(&net.hypothesis(prepared.x)).unwrap();
+    let expected = tensor::to_vec(&net.forward(prepared.x)).unwrap();
     let exported = ModelJson::from_network_on_raw_features(&net, &pre.features)
         .unwrap()
         .to_network(&device, Precision::F64)
         .unwrap();
     let raw = tensor::matrix("x", data.features.clone(), [30, 1], &device, Precision::F64).unwrap();
-    let got = tensor::to_vec(&exported.hypothesis(raw)).unwrap();
+    let got = tensor::to_vec(&exported.forward(raw)).unwrap();
     for (a, b) in got.iter().zip(&expected) {
         // One re-associated affine map per input: a few ulps.
         assert!((a - b).abs() <= 1e-14, "{a} vs {b}");
@@ -556,7 +556,7 @@ struct SkewedScale {
 impl Layer for SkewedScale {
     type Cache = Tensor<2>;
     type Grads = Tensor<1>;
-    fn forward(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+    fn forward_cached(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
         (x.clone() * self.scale.val().unsqueeze::<2>(), x)
     }
     fn backward(&self, x: Tensor<2>, grad_out: Tensor<2>) -> (Tensor<2>, Tensor<1>) {
@@ -687,7 +687,7 @@ struct Deceptive {
 impl Layer for Deceptive {
     type Cache = Tensor<2>;
     type Grads = Tensor<1>;
-    fn forward(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+    fn forward_cached(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
         let s = self.scale.val();
         let frozen = s.clone().detach();
         let effective = s.clone() + (frozen.clone() - s) * frozen * 0.02;

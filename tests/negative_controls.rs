@@ -29,7 +29,7 @@ enum Bug {
 
 /// Backpropagation with one bug injected.
 fn buggy_gradients(net: &Network, x: Tensor<2>, y: Tensor<2>, lambda: f64, bug: Bug) -> Gradients {
-    let (h, caches) = Layer::forward(net, x.clone());
+    let (h, caches) = Layer::forward_cached(net, x.clone());
     let mut grad = cost::squared_error_grad(h, y.clone());
     let mut layers = Vec::new();
     for (layer, cache) in net.layers().iter().zip(caches).rev() {

@@ -138,7 +138,10 @@ fn the_binary_rejects_malformed_input_with_status_2_and_a_named_problem() {
             ],
             "target column \"q\"",
         ),
-        (vec!["train", "--dataset", "csv"], "--data FILE.csv"),
+        (
+            vec!["train", "--dataset", "csv"],
+            "needs --data (a CSV file) and --target-columns",
+        ),
         (vec!["train", "--config", &config], "hiden"),
         (vec!["train", "--alpha", "0"], "α"),
         (vec!["train", "--lambda=-1"], "λ"),

@@ -212,13 +212,13 @@ fn saved_model_predicts_identically_and_loads_on_the_other_backend() {
         let device = backend.device().unwrap();
         let (net, meta) = persist::load(&dir, &device).unwrap();
         let prepared = Prepared::new(&data, &meta.preprocessing, &device, meta.precision).unwrap();
-        tensor::to_vec(&net.hypothesis(prepared.x)).unwrap()
+        tensor::to_vec(&net.forward(prepared.x)).unwrap()
     };
     let original = {
         let device = Backend::Flex.device().unwrap();
         let prepared =
             Prepared::new(&data, &trained.meta.preprocessing, &device, Precision::F64).unwrap();
-        tensor::to_vec(&trained.best_network().hypothesis(prepared.x)).unwrap()
+        tensor::to_vec(&trained.best_network().forward(prepared.x)).unwrap()
     };
     assert_eq!(
         outputs(Backend::Flex),

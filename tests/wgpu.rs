@@ -147,7 +147,7 @@ fn f64_on_wgpu_is_verified_like_the_cpu_or_refused_with_a_typed_error() {
                 reason: reason.clone(),
             }
             .to_string();
-            assert!(message.contains("--dtype f32"), "{message}");
+            assert!(message.contains("`dtype` f32"), "{message}");
 
             // Every way of starting work on the device refuses, before any tensor exists.
             let raw = Backend::Wgpu.device().unwrap();
@@ -270,8 +270,8 @@ impl Layer for ForgetsDerivative {
     type Cache = manual_backprop::layer::DenseCache;
     type Grads = DenseGrads;
 
-    fn forward(&self, input: Tensor<2>) -> (Tensor<2>, Self::Cache) {
-        Layer::forward(&self.dense, input)
+    fn forward_cached(&self, input: Tensor<2>) -> (Tensor<2>, Self::Cache) {
+        Layer::forward_cached(&self.dense, input)
     }
 
     fn backward(&self, cache: Self::Cache, grad_output: Tensor<2>) -> (Tensor<2>, DenseGrads) {
@@ -366,7 +366,7 @@ fn digits_training_on_wgpu_matches_flex_within_f32_reordering() {
     let outputs = |t: &run::Trained, backend: Backend| -> Vec<f64> {
         let device = backend.device().unwrap();
         let p = Prepared::new(&split.test, &t.meta.preprocessing, &device, Precision::F32).unwrap();
-        tensor::to_vec(&t.outcome.network.hypothesis(p.x)).unwrap()
+        tensor::to_vec(&t.outcome.network.forward(p.x)).unwrap()
     };
     let (h_flex, h_wgpu) = (outputs(&flex, Backend::Flex), outputs(&wgpu, Backend::Wgpu));
     let d = h_flex
@@ -424,7 +424,7 @@ fn a_model_trained_on_wgpu_loads_on_flex_and_predicts_the_same_classes() {
     let split = options.load_data().unwrap();
     let classes = |network: &Network, device: &burn::tensor::Device| {
         let p = Prepared::new(&split.test, &meta.preprocessing, device, meta.precision).unwrap();
-        let h = tensor::to_vec(&network.hypothesis(p.x)).unwrap();
+        let h = tensor::to_vec(&network.forward(p.x)).unwrap();
         match meta.preprocessing.decode(&h) {
             manual_backprop::data::preprocess::Predictions::Classes(c) => c,
             other => panic!("digits are classes, got {other:?}"),

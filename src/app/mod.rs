@@ -10,6 +10,7 @@ pub mod conformance;
 pub mod experiment;
 pub mod explain;
 pub mod export;
+pub mod flags;
 pub mod grads;
 pub mod predict;
 pub mod serve;
@@ -110,7 +111,10 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!(
+                "error: {}",
+                flags::in_flags(&e.to_string(), &Cli::command())
+            );
             ExitCode::from(2)
         }
     }

@@ -74,7 +74,7 @@ pub fn run(args: PredictRequest) -> Result<ExitCode, Error> {
         headline(&metrics)
     );
     if let Some(out) = &args.out {
-        let outputs = crate::tensor::to_vec(&network.hypothesis(prepared.x))?;
+        let outputs = crate::tensor::to_vec(&network.forward(prepared.x))?;
         write_predictions(out, &preprocessing, &outputs)?;
         println!("predictions written to {}", out.display());
     }

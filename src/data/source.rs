@@ -118,7 +118,7 @@ impl DataSource {
         let path = self.data.as_ref().ok_or_else(|| Error::InvalidParameter {
             name: "data",
             value: "(none)".into(),
-            reason: "--dataset csv needs --data FILE.csv and --target-columns".into(),
+            reason: "the csv data set needs `data` (a CSV file) and `target_columns`".into(),
         })?;
         let options = csv::CsvOptions {
             target_columns: self.target_columns.clone(),

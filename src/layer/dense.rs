@@ -221,7 +221,7 @@ impl Layer for Dense {
     type Grads = DenseGrads;
 
     /// docs/maths.md § 3: `Z_{l+1} = A_l · weight_l + bias_l`, `A_{l+1} = f(Z_{l+1})`.
-    fn forward(&self, input: Tensor<2>) -> (Tensor<2>, DenseCache) {
+    fn forward_cached(&self, input: Tensor<2>) -> (Tensor<2>, DenseCache) {
         let (weight, bias) = (self.weight.val(), self.bias.val());
         let activated = output(self.activation, input.clone(), weight, bias);
         let cache = DenseCache {

@@ -24,13 +24,13 @@ use burn::tensor::Tensor;
 ///
 /// Inputs and outputs are `[m, features]` tensors, one example per row.
 pub trait Layer: Module {
-    /// What `forward` keeps for `backward` (inputs, activations).
+    /// What `forward_cached` keeps for `backward` (inputs, activations).
     type Cache;
     /// The gradient of every parameter of the layer.
     type Grads;
 
     /// Computes the layer's output for a batch and the cache its backward needs.
-    fn forward(&self, input: Tensor<2>) -> (Tensor<2>, Self::Cache);
+    fn forward_cached(&self, input: Tensor<2>) -> (Tensor<2>, Self::Cache);
 
     /// Given `grad_output` = ∂J/∂output (`[m, outputs]`), returns ∂J/∂input
     /// (`[m, inputs]`) and ∂J/∂θ for every parameter θ of the layer.

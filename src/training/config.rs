@@ -71,7 +71,7 @@ impl TrainConfig {
                 name: "batch_size",
                 value: self.batch_size.map_or(String::new(), |b| b.to_string()),
                 reason: "L-BFGS works on the full batch: its line search and curvature pairs \
-                         assume one fixed cost function; omit --batch-size"
+                         assume one fixed cost function; omit `batch_size`"
                     .into(),
             });
         }
@@ -96,8 +96,8 @@ impl TrainConfig {
                 name: "gradients",
                 value: "numeric".into(),
                 reason: "finite differences cost two evaluations of J per parameter and step; \
-                         they check gradients (`backprop check`, `grads --source numeric`), \
-                         they do not train: use manual or autodiff"
+                         they check gradients (the `verification` module), they do not \
+                         train: use manual or autodiff"
                     .into(),
             });
         }

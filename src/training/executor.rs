@@ -5,7 +5,7 @@
 
 use super::metrics::{Metrics, evaluate};
 use super::objective::Batch;
-use super::optimizer::{Optimizer, OptimizerKind};
+use super::optimizer::Optimizer;
 use super::outcome::{BestModel, EpochRecord, Stop, TrainOutcome};
 use super::parallel::DataParallel;
 use super::prepared::Prepared;
@@ -71,7 +71,11 @@ pub(super) fn run(
             done.validation.as_ref().unwrap_or(&done.train),
         );
         mirror.keep(done.host, epoch, improved);
-        let converged = executor.converged(done.moved, history.last(), &done.train);
+        let converged = executor.optimizer.converged(
+            done.moved,
+            history.last().map(|r| r.train.cost),
+            done.train.cost,
+        );
         let record = EpochRecord {
             epoch,
             train: done.train,
@@ -239,25 +243,6 @@ impl<'a> Executor<'a> {
             moved |= report.moved;
         }
         Ok((network, moved))
-    }
-
-    /// Why L-BFGS can go no further, if it cannot: no step moved the
-    /// parameters, or J changed by less than the tolerance in an iteration.
-    fn converged(&self, moved: bool, last: Option<&EpochRecord>, now: &Metrics) -> Option<String> {
-        let tolerance = self.setting.config.optimizer.tolerance_change;
-        let stalled = last.is_some_and(|r| {
-            self.optimizer.kind() == OptimizerKind::Lbfgs
-                && (r.train.cost - now.cost).abs() < tolerance
-        });
-        if !moved {
-            Some("the gradient or the slope along the search direction is below tolerance".into())
-        } else if stalled {
-            Some(format!(
-                "J changed by less than {tolerance:e} in an iteration"
-            ))
-        } else {
-            None
-        }
     }
 }
 

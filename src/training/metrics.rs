@@ -43,7 +43,7 @@ pub fn evaluate(
     preprocessing: &Preprocessing,
     weight_decay: f64,
 ) -> Result<Metrics> {
-    let h = network.hypothesis(data.x.clone());
+    let h = network.forward(data.x.clone());
     // J = data term + decay term; the data term is computed once and reused.
     let data_cost = tensor::scalar(cost::squared_error(h.clone(), data.y.clone()))?;
     let cost = data_cost + tensor::scalar(network.weight_decay_term(weight_decay))?;

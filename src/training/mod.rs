@@ -41,7 +41,9 @@ use std::ops::ControlFlow;
 /// the best validation metric ([`Metrics::better_than`]) is kept beside the
 /// last one; with `config.patience`, training stops once that many epochs
 /// have passed without an improvement. On a CPU backend, steps whose matrix
-/// products are small run on one thread of their own ([`threads`]).
+/// products are small run on one thread of their own ([`threads`]). A
+/// training set spread over several devices ([`Prepared::spread_over`])
+/// trains data-parallel.
 pub fn train(
     network: Network,
     train_set: &Prepared,
@@ -52,29 +54,7 @@ pub fn train(
 ) -> Result<TrainOutcome> {
     let setting = Setting {
         train_set,
-        parallel: None,
-        validation,
-        preprocessing,
-        config,
-    };
-    executor::run(network, setting, on_epoch)
-}
-
-/// [`train`] with every step's gradient computed data-parallel: each batch is
-/// split over `parallel`'s devices ([`DataParallel`]), and the combined
-/// gradient drives one set of parameters on the network's device.
-pub fn train_data_parallel(
-    network: Network,
-    train_set: &Prepared,
-    parallel: &DataParallel,
-    validation: Option<&Prepared>,
-    preprocessing: &Preprocessing,
-    config: &TrainConfig,
-    on_epoch: impl FnMut(&EpochRecord) -> ControlFlow<()>,
-) -> Result<TrainOutcome> {
-    let setting = Setting {
-        train_set,
-        parallel: Some(parallel),
+        parallel: train_set.shards(),
         validation,
         preprocessing,
         config,

@@ -161,7 +161,7 @@ impl OptimizerConfig {
 
     /// Parameter-sized tensors the optimizer keeps between steps (momentum 1,
     /// Adam 2, L-BFGS 2 per correction pair and 2 more), for memory estimates
-    /// ([`crate::resources::training_bytes`]).
+    /// (the crate's training-memory estimate).
     pub fn state_copies(&self) -> f64 {
         match self.kind {
             OptimizerKind::Gd => 0.0,
@@ -276,6 +276,7 @@ impl OptimizerConfig {
         Ok(Optimizer {
             kind: self.kind,
             state,
+            tolerance_change: self.tolerance_change,
             evaluations: 0,
             iterations: 0,
         })
@@ -286,6 +287,8 @@ impl OptimizerConfig {
 pub struct Optimizer {
     kind: OptimizerKind,
     state: State,
+    /// L-BFGS's convergence test on J between iterations.
+    tolerance_change: f64,
     evaluations: usize,
     iterations: usize,
 }
@@ -321,6 +324,27 @@ impl Optimizer {
     /// Steps that moved the parameters so far (for L-BFGS, its iterations).
     pub fn iterations(&self) -> usize {
         self.iterations
+    }
+
+    /// Why the optimizer can go no further, if it cannot, after an epoch
+    /// whose steps `moved` the parameters or not and took J from
+    /// `previous_cost` (none before the first epoch) to `cost`: no step
+    /// moved them (L-BFGS: the gradient or the slope along the search
+    /// direction is below tolerance), or, for L-BFGS, J changed by less
+    /// than `tolerance_change` in an iteration.
+    pub fn converged(&self, moved: bool, previous_cost: Option<f64>, cost: f64) -> Option<String> {
+        let tolerance = self.tolerance_change;
+        let stalled = self.kind == OptimizerKind::Lbfgs
+            && previous_cost.is_some_and(|previous| (previous - cost).abs() < tolerance);
+        if !moved {
+            Some("the gradient or the slope along the search direction is below tolerance".into())
+        } else if stalled {
+            Some(format!(
+                "J changed by less than {tolerance:e} in an iteration"
+            ))
+        } else {
+            None
+        }
     }
 
     /// One update of `network` on the batch (`x`, `y`), from the gradients of
@@ -450,5 +474,40 @@ mod tests {
             assert_eq!(OptimizerKind::from_str(&printed, false), Ok(kind));
         }
         assert_eq!(kinds.len(), 4);
+    }
+}
+
+#[cfg(test)]
+mod convergence_tests {
+    use super::{OptimizerConfig, OptimizerKind};
+
+    #[test]
+    fn convergence_is_no_move_for_every_rule_and_a_stalled_cost_for_lbfgs_only() {
+        let gd = OptimizerConfig::gd().init().unwrap();
+        let lbfgs = OptimizerConfig::of(OptimizerKind::Lbfgs).init().unwrap();
+        let tolerance = OptimizerConfig::default().tolerance_change;
+        // A change of J a tenth of the tolerance stalls L-BFGS; gradient
+        // descent may legitimately creep and goes on.
+        let (before, after) = (1.0, 1.0 + tolerance / 10.0);
+        assert_eq!(gd.converged(true, Some(before), after), None);
+        assert!(
+            lbfgs
+                .converged(true, Some(before), after)
+                .is_some_and(|reason| reason.starts_with("J changed by less than"))
+        );
+        // No previous epoch: nothing to compare J with.
+        assert_eq!(lbfgs.converged(true, None, after), None);
+        // A change of ten tolerances is progress.
+        assert_eq!(
+            lbfgs.converged(true, Some(before), 1.0 + 10.0 * tolerance),
+            None
+        );
+        for optimizer in [&gd, &lbfgs] {
+            assert!(
+                optimizer
+                    .converged(false, Some(before), before)
+                    .is_some_and(|reason| reason.contains("below tolerance"))
+            );
+        }
     }
 }

@@ -18,7 +18,7 @@ pub fn layer_vjp_autodiff<L: Layer>(
 ) -> (Tensor<2>, GradientsParams) {
     let model = layer.clone().train();
     let input = input.autodiff().require_grad();
-    let (output, _) = model.forward(input.clone());
+    let (output, _) = model.forward_cached(input.clone());
     let objective = (output * grad_output.autodiff()).sum();
     let mut grads = objective.backward();
     let grad_input = input
@@ -33,7 +33,7 @@ pub fn layer_vjp_manual<L: Layer>(
     input: Tensor<2>,
     grad_output: Tensor<2>,
 ) -> (Tensor<2>, GradientsParams) {
-    let (_, cache) = layer.forward(input);
+    let (_, cache) = layer.forward_cached(input);
     let (grad_input, layer_grads) = layer.backward(cache, grad_output);
     let mut grads = GradientsParams::new();
     layer.register_grads(layer_grads, &mut grads);

@@ -60,7 +60,7 @@ impl<'p> GradCheck<'p> {
     /// objective J = Σ (layer(input) ∘ grad_output), whose gradient is the
     /// layer's vector–Jacobian product with any upstream gradient, the
     /// hand-written [`Layer::backward`] against burn-autodiff of
-    /// [`Layer::forward`] and against central differences — in every
+    /// [`Layer::forward_cached`] and against central differences — in every
     /// parameter and in the input. Works for any [`Layer`], including ones
     /// defined outside this crate.
     pub fn layer<L: Layer>(
@@ -80,7 +80,7 @@ impl<'p> GradCheck<'p> {
                 ),
             });
         }
-        let (output, _) = Layer::forward(layer, input.clone());
+        let (output, _) = Layer::forward_cached(layer, input.clone());
         if output.dims() != grad_output.dims() {
             return Err(Error::Shape {
                 what: "the upstream gradient".into(),
@@ -96,7 +96,7 @@ impl<'p> GradCheck<'p> {
         let terms = self.terms;
         self.with_manual(grads, grad_input, terms)
             .module(layer, &inputs, |l: &L, args| {
-                let (output, _) = Layer::forward(l, args.get::<2>("input"));
+                let (output, _) = Layer::forward_cached(l, args.get::<2>("input"));
                 (output * args.get::<2>("grad_output")).sum()
             })
     }
