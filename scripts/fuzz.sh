@@ -17,7 +17,7 @@ cd "$(dirname "$0")/../fuzz"
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 runs="${FUZZ_RUNS:-1000000}"
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(csv idx interchange options burnpack)
+[[ ${#targets[@]} -gt 0 ]] || targets=(csv idx interchange options burnpack gate)
 cargo +nightly fuzz build
 status=0
 for target in "${targets[@]}"; do

@@ -29,6 +29,7 @@ and stops by itself: every loop is bounded in count and time.
 """
 
 import argparse
+import concurrent.futures
 import json
 import os
 import random
@@ -41,7 +42,7 @@ import tempfile
 import threading
 import time
 
-TOKEN = "soak-test-token"
+TOKEN = "soak-test-token-of-enough-bytes"
 # The server's heap may hold this much more after the soak than after the
 # warm-up: burn keeps per-process caches (kernels, op descriptions) that are
 # filled once, not per session; a leak of even a few bytes per session over
@@ -173,7 +174,7 @@ class Soak:
     def status(self, url):
         host, port = url[len("ws://"):].rsplit(":", 1)
         with socket.create_connection((host, int(port)), timeout=2) as s:
-            s.sendall(b"GET /backprop/status HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+            s.sendall(b"GET /backprop/status HTTP/1.1\r\nhost: x\r\nauthorization: Bearer " + TOKEN.encode() + b"\r\nconnection: close\r\n\r\n")
             data = b""
             while True:
                 chunk = s.recv(65536)
@@ -393,16 +394,24 @@ class Soak:
                 wait_closed(s, 5)
             refusals.append(time.perf_counter() - start)
         tried["not_http_refused_in"] = {"p50": percentile(refusals, 50), "max": max(refusals)}
-        # Random bytes, 100 connections of 1 KiB and one of 8 MiB.
-        for i in range(100):
-            send_and_close(host, port, rng.randbytes(1024))
-        send_and_close(host, port, rng.randbytes(8 << 20))
-        tried["random_bytes"] = "100 × 1 KiB + 1 × 8 MiB"
-        # A real handshake, then random frames (masked, as a client's are).
-        for i in range(50):
-            payload = upgrade_request(host, str(port)) + rng.randbytes(rng.randint(2, 4096))
-            send_and_close(host, port, payload)
-        tried["handshake_then_random_frames"] = 50
+        # Random bytes, 100 connections of 1 KiB and one of 8 MiB: each must be
+        # closed by the server, within its handshake deadline.
+        limit = self.args.handshake_timeout + 5
+        closed = sum(send_and_close(host, port, rng.randbytes(1024), limit) for _ in range(100))
+        closed += send_and_close(host, port, rng.randbytes(8 << 20), limit)
+        tried["random_bytes"] = f"100 × 1 KiB + 1 × 8 MiB: {closed} of 101 closed by the server"
+        if closed != 101:
+            self.fail(f"random bytes: only {closed} of 101 connections closed by the server")
+        # A real handshake, then random frames (masked, as a client's are), 50
+        # connections at once: each closed by the gate (refused at once, at the
+        # deadline, or 503 beyond the connections allowed to authenticate).
+        payloads = [upgrade_request(host, str(port)) + rng.randbytes(rng.randint(2, 4096))
+                    for _ in range(50)]
+        with concurrent.futures.ThreadPoolExecutor(50) as pool:
+            closed = sum(pool.map(lambda p: send_and_close(host, port, p, limit), payloads))
+        tried["handshake_then_random_frames"] = f"50 at once: {closed} of 50 closed by the server"
+        if closed != 50:
+            self.fail(f"random frames: only {closed} of 50 connections closed by the server")
         # A handshake, then a binary frame announcing 1 GiB: the connection is
         # held open a moment (tungstenite would reserve the whole gigabyte on
         # reading the header), then 8 MiB of it are sent.
@@ -425,6 +434,9 @@ class Soak:
             except OSError:
                 pass
         tried["connection_flood"] = 500
+        line, _ = door(host, port)
+        if not line.startswith("HTTP/1.1 400"):
+            self.fail(f"after the flood the gate answers a request for a session {line!r}")
         # Clients with a wrong token, 40 at once.
         env = dict(os.environ, BACKPROP_TOKEN="not-the-token")
         wrong_argv = [self.backprop, "grads", "--model", self.model, "--data", self.data,
@@ -443,6 +455,19 @@ class Soak:
         tried["wrong_token_client_alone_s"] = time.perf_counter() - start
         if refused != 40:
             self.fail(f"only {refused} of 40 wrong-token clients were refused")
+        # The address is now made to wait before it is heard again: the door
+        # says so, and opens again within the longest wait (60 s).
+        start = time.perf_counter()
+        line, body = door(host, port)
+        tried["after_wrong_tokens"] = f"{line}: {body.strip()}"
+        if "too many wrong tokens" not in body:
+            self.fail(f"after 41 wrong tokens the door answered {line!r} {body!r}")
+        while "too many wrong tokens" in door(host, port)[1]:
+            if time.perf_counter() - start > 70:
+                self.fail("the door stayed shut more than 70 s after the wrong tokens")
+                break
+            time.sleep(1)
+        tried["door_shut_for_s"] = round(time.perf_counter() - start, 1)
         stop.set()
         watcher.join()
         self.run_job("grads", self.url, "after the hostile input")
@@ -517,16 +542,32 @@ def upgrade_request(host, port):
             "sec-websocket-version: 13\r\n\r\n").encode()
 
 
-def send_and_close(host, port, payload):
+def send_and_close(host, port, payload, limit=10):
+    """True when the server closes the connection within `limit` s of `payload`."""
     try:
-        with socket.create_connection((host, port), timeout=5) as s:
-            s.settimeout(5)
-            try:
-                s.sendall(payload)
-            except OSError:
-                pass  # the gate closed on us: what it should do
+        s = socket.create_connection((host, port), timeout=5)
     except OSError:
-        pass
+        return False
+    try:
+        s.sendall(payload)
+    except OSError:
+        s.close()
+        return True  # the gate closed on us: what it should do
+    return wait_closed(s, limit)
+
+
+def door(host, port):
+    """The gate's answer to a plain request for a session: its status line and body."""
+    with socket.create_connection((host, port), timeout=5) as s:
+        s.sendall(b"GET /session HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return head.split(b"\r\n")[0].decode(), body.decode()
 
 
 def wait_closed(s, limit):

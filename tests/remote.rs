@@ -6,7 +6,7 @@
 mod common;
 
 use common::{cases, gradient_values, worst_relative};
-use manual_backprop::backend::remote::{self, ServeOptions, Server};
+use manual_backprop::backend::remote::{self, GateOptions, ServeOptions, Server};
 use manual_backprop::gradients::GradientSource;
 use manual_backprop::gradients::{autodiff_gradients, node_gradients};
 use manual_backprop::run::{self, TrainOptions};
@@ -20,18 +20,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// The token of every in-process server of this test binary: the client's
-/// token is process-wide, so tests that need another one use the CLI.
+/// The token of every server of this test binary, in this process or a
+/// `backprop serve`: the client's token is process-wide, so tests that need
+/// another one use the CLI.
 const TOKEN: &str = "in-process-test-token";
 
-/// A flex server on a free loopback port, in this process.
+/// A flex server on a free loopback port, in this process, behind its gate.
 fn in_process_server() -> (Server, String) {
     remote::set_token(Some(TOKEN.into()));
     let server = Server::start(&ServeOptions {
         backends: vec![Backend::Flex],
         listen: "127.0.0.1:0".parse().unwrap(),
         token: Some(TOKEN.into()),
-        gate: None,
+        gate: Some(GateOptions::default()),
     })
     .expect("server starts");
     let url = server.urls[0].1.clone();
@@ -83,10 +84,15 @@ impl ServeProcess {
         // server's log, kept in a file for the assertions.
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         // (The server's own log may come first: it starts as the port binds.)
+        let mut early = String::new();
         let announced = lines
             .by_ref()
             .map_while(Result::ok)
-            .find(|l| l.starts_with("serving "))
+            .find(|l| {
+                early.push_str(l);
+                early.push('\n');
+                l.starts_with("serving ")
+            })
             .expect("serve prints its URL");
         let url = announced
             .split_whitespace()
@@ -94,8 +100,9 @@ impl ServeProcess {
             .unwrap_or_else(|| panic!("no URL in {announced:?}"))
             .to_string();
         let out = log.with_extension("out");
+        let _ = std::fs::write(&out, &early);
         std::thread::spawn(move || {
-            let mut text = String::new();
+            let mut text = early;
             for line in lines.map_while(Result::ok) {
                 text.push_str(&line);
                 text.push('\n');
@@ -265,8 +272,8 @@ fn data_parallel_training_over_a_remote_and_a_local_device_matches_one_device() 
 #[test]
 fn train_against_a_serve_process_saves_the_local_flex_model_bit_for_bit() {
     let dir = scratch("train");
-    let server = ServeProcess::start(&["--listen", "127.0.0.1:0"], Some("s3cret"), &dir);
-    std::fs::write(dir.join("client-token"), "s3cret\n").unwrap();
+    let server = ServeProcess::start(&["--listen", "127.0.0.1:0"], Some(TOKEN), &dir);
+    std::fs::write(dir.join("client-token"), format!("{TOKEN}\n")).unwrap();
     let common = ["train", "--epochs", "150", "--quiet"];
     let remote_out = dir.join("remote");
     let token_file = dir.join("client-token");
@@ -333,7 +340,11 @@ fn wait_for(child: &mut Child, limit: Duration) -> Option<std::process::ExitStat
 #[test]
 fn a_wrong_or_missing_token_is_refused_and_the_server_keeps_serving() {
     let dir = scratch("token");
-    let server = ServeProcess::start(&["--listen", "127.0.0.1:0"], Some("right-token"), &dir);
+    let server = ServeProcess::start(
+        &["--listen", "127.0.0.1:0"],
+        Some("the-right-token-of-the-server"),
+        &dir,
+    );
     let check = |token| {
         client(
             &[
@@ -348,7 +359,7 @@ fn a_wrong_or_missing_token_is_refused_and_the_server_keeps_serving() {
             token,
         )
     };
-    let wrong = check(Some("wrong-token"));
+    let wrong = check(Some("a-wrong-token-of-a-client"));
     assert_eq!(wrong.status.code(), Some(2));
     let message = text(&wrong.stderr);
     assert!(
@@ -362,7 +373,7 @@ fn a_wrong_or_missing_token_is_refused_and_the_server_keeps_serving() {
         "{}",
         text(&missing.stderr)
     );
-    let right = check(Some("right-token"));
+    let right = check(Some("the-right-token-of-the-server"));
     assert!(right.status.success(), "{}", text(&right.stderr));
     assert!(
         text(&right.stdout).contains("PASS"),
@@ -415,7 +426,7 @@ fn an_unreachable_server_is_an_error_within_the_connect_timeout() {
 #[test]
 fn a_killed_server_ends_training_with_an_error_and_the_last_epoch_saved() {
     let dir = scratch("killed");
-    let mut server = ServeProcess::start(&["--listen", "127.0.0.1:0"], Some("k"), &dir);
+    let mut server = ServeProcess::start(&["--listen", "127.0.0.1:0"], Some(TOKEN), &dir);
     let out = dir.join("run");
     let mut train = Command::new(backprop())
         .args([
@@ -430,7 +441,7 @@ fn a_killed_server_ends_training_with_an_error_and_the_last_epoch_saved() {
             "--out",
             out.to_str().unwrap(),
         ])
-        .env(remote::TOKEN_VARIABLE, "k")
+        .env(remote::TOKEN_VARIABLE, TOKEN)
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -509,16 +520,16 @@ fn the_op_sweep_passes_on_a_remote_device() {
 fn serve_with(extra: &[&str], dir: &Path) -> ServeProcess {
     ServeProcess::start(
         &[&["--listen", "127.0.0.1:0"], extra].concat(),
-        Some("t"),
+        Some(TOKEN),
         dir,
     )
 }
 
-/// A client command against `url` with token "t".
+/// A client command against `url` with [`TOKEN`].
 fn remote_job(args: &[&str], url: &str) -> Output {
     client(
         &[args, &["--backend", "remote", "--remote", url]].concat(),
-        Some("t"),
+        Some(TOKEN),
     )
 }
 
@@ -532,7 +543,7 @@ fn a_client_beyond_max_clients_is_told_the_server_is_full_and_the_session_in_pro
         .args(["train", "--epochs", "1000000", "--quiet", "--out"])
         .arg(&out)
         .args(["--backend", "remote", "--remote", &server.url])
-        .env(remote::TOKEN_VARIABLE, "t")
+        .env(remote::TOKEN_VARIABLE, TOKEN)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -564,6 +575,7 @@ fn a_stalled_or_oversized_handshake_is_dropped_before_authentication() {
     use std::io::{Read, Write};
     let dir = scratch("stalled");
     let server = serve_with(&["--handshake-timeout", "1"], &dir);
+    remote::set_token(Some(TOKEN.into()));
     let address = server.url.trim_start_matches("ws://").to_string();
     let started = Instant::now();
     let mut silent = std::net::TcpStream::connect(&address).unwrap();
@@ -596,7 +608,13 @@ fn a_stalled_or_oversized_handshake_is_dropped_before_authentication() {
     );
     // A frame announcing 1 GiB before authentication: burn's WebSocket layer
     // (tungstenite) would reserve the whole length on reading its header.
-    let before = remote::server_status(&server.url).unwrap().heap_bytes;
+    let heap = || {
+        remote::server_status(&server.url)
+            .unwrap()
+            .heap_bytes
+            .unwrap()
+    };
+    let before = heap();
     let mut announcer = std::net::TcpStream::connect(&address).unwrap();
     announcer
         .write_all(
@@ -614,7 +632,7 @@ fn a_stalled_or_oversized_handshake_is_dropped_before_authentication() {
     header.extend_from_slice(&[1, 2, 3, 4]);
     announcer.write_all(&header).unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    let held = remote::server_status(&server.url).unwrap().heap_bytes;
+    let held = heap();
     assert!(held < before + (16 << 20), "{before} → {held}");
     // The server still serves, with exact numbers.
     let check = remote_job(&["check", "--examples", "5"], &server.url);
@@ -731,13 +749,366 @@ fn with_max_memory_a_session_past_the_limit_ends_alone_and_the_client_is_told_wh
 fn the_gate_answers_a_status_query_with_its_limits_and_heap() {
     let dir = scratch("status");
     let server = serve_with(&["--max-clients", "3"], &dir);
+    remote::set_token(Some(TOKEN.into()));
     let status = remote::server_status(&server.url).expect("the gate answers");
     assert_eq!(status.max_clients, 3);
     assert_eq!(status.clients, 0);
     assert_eq!(status.max_memory, None);
-    // The served binary counts its heap.
-    assert!(status.heap_bytes > 0, "{status:?}");
-    // A server without a gate (in process, burn's own) has no status.
-    let (_bare, url) = in_process_server();
-    assert_eq!(remote::server_status(&url), None);
+    // The served binary counts its heap, and tells it to a holder of the token.
+    assert!(status.heap_bytes.is_some_and(|b| b > 0), "{status:?}");
+    // A stranger is told the places and nothing else.
+    let (head, body) = http(&server.url, "GET /backprop/status HTTP/1.1\r\n\r\n");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_eq!(
+        body,
+        r#"{"max_clients":3,"clients":0,"max_memory":null,"heap_bytes":null}"#
+    );
+}
+
+/// Sends `request` to the server at `url` and reads to the end: the
+/// response's head and body.
+fn http(url: &str, request: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(url.trim_start_matches("ws://")).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let text = text(&response);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (head.to_string(), body.to_string())
+}
+
+/// A WebSocket upgrade to `path`, as burn's client sends it.
+fn upgrade(path: &str) -> String {
+    format!(
+        "GET {path} HTTP/1.1\r\nhost: x\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\
+         sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n"
+    )
+}
+
+/// Reads until `stream` closes or `limit` passes: what came, and whether it
+/// closed.
+fn read_until_closed(stream: &mut std::net::TcpStream, limit: Duration) -> (Vec<u8>, bool) {
+    use std::io::Read;
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => return (seen, true),
+            Ok(n) => seen.extend_from_slice(&buffer[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return (seen, true),
+            Err(_) => return (seen, false),
+        }
+    }
+}
+
+#[test]
+fn a_ping_before_the_token_opens_no_session_and_a_gigabyte_frame_after_it_is_refused() {
+    use std::io::{Read, Write};
+    let dir = scratch("ping");
+    let server = serve_with(&["--max-clients", "3", "--handshake-timeout", "2"], &dir);
+    remote::set_token(Some(TOKEN.into()));
+    let heap = || {
+        remote::server_status(&server.url)
+            .unwrap()
+            .heap_bytes
+            .unwrap()
+    };
+    let before = heap();
+    let address = server.url.trim_start_matches("ws://").to_string();
+    // Three such connections at once, which once locked every client out.
+    let mut attackers: Vec<_> = (0..3)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(&address).unwrap();
+            s.write_all(upgrade("/session").as_bytes()).unwrap();
+            // A masked Ping with no payload.
+            s.write_all(&[0x89, 0x80, 1, 2, 3, 4]).unwrap();
+            s
+        })
+        .collect();
+    let mut answer = [0u8; 512];
+    let n = attackers[0].read(&mut answer).unwrap();
+    let answer = text(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 101"), "{answer}");
+    // The Pong changes nothing: no client is counted, the right token is served.
+    assert_eq!(remote::server_status(&server.url).unwrap().clients, 0);
+    let check = remote_job(&["check", "--examples", "5"], &server.url);
+    assert!(check.status.success(), "{}", text(&check.stderr));
+    // A frame announcing 1 GiB next is refused at its header.
+    let mut header = vec![0x82, 0xff];
+    header.extend_from_slice(&(1u64 << 30).to_be_bytes());
+    header.extend_from_slice(&[1, 2, 3, 4]);
+    attackers[0].write_all(&header).unwrap();
+    let (_, closed) = read_until_closed(&mut attackers[0], Duration::from_secs(5));
+    assert!(closed, "the gate held a 1 GiB frame open");
+    assert!(heap() < before + (16 << 20), "{before} → {}", heap());
+    // The others are closed at the deadline.
+    for attacker in &mut attackers[1..] {
+        let (_, closed) = read_until_closed(attacker, Duration::from_secs(6));
+        assert!(
+            closed,
+            "a connection that only pinged outlived the deadline"
+        );
+    }
+    let log = server.log_when(|l| l.contains("no complete handshake within 2 s"));
+    assert!(
+        log.contains("announced a frame of 1073741824 bytes"),
+        "{log}"
+    );
+    assert!(log.contains("no complete handshake within 2 s"), "{log}");
+}
+
+#[test]
+fn only_the_session_route_is_relayed_and_burns_server_admits_only_the_gate() {
+    use std::io::Write;
+    let dir = scratch("routes");
+    let server = serve_with(&[], &dir);
+    // burn's server-to-server route, then garbage: the gate answers 404.
+    let mut data = std::net::TcpStream::connect(server.url.trim_start_matches("ws://")).unwrap();
+    data.write_all(upgrade("/data").as_bytes()).unwrap();
+    let _ = data.write_all(&[0x82, 0x85, 0, 0, 0, 0, 1, 2, 3, 4, 5]);
+    let (seen, closed) = read_until_closed(&mut data, Duration::from_secs(5));
+    assert!(
+        closed && text(&seen).starts_with("HTTP/1.1 404"),
+        "{}",
+        text(&seen)
+    );
+    for path in ["/", "/session/x", "/backprop"] {
+        let (head, _) = http(&server.url, &upgrade(path));
+        assert!(head.starts_with("HTTP/1.1 404"), "{path}: {head}");
+    }
+    // A plain request for a session is told what is expected.
+    let (head, _) = http(&server.url, "GET /session HTTP/1.1\r\n\r\n");
+    assert!(head.starts_with("HTTP/1.1 400"), "{head}");
+    // Dialled directly, around the gate, burn's server refuses the clients'
+    // token: it admits only the secret the gate presents.
+    let log = server.log_when(|l| l.contains("behind the gate"));
+    let inner = log
+        .lines()
+        .find(|l| l.contains("behind the gate"))
+        .and_then(|l| l.split_whitespace().find(|w| w.starts_with("127.0.0.1:")))
+        .unwrap_or_else(|| panic!("no inner address in {log}"));
+    let direct = remote_job(&["check", "--examples", "5"], &format!("ws://{inner}"));
+    assert_eq!(direct.status.code(), Some(2));
+    assert!(
+        text(&direct.stderr).contains("refused this client's token"),
+        "{}",
+        text(&direct.stderr)
+    );
+    // Through the gate, the same token is served.
+    let check = remote_job(&["check", "--examples", "5"], &server.url);
+    assert!(check.status.success(), "{}", text(&check.stderr));
+    let log = server.log_when(|l| l.contains("admitted"));
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+#[test]
+fn twelve_clients_against_three_places_are_each_served_exactly_or_told_why() {
+    let dir = scratch("twelve");
+    let server = serve_with(&["--max-clients", "3"], &dir);
+    let train = |out: &Path, remote: bool| {
+        let mut command = Command::new(backprop());
+        command
+            .args(["train", "--epochs", "30", "--quiet", "--out"])
+            .arg(out)
+            .env_remove(remote::TOKEN_VARIABLE)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if remote {
+            command
+                .args(["--backend", "remote", "--remote", &server.url])
+                .env(remote::TOKEN_VARIABLE, TOKEN);
+        }
+        command.spawn().unwrap()
+    };
+    let local = dir.join("local");
+    assert!(train(&local, false).wait().unwrap().success());
+    let expected = std::fs::read(local.join("network.json")).unwrap();
+    let clients: Vec<_> = (0..12)
+        .map(|i| {
+            let out = dir.join(format!("client-{i}"));
+            (train(&out, true), out)
+        })
+        .collect();
+    let (mut served, mut refused) = (0, 0);
+    for (child, out) in clients {
+        let done = child.wait_with_output().unwrap();
+        let message = text(&done.stderr);
+        if done.status.success() {
+            assert_eq!(
+                std::fs::read(out.join("network.json")).unwrap(),
+                expected,
+                "a served client's model differs from local flex's"
+            );
+            served += 1;
+        } else {
+            assert!(
+                message.contains("serving its limit of 3 clients"),
+                "a client was cut without the reason: {message}"
+            );
+            refused += 1;
+        }
+    }
+    // Twelve at once against three places: some must have been turned away
+    // (each with the reason, checked above), at least three served.
+    assert!(
+        served >= 3 && refused >= 1,
+        "{served} served, {refused} refused"
+    );
+    let log = server.log_when(|l| l.matches(" ended after ").count() >= served);
+    assert!(!log.contains("(4 of 3 clients)"), "{log}");
+    assert_eq!(remote::server_status(&server.url).unwrap().clients, 0);
+}
+
+/// The processes whose parent is `pid`.
+fn children(pid: u32) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("stat")).ok())
+        .filter(|stat| {
+            // After the command's closing parenthesis: state, then parent.
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+                == Some(pid)
+        })
+        .count()
+}
+
+#[test]
+fn before_the_token_no_session_process_is_started() {
+    use std::io::Write;
+    let dir = scratch("preauth-processes");
+    let server = serve_with(&["--max-memory", "256M", "--handshake-timeout", "3"], &dir);
+    let address = server.url.trim_start_matches("ws://").to_string();
+    // Twelve connections that upgrade and never present a token, and three
+    // clients that present a wrong one.
+    let mut held: Vec<_> = (0..12)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(&address).unwrap();
+            s.write_all(upgrade("/session").as_bytes()).unwrap();
+            s
+        })
+        .collect();
+    for _ in 0..3 {
+        let wrong = client(
+            &[
+                "check",
+                "--examples",
+                "5",
+                "--backend",
+                "remote",
+                "--remote",
+                &server.url,
+            ],
+            Some("a-wrong-token-of-a-client"),
+        );
+        assert!(
+            text(&wrong.stderr).contains("refused this client's token"),
+            "{}",
+            text(&wrong.stderr)
+        );
+    }
+    assert_eq!(
+        children(server.child.id()),
+        0,
+        "a process started before the token"
+    );
+    held.clear();
+    // The right token starts one, which serves exactly.
+    let check = remote_job(&["check", "--examples", "5"], &server.url);
+    assert!(check.status.success(), "{}", text(&check.stderr));
+    let log = server.log_when(|l| l.contains(" ended after "));
+    assert_eq!(log.matches("opened (1 of 32 clients)").count(), 1, "{log}");
+}
+
+#[test]
+fn wrong_tokens_from_one_address_are_slowed_down_and_logged_once() {
+    let dir = scratch("strikes");
+    let server = serve_with(&[], &dir);
+    let wrong = || {
+        client(
+            &[
+                "check",
+                "--examples",
+                "5",
+                "--backend",
+                "remote",
+                "--remote",
+                &server.url,
+            ],
+            Some("a-wrong-token-of-a-client"),
+        )
+    };
+    for _ in 0..4 {
+        let refused = wrong();
+        assert!(
+            text(&refused.stderr).contains("refused this client's token"),
+            "{}",
+            text(&refused.stderr)
+        );
+    }
+    // Now the door is shut for a second, then two, …: a client arriving
+    // while it is shut is told so, its token not even read.
+    let waiting = wrong();
+    assert!(
+        text(&waiting.stderr).contains("too many wrong tokens from 127.0.0.1: try again in"),
+        "{}",
+        text(&waiting.stderr)
+    );
+    let log = server.log_when(|l| l.contains("wrong tokens in a row"));
+    assert_eq!(log.matches("wrong tokens in a row").count(), 1, "{log}");
+    assert_eq!(log.matches("presented the wrong token").count(), 4, "{log}");
+    // Once the wait is over, the right token is served (and forgives).
+    let start = Instant::now();
+    while http(&server.url, "GET /session HTTP/1.1\r\n\r\n")
+        .0
+        .starts_with("HTTP/1.1 503")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the door stayed shut"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let right = remote_job(&["check", "--examples", "5"], &server.url);
+    assert!(right.status.success(), "{}", text(&right.stderr));
+}
+
+#[test]
+fn serve_refuses_a_short_token_and_says_how_to_make_one() {
+    let dir = scratch("short-token");
+    let file = dir.join("token");
+    std::fs::write(&file, "t\n").unwrap();
+    let out = Command::new(backprop())
+        .args(["serve", "--listen", "127.0.0.1:0", "--token-file"])
+        .arg(&file)
+        .env_remove(remote::TOKEN_VARIABLE)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let message = text(&out.stderr);
+    assert!(
+        message.contains("at least 16 bytes") && message.contains("openssl rand -hex 32"),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_idle_session_is_ended_at_its_idle_timeout_and_frees_its_place() {
+    let dir = scratch("idle");
+    let server = serve_with(&["--idle-timeout", "1", "--max-clients", "1"], &dir);
+    remote::set_token(Some(TOKEN.into()));
+    // A session opened and left silent.
+    let device = remote::connect(&server.url).expect("the session opens");
+    drop(device);
+    server.log_when(|l| l.contains("opened (1 of 1 clients)"));
+    let log = server.log_when(|l| l.contains("idle for 1 s"));
+    assert!(log.contains("idle for 1 s"), "{log}");
+    assert_eq!(remote::server_status(&server.url).unwrap().clients, 0);
+    let check = remote_job(&["check", "--examples", "5"], &server.url);
+    assert!(check.status.success(), "{}", text(&check.stderr));
 }

@@ -31,6 +31,13 @@ pub struct ServeRequest {
     /// answer); a silent or stalled client is dropped after them.
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     pub handshake_timeout: f64,
+    /// Seconds an authenticated session may pass with no byte either way before
+    /// it is ended and its place freed.
+    #[arg(long, default_value_t = crate::backend::remote::IDLE_TIMEOUT.as_secs_f64(), value_name = "SECONDS")]
+    pub idle_timeout: f64,
+    /// Seconds a session may last at most, however busy.
+    #[arg(long, default_value_t = crate::backend::remote::MAX_SESSION.as_secs_f64(), value_name = "SECONDS")]
+    pub max_session: f64,
     /// Serve on a free loopback port until stdin closes, with the global
     /// --max-memory as a hard heap limit: one session of a server started with
     /// --max-memory.
@@ -92,14 +99,19 @@ fn gate_options(args: &ServeRequest) -> Result<crate::backend::remote::GateOptio
             reason: "a server needs room for at least one client".into(),
         });
     }
-    let handshake_deadline = Duration::try_from_secs_f64(args.handshake_timeout)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| Error::InvalidParameter {
-            name: "handshake_timeout",
-            value: args.handshake_timeout.to_string(),
-            reason: "must be a positive number of seconds".into(),
-        })?;
+    let seconds = |name: &'static str, value: f64| {
+        Duration::try_from_secs_f64(value)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| Error::InvalidParameter {
+                name,
+                value: value.to_string(),
+                reason: "must be a positive number of seconds".into(),
+            })
+    };
+    let handshake_deadline = seconds("handshake_timeout", args.handshake_timeout)?;
+    let idle_timeout = seconds("idle_timeout", args.idle_timeout)?;
+    let max_session = seconds("max_session", args.max_session)?;
     let isolation = match args.max_memory {
         None => None,
         Some(bytes) => {
@@ -126,6 +138,8 @@ fn gate_options(args: &ServeRequest) -> Result<crate::backend::remote::GateOptio
         limits: Limits {
             max_clients: args.max_clients,
             handshake_deadline,
+            idle_timeout,
+            max_session,
             ..Limits::default()
         },
         isolation,

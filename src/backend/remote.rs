@@ -19,6 +19,16 @@ use std::time::Duration;
 /// How long [`connect`] waits for a server to answer before giving up.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A session silent this long has been left open by a client that is done
+/// with it (a training job waiting on its server sends a request at least
+/// every step): half an hour frees its place without cutting a person who
+/// paused.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// A day: longer than the training runs this serves, short enough that a
+/// place held by a forgotten client comes back by the next morning.
+pub const MAX_SESSION: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// The environment variable holding the token, for clients and servers alike.
 pub const TOKEN_VARIABLE: &str = "BACKPROP_TOKEN";
 
@@ -153,15 +163,27 @@ fn open(url: &str) -> Result<Device> {
             if token.is_some() {
                 format!(
                     "the server refused this client's token: use the server's token \
-                     (--token-file or {TOKEN_VARIABLE})"
+                     (`token_file` or {TOKEN_VARIABLE})"
                 )
             } else {
-                format!(
-                    "the server requires a token: pass --token-file FILE or set {TOKEN_VARIABLE}"
-                )
+                format!("the server requires a token: give `token_file` or set {TOKEN_VARIABLE}")
             },
         )),
-        Ok(Err(e)) if e.to_string().contains("503") => Err(failure(url, busy(url))),
+        Ok(Err(e)) if e.to_string().contains("503") => Err(failure(
+            url,
+            refusal(url).unwrap_or_else(|| {
+                "the server is busy (too many clients are connecting): try again shortly".into()
+            }),
+        )),
+        // A gate that admitted the request but then had no place left (or
+        // could not start the session) says why in its close frame, which
+        // burn's client does not show: its door tells the same.
+        Ok(Err(e @ ConnectError::Handshake { .. })) => Err(failure(
+            url,
+            refusal(url).unwrap_or_else(|| {
+                format!("the server ended the session as it opened ({e}): its log says why")
+            }),
+        )),
         Ok(Err(e)) => Err(failure(
             url,
             format!("cannot connect: {e}; is `backprop serve` running there?"),
@@ -177,23 +199,24 @@ fn open(url: &str) -> Result<Device> {
     }
 }
 
-/// Why a server answered "503 Service Unavailable", from its limits.
+/// Why the server at `url` refuses a session now, as its gate answers a
+/// plain request for one (`503` and a reason); `None` when it would not
+/// refuse, or does not answer within a second.
 #[cfg(feature = "remote")]
-fn busy(url: &str) -> String {
-    match server_status(url) {
-        Some(limits) if limits.clients >= limits.max_clients => format!(
-            "the server is serving its limit of {} clients: try again when one has ended",
-            limits.max_clients
-        ),
-        _ => "the server is busy (too many clients are connecting): try again shortly".into(),
-    }
+fn refusal(url: &str) -> Option<String> {
+    let (head, body) = ask(url, "GET /session ", None)?;
+    head.starts_with("HTTP/1.1 503").then(|| {
+        body.trim()
+            .trim_start_matches("backprop serve: ")
+            .to_string()
+    })
 }
 
-/// What the server at `url` allows and holds (its gate's answer to
-/// [`gate::STATUS_REQUEST`]); `None` from a server without a gate, or one
-/// that does not answer within a second.
+/// One HTTP request (`request_line` up to its version) to the server at
+/// `url`, with the token of [`set_token`] when `bearer` is set: the
+/// response's head and body, if it answers within a second.
 #[cfg(feature = "remote")]
-pub fn server_status(url: &str) -> Option<gate::ServerStatus> {
+fn ask(url: &str, request_line: &str, bearer: Option<&str>) -> Option<(String, String)> {
     use std::io::{Read, Write};
     use std::net::ToSocketAddrs;
     let authority = url.strip_prefix("ws://")?.trim_end_matches('/');
@@ -202,17 +225,30 @@ pub fn server_status(url: &str) -> Option<gate::ServerStatus> {
     let mut stream = std::net::TcpStream::connect_timeout(&address, wait).ok()?;
     stream.set_read_timeout(Some(wait)).ok()?;
     stream.set_write_timeout(Some(wait)).ok()?;
+    let authorization = bearer
+        .map(|token| format!("authorization: Bearer {token}\r\n"))
+        .unwrap_or_default();
     let request = format!(
-        "{}HTTP/1.1\r\nhost: {authority}\r\nconnection: close\r\n\r\n",
-        gate::STATUS_REQUEST
+        "{request_line}HTTP/1.1\r\nhost: {authority}\r\n{authorization}connection: close\r\n\r\n"
     );
     stream.write_all(request.as_bytes()).ok()?;
     let mut response = Vec::new();
     let _ = stream.take(64 * 1024).read_to_end(&mut response);
     let text = String::from_utf8(response).ok()?;
     let (head, body) = text.split_once("\r\n\r\n")?;
+    Some((head.to_string(), body.to_string()))
+}
+
+/// What the server at `url` allows and holds (its gate's answer to
+/// [`gate::STATUS_REQUEST`], in full when this client's token is the
+/// server's); `None` from a server without a gate, or one that does not
+/// answer within a second.
+#[cfg(feature = "remote")]
+pub fn server_status(url: &str) -> Option<gate::ServerStatus> {
+    let token = TOKEN.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let (head, body) = ask(url, gate::STATUS_REQUEST, token.as_deref())?;
     head.starts_with("HTTP/1.1 200")
-        .then(|| serde_json::from_str(body).ok())
+        .then(|| serde_json::from_str(&body).ok())
         .flatten()
 }
 
@@ -264,7 +300,7 @@ pub mod gate;
 mod server;
 
 #[cfg(feature = "remote")]
-pub use server::{GateOptions, ServeOptions, Server, serve};
+pub use server::{GateOptions, MIN_TOKEN_BYTES, ServeOptions, Server, serve};
 
 #[cfg(test)]
 mod tests {

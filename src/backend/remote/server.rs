@@ -1,7 +1,7 @@
 //! `backprop serve`: this machine's devices, hosted with burn's remote server.
 
 use super::failure;
-use super::gate::{self, Limits, Peers, SessionCommand, Upstream};
+use super::gate::{self, GateConfig, Limits, Peers, SessionCommand, Upstream};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use burn::server::{
@@ -68,7 +68,8 @@ impl Server {
             );
             match &options.gate {
                 None => {
-                    runtime.spawn(burn_server(backend, listener, options, Peers::default())?);
+                    let token = options.token.clone();
+                    runtime.spawn(burn_server(backend, listener, token, Peers::default())?);
                 }
                 Some(front) => host_gated(&runtime, backend, listener, options, front)?,
             }
@@ -98,8 +99,14 @@ impl Drop for Server {
     }
 }
 
+/// The shortest token a server accepts: 16 bytes of a random hex string
+/// carry 64 bits, beyond any guessing at the gate's pace; shorter ones
+/// ("t", "secret") are the tokens people guess first.
+pub const MIN_TOKEN_BYTES: usize = 16;
+
 /// Refuses what cannot be served: no backend, a remote one (a server hosts
-/// this machine's devices), a non-loopback address without a token.
+/// this machine's devices), a non-loopback address without a token, a token
+/// shorter than [`MIN_TOKEN_BYTES`].
 fn check(options: &ServeOptions) -> Result<()> {
     let listen = options.listen;
     if options.backends.is_empty() {
@@ -120,13 +127,26 @@ fn check(options: &ServeOptions) -> Result<()> {
             reason: "a server hosts this machine's devices, not another server's".into(),
         });
     }
+    if let Some(token) = &options.token
+        && token.len() < MIN_TOKEN_BYTES
+    {
+        return Err(Error::InvalidParameter {
+            name: "token",
+            value: format!("{} bytes", token.len()),
+            reason: format!(
+                "a token needs at least {MIN_TOKEN_BYTES} bytes, or it can be guessed: make one \
+                 with `openssl rand -hex 32 > ~/.backprop-token` (and give the file to each \
+                 client)"
+            ),
+        });
+    }
     if options.token.is_none() && !listen.ip().is_loopback() {
         return Err(Error::InvalidParameter {
             name: "listen",
             value: listen.to_string(),
             reason: format!(
                 "serving beyond this machine needs a token, or anyone who reaches the port \
-                 runs code on your devices: pass --token-file FILE or set {}",
+                 runs code on your devices: give `token_file` or set {}",
                 super::TOKEN_VARIABLE
             ),
         });
@@ -153,7 +173,7 @@ fn bind(listen: SocketAddr, i: usize) -> Result<TcpListener> {
         failure(
             &address.to_string(),
             format!(
-                "cannot listen: {e} (is another server on this port? try --listen with another \
+                "cannot listen: {e} (is another server on this port? give `listen` another \
                  port)"
             ),
         )
@@ -161,7 +181,8 @@ fn bind(listen: SocketAddr, i: usize) -> Result<TcpListener> {
 }
 
 /// Serves `backend` behind a gate on `listener`: burn's server on a
-/// loopback port only the gate dials, or one process per session.
+/// loopback port, accepting only a secret drawn now that only the gate
+/// presents, or one process per session with a secret of its own.
 fn host_gated(
     runtime: &tokio::runtime::Runtime,
     backend: &Backend,
@@ -171,13 +192,23 @@ fn host_gated(
 ) -> Result<()> {
     let peers = Peers::default();
     let upstream = match &front.isolation {
-        Some(command) => Upstream::Isolated(with_backend(command, backend), options.token.clone()),
+        Some(command) => Upstream::Isolated(with_backend(command, backend)),
         None => {
             let inner = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
                 .and_then(|l| l.local_addr().map(|a| (l, a)))
                 .map_err(|e| failure("127.0.0.1:0", format!("cannot listen: {e}")))?;
-            runtime.spawn(burn_server(backend, inner.0, options, peers.clone())?);
-            Upstream::Shared(inner.1)
+            let secret = gate::fresh_secret();
+            runtime.spawn(burn_server(
+                backend,
+                inner.0,
+                Some(secret.clone()),
+                peers.clone(),
+            )?);
+            tracing::info!(
+                "{backend}: burn's server on {} behind the gate (it admits only the gate)",
+                inner.1
+            );
+            Upstream::Shared(inner.1, secret)
         }
     };
     let public = {
@@ -189,27 +220,30 @@ fn host_gated(
     };
     runtime.spawn(gate::run(
         public,
-        backend.to_string(),
-        front.limits.clone(),
-        upstream,
-        peers,
+        GateConfig {
+            name: backend.to_string(),
+            limits: front.limits.clone(),
+            upstream,
+            token: options.token.clone(),
+            peers,
+        },
     ));
     Ok(())
 }
 
-/// burn's server for `backend` on `listener`, as a task to spawn: it serves
-/// until the runtime stops.
+/// burn's server for `backend` on `listener`, admitting clients that present
+/// `token`, as a task to spawn: it serves until the runtime stops.
 fn burn_server(
     backend: &Backend,
     listener: TcpListener,
-    options: &ServeOptions,
+    token: Option<String>,
     peers: Peers,
 ) -> Result<impl std::future::Future<Output = ()> + Send + 'static> {
     let announce = listener
         .local_addr()
         .map_or_else(|_| backend.to_string(), |a| a.to_string());
     let server = RemoteServer::new([backend.device()?]).with_authorizer(authorizer(
-        options.token.clone(),
+        token,
         backend.clone(),
         peers,
     )?);

@@ -18,8 +18,9 @@ use tokio::process::{Child, Command};
 
 /// How to start one session's own server: a command that serves on a free
 /// loopback port and prints a line starting `serving ` with its `ws://` URL
-/// (what `backprop serve --session-process` does). The token reaches it in
-/// [`TOKEN_VARIABLE`](crate::backend::remote::TOKEN_VARIABLE), never on its command line.
+/// (what `backprop serve --session-process` does). The secret it accepts
+/// reaches it in [`TOKEN_VARIABLE`](crate::backend::remote::TOKEN_VARIABLE),
+/// never on its command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionCommand {
     /// The program, usually the running executable.
@@ -27,8 +28,42 @@ pub struct SessionCommand {
     /// Its arguments.
     pub args: Vec<OsString>,
     /// The heap limit the command applies to its session, for the log line
-    /// when a session reaches it.
+    /// when a session reaches it; the process's data segment is also held by
+    /// the operating system to this plus [`RUNTIME_ALLOWANCE`].
     pub max_memory: Option<u64>,
+}
+
+/// What a session's process may hold beyond its heap limit: its threads'
+/// stacks, the allocator's arenas, the runtime and the C libraries a backend
+/// calls into. Generous, because an allocation refused here kills the process
+/// without the heap limit's clear message; small next to what a session that
+/// ignores the heap limit (a C library's buffers) could otherwise take.
+pub const RUNTIME_ALLOWANCE: u64 = 1 << 30;
+
+/// Holds the data segment of process `pid` (its heap and private writable
+/// mappings, C allocations included: `RLIMIT_DATA`) to `bytes`, so that an
+/// allocation past it fails in that process alone. The process has only
+/// just started: it has accepted no client yet.
+#[cfg(target_os = "linux")]
+fn limit_data(pid: u32, bytes: u64) -> std::io::Result<()> {
+    let limit = libc::rlimit {
+        rlim_cur: bytes,
+        rlim_max: bytes,
+    };
+    let pid = libc::pid_t::try_from(pid).map_err(std::io::Error::other)?;
+    // SAFETY: `prlimit` reads `limit` and writes nothing (the old limit's
+    // pointer is null); `pid` names a child of this process.
+    let done = unsafe { libc::prlimit(pid, libc::RLIMIT_DATA, &limit, std::ptr::null_mut()) };
+    match done {
+        0 => Ok(()),
+        _ => Err(std::io::Error::last_os_error()),
+    }
+}
+
+/// Elsewhere only the heap limit holds a session (docs/gpu-and-remote.md).
+#[cfg(not(target_os = "linux"))]
+fn limit_data(_pid: u32, _bytes: u64) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// A process serving one session.
@@ -50,7 +85,7 @@ const PROCESS_START: Duration = Duration::from_secs(60);
 impl SessionProcess {
     pub(super) async fn start(
         command: &SessionCommand,
-        token: Option<&str>,
+        secret: &str,
         name: &str,
         peer: SocketAddr,
     ) -> Result<Connection> {
@@ -63,13 +98,15 @@ impl SessionProcess {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        if let Some(token) = token {
-            process.env(TOKEN_VARIABLE, token);
-        }
+            .kill_on_drop(true)
+            .env(TOKEN_VARIABLE, secret);
         let mut child = process
             .spawn()
             .map_err(|e| failure(&program, format!("cannot start a session's process: {e}")))?;
+        if let (Some(bytes), Some(pid)) = (command.max_memory, child.id()) {
+            limit_data(pid, bytes.saturating_add(RUNTIME_ALLOWANCE))
+                .map_err(|e| failure(&program, format!("cannot limit a session's memory: {e}")))?;
+        }
         let refused_allocation = Arc::new(Mutex::new(None));
         let prefix = format!("{name}: session of {peer}:");
         let (announce, announced) = tokio::sync::oneshot::channel();
