@@ -377,7 +377,11 @@ class Soak:
         def watch():
             while not stop.wait(0.02):
                 try:
-                    peak[0] = max(peak[0], self.status(self.url)["heap_bytes"])
+                    # None while this address is made to wait after the
+                    # wrong tokens: the gate then reads no token, ours included.
+                    heap = self.status(self.url)["heap_bytes"]
+                    if heap is not None:
+                        peak[0] = max(peak[0], heap)
                 except (OSError, RuntimeError):
                     pass
 

@@ -220,6 +220,47 @@ fn failed_allocation(line: &str) -> Option<&str> {
 mod tests {
     use super::*;
 
+    /// The operating system's data-segment limit of process `pid`, as
+    /// `/proc/PID/limits` shows it.
+    #[cfg(target_os = "linux")]
+    fn data_limit(pid: u32) -> String {
+        let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+        let line = limits
+            .lines()
+            .find(|l| l.starts_with("Max data size"))
+            .unwrap()
+            .to_string();
+        line.split_whitespace().nth(3).unwrap().to_string()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_session_process_runs_under_the_os_data_limit_of_its_heap_limit_and_allowance() {
+        // A stand-in for `backprop serve --session-process`: it announces a
+        // listener of this test's and waits for its stdin to close.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let command = SessionCommand {
+            program: "sh".into(),
+            args: vec![
+                "-c".into(),
+                format!("echo serving ws://{address}; cat").into(),
+            ],
+            max_memory: Some(64 << 20),
+        };
+        let peer: SocketAddr = "192.0.2.1:1".parse().unwrap();
+        let connection = SessionProcess::start(&command, "the-secret", "test", peer)
+            .await
+            .unwrap();
+        let process = connection.process.as_ref().unwrap();
+        let pid = process.child.id().unwrap();
+        assert_eq!(
+            data_limit(pid),
+            ((64u64 << 20) + RUNTIME_ALLOWANCE).to_string()
+        );
+        connection.finish("test", peer).await;
+    }
+
     #[test]
     fn an_allocation_failure_is_read_from_rusts_message() {
         assert_eq!(
