@@ -173,14 +173,8 @@ class Soak:
 
     def status(self, url):
         host, port = url[len("ws://"):].rsplit(":", 1)
-        with socket.create_connection((host, int(port)), timeout=2) as s:
-            s.sendall(b"GET /backprop/status HTTP/1.1\r\nhost: x\r\nauthorization: Bearer " + TOKEN.encode() + b"\r\nconnection: close\r\n\r\n")
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+        data = ask(host, int(port), b"GET /backprop/status HTTP/1.1\r\nhost: x\r\nauthorization: Bearer "
+                   + TOKEN.encode() + b"\r\nconnection: close\r\n\r\n")
         head, _, body = data.partition(b"\r\n\r\n")
         if not head.startswith(b"HTTP/1.1 200"):
             raise RuntimeError(f"status: {head[:80]!r}")
@@ -560,16 +554,21 @@ def send_and_close(host, port, payload, limit=10):
     return wait_closed(s, limit)
 
 
-def door(host, port):
-    """The gate's answer to a plain request for a session: its status line and body."""
+def ask(host, port, request):
+    """Sends one HTTP request and reads the response to the server's close."""
     with socket.create_connection((host, port), timeout=5) as s:
-        s.sendall(b"GET /session HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        s.sendall(request)
         data = b""
         while True:
             chunk = s.recv(65536)
             if not chunk:
-                break
+                return data
             data += chunk
+
+
+def door(host, port):
+    """The gate's answer to a plain request for a session: its status line and body."""
+    data = ask(host, port, b"GET /session HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
     head, _, body = data.partition(b"\r\n\r\n")
     return head.split(b"\r\n")[0].decode(), body.decode()
 
