@@ -23,8 +23,7 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, Flex, NdArray, Scalar, backend_extension};
 use burn::tensor::{Device, Tensor};
-use manual_backprop::verification::{GradCheck, Inputs, Place};
-use manual_backprop::{Precision, Result};
+use burn_gradcheck::{GradCheck, Inputs, Place, Precision, Result};
 
 /// The operation, for every backend named: a plain forward on Flex and
 /// NdArray, a forward with a hand-written backward on Autodiff of either.

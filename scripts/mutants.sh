@@ -25,21 +25,23 @@ command -v cargo-mutants >/dev/null || cargo install cargo-mutants --locked
 files=("$@")
 [[ ${#files[@]} -gt 0 ]] || files=(
   src/activation.rs src/cost.rs src/layer/dense.rs src/layer/mod.rs src/network.rs
-  src/params.rs src/gradients/mod.rs src/gradients/numeric.rs
+  crates/burn-gradcheck/src/params.rs src/gradients/mod.rs src/gradients/numeric.rs
   src/training/executor.rs src/training/config.rs src/training/step.rs
   src/training/optimizer.rs src/training/objective.rs src/training/parallel.rs
   src/verification/compare.rs src/verification/check.rs
-  src/verification/gradcheck/agreement.rs src/verification/gradcheck/mod.rs
-  src/verification/gradcheck/full.rs src/verification/gradcheck/fast.rs
-  src/verification/gradcheck/report.rs src/verification/gradcheck/subject.rs
-  src/verification/gradcheck/inputs.rs
+  crates/burn-gradcheck/src/agreement.rs crates/burn-gradcheck/src/check.rs
+  crates/burn-gradcheck/src/check/full.rs crates/burn-gradcheck/src/check/fast.rs
+  crates/burn-gradcheck/src/report.rs crates/burn-gradcheck/src/subject.rs
+  crates/burn-gradcheck/src/inputs.rs crates/burn-gradcheck/src/manual.rs
 )
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target-mutants}"
-# Only this crate's profile changes: burn's artifacts stay those of one
-# `incremental = true` release build, shared by every mutant.
-args=(-C --config -C profile.release.incremental=true
-      -C --config -C profile.release.package.manual-backprop.opt-level=1
-      -C --config -C profile.release.package.manual-backprop.codegen-units=64)
+# Only the workspace's crates' profile changes: burn's artifacts stay those
+# of one `incremental = true` release build, shared by every mutant.
+args=(-C --config -C profile.release.incremental=true)
+for crate in manual-backprop burn-gradcheck; do
+  args+=(-C --config -C "profile.release.package.$crate.opt-level=1"
+         -C --config -C "profile.release.package.$crate.codegen-units=64")
+done
 for f in "${files[@]}"; do args+=(--file "$f"); done
 [[ -n "${MUTANTS_SHARD:-}" ]] && args+=(--shard "$MUTANTS_SHARD")
 [[ -n "${MUTANTS_ITERATE:-}" ]] && args+=(--iterate)

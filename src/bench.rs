@@ -4,6 +4,7 @@
 //! A step is forward + gradients + the update θ ← θ − α∇J, with the cost read
 //! back (as training does) and the device synchronised before the clock stops.
 
+use crate::Precision;
 use crate::activation::Activation;
 use crate::backend::Backend;
 use crate::data::preprocess::{FeatureScaling, Preprocessing};
@@ -11,7 +12,6 @@ use crate::data::{Dataset, Targets, idx};
 use crate::error::{Error, Result};
 use crate::gradients::GradientSource;
 use crate::network::{Network, NetworkConfig};
-use crate::precision::Precision;
 use crate::tensor;
 use crate::training::{Prepared, TrainConfig, gradient_descent_step, threads, train};
 use burn::tensor::{Device, Tensor};

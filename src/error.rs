@@ -88,7 +88,7 @@ pub enum Error {
         /// The device and its adapter, as [`crate::backend::describe`] gives them.
         device: String,
         /// The precision that was refused.
-        precision: crate::precision::Precision,
+        precision: crate::Precision,
         /// What the self-check found.
         reason: String,
     },
@@ -132,47 +132,50 @@ pub enum Error {
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// A number as a person reads it: plain between 1e-4 and 1e6, in exponent
-/// notation otherwise (`1e300`, not three hundred digits).
-pub fn readable(value: f64) -> String {
-    let magnitude = value.abs();
-    if value == 0.0 || !value.is_finite() || (1e-4..1e6).contains(&magnitude) {
-        value.to_string()
-    } else {
-        format!("{value:e}")
-    }
-}
+pub use burn_gradcheck::error::readable;
 
-/// The rule "finite and > 0" of every step size, ε and scale, written once:
-/// `what` names the quantity in the message, `hint` (may be empty) how to choose it.
+/// The rule "finite and > 0" of every step size, ε and scale (the checker's,
+/// written once there): `what` names the quantity in the message, `hint`
+/// (may be empty) how to choose it.
 pub fn require_positive(name: &'static str, value: f64, what: &str, hint: &str) -> Result<()> {
-    require(name, value, value > 0.0, what, "> 0", hint)
+    Ok(burn_gradcheck::error::require_positive(
+        name, value, what, hint,
+    )?)
 }
 
-/// The rule "finite and ≥ 0" of every weight decay and spread, written once.
+/// The rule "finite and ≥ 0" of every weight decay and spread.
 pub fn require_non_negative(name: &'static str, value: f64, what: &str, hint: &str) -> Result<()> {
-    require(name, value, value >= 0.0, what, "≥ 0", hint)
+    Ok(burn_gradcheck::error::require_non_negative(
+        name, value, what, hint,
+    )?)
 }
 
-fn require(
-    name: &'static str,
-    value: f64,
-    holds: bool,
-    what: &str,
-    bound: &str,
-    hint: &str,
-) -> Result<()> {
-    if value.is_finite() && holds {
-        return Ok(());
+/// The checker's errors are this crate's own variants of the same names, so
+/// that a caller matches one error type whichever part of the crate failed.
+impl From<burn_gradcheck::Error> for Error {
+    fn from(error: burn_gradcheck::Error) -> Error {
+        use burn_gradcheck::Error as Check;
+        match error {
+            Check::Shape {
+                what,
+                expected,
+                got,
+            } => Error::Shape {
+                what,
+                expected,
+                got,
+            },
+            Check::InvalidParameter {
+                name,
+                value,
+                reason,
+            } => Error::InvalidParameter {
+                name,
+                value,
+                reason,
+            },
+            Check::NonFinite { what, index, value } => Error::NonFinite { what, index, value },
+            Check::TensorRead(message) => Error::TensorRead(message),
+        }
     }
-    let hint = if hint.is_empty() {
-        String::new()
-    } else {
-        format!(" ({hint})")
-    };
-    Err(Error::InvalidParameter {
-        name,
-        value: readable(value),
-        reason: format!("{what} must be finite and {bound}{hint}"),
-    })
 }

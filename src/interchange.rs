@@ -9,12 +9,12 @@
 //!
 //! Every reader validates shapes and values and names the offending field.
 
+use crate::Precision;
 use crate::activation::Activation;
 use crate::data::preprocess::FeatureTransform;
 use crate::error::{Error, Result};
 use crate::layer::Dense;
 use crate::network::{Gradients, Network};
-use crate::precision::Precision;
 use crate::tensor;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};

@@ -13,8 +13,8 @@
 //! - **Check the gradients of any burn code** — a module under a loss, a
 //!   function of tensors, an operation with a hand-written `Backward` — against
 //!   finite differences in f64 and another backend:
-//!   [`verification::GradCheck`]; burn's own operations are swept by
-//!   [`verification::conformance`].
+//!   [`verification::GradCheck`], the crate `burn-gradcheck` re-exported;
+//!   burn's own operations are swept by [`verification::conformance`].
 //! - **Use the hand-written layers inside a burn model**: [`Dense`] is one
 //!   node of burn's autodiff graph whose backward is the layer's own
 //!   ([`layer::node`]).
@@ -36,7 +36,6 @@
 pub mod error;
 pub mod heap;
 pub mod io;
-mod precision;
 pub(crate) mod resources;
 
 pub mod backend;
@@ -48,7 +47,6 @@ pub mod activation;
 pub mod cost;
 pub mod layer;
 pub mod network;
-pub mod params;
 
 pub mod data;
 pub mod explain;
@@ -76,10 +74,10 @@ pub mod run;
 
 pub use activation::Activation;
 pub use backend::Backend;
+pub use burn_gradcheck::Precision;
 pub use error::{Error, Result};
 pub use layer::{Dense, DenseConfig, DenseGrads, Layer};
 pub use network::{Gradients, Network, NetworkConfig};
-pub use precision::Precision;
 /// The rand crate (0.10) whose `Rng` [`DenseConfig::init`] takes: seed one
 /// with `manual_backprop::rand::rngs::StdRng::seed_from_u64`, without
 /// declaring rand yourself or matching its version.

@@ -1,17 +1,17 @@
 //! The feed-forward network: a stack of [`Dense`] layers, its cost and its
 //! hand-written gradients.
 
+use crate::Precision;
 use crate::activation::Activation;
 use crate::cost;
 use crate::error::{Error, Result};
 use crate::layer::{Dense, DenseCache, DenseConfig, DenseGrads, Layer};
-use crate::params::ParamValues;
-use crate::precision::Precision;
 use crate::tensor;
 use burn::config::Config;
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor};
+use burn_gradcheck::params::ParamValues;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -262,7 +262,7 @@ impl Network {
         for (entry, values) in params.entries.iter_mut().zip(values) {
             entry.values = values;
         }
-        params.apply(self)
+        Ok(params.apply(self)?)
     }
 
     /// How many units of `layers[layer]` are distinct: units whose incoming
@@ -626,10 +626,10 @@ impl Layer for Network {
 #[cfg(test)]
 mod tests {
     use super::{Network, NetworkConfig};
+    use crate::Precision;
     use crate::activation::Activation;
     use crate::error::Error;
     use crate::layer::Dense;
-    use crate::precision::Precision;
     use burn::tensor::Device;
 
     /// The parameter a rejected config names, or `None` when it is accepted.

@@ -5,10 +5,10 @@
 //! Every file is written through [`crate::io::write_atomic`], so a failed or
 //! interrupted save never replaces a good file with half of a new one.
 
+use crate::Precision;
 use crate::data::preprocess::Preprocessing;
 use crate::error::{Error, Result};
 use crate::network::{Network, NetworkConfig};
-use crate::precision::Precision;
 use burn::module::Module;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device};

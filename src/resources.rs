@@ -14,8 +14,8 @@
 //! generous (a few copies of every activation), since an estimate that is too
 //! low is the one that lets the kernel kill the process.
 
+use crate::Precision;
 use crate::error::{Error, Result};
-use crate::precision::Precision;
 use std::sync::Mutex;
 
 /// The user's `--max-memory`, in bytes; `None` leaves the operating system's

@@ -3,6 +3,7 @@
 //!
 //! [`TrainOptions`] is also the schema of `--config FILE.json`.
 
+use crate::Precision;
 use crate::activation::Activation;
 use crate::backend::Backend;
 use crate::data::preprocess::{FeatureScaling, Preprocessing};
@@ -11,7 +12,6 @@ use crate::error::{Error, Result};
 use crate::gradients::GradientSource;
 use crate::network::NetworkConfig;
 use crate::persist::{self, ModelMeta};
-use crate::precision::Precision;
 use crate::training::{
     self, EpochRecord, Metrics, OptimizerConfig, OptimizerKind, Prepared, TrainConfig, TrainOutcome,
 };
@@ -72,7 +72,7 @@ pub struct TrainOptions {
     #[arg(long, default_value_t = defaults().backend, help = crate::backend::HELP)]
     pub backend: Backend,
     /// Precision.
-    #[arg(long, value_enum, default_value_t = defaults().dtype)]
+    #[arg(long, default_value_t = defaults().dtype)]
     pub dtype: Precision,
     /// Feature scaling [default: max-abs for images, standardize otherwise].
     #[arg(long, value_enum)]

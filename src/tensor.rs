@@ -4,8 +4,8 @@
 //! the device's default dtype; these helpers always state the dtype, so an f64
 //! network really is f64 end to end.
 
+use crate::Precision;
 use crate::error::{Error, Result};
-use crate::precision::Precision;
 use burn::tensor::{Device, Tensor, TensorData};
 
 /// A `[rows, cols]` matrix from row-major values, in the given precision.
@@ -101,20 +101,4 @@ pub fn precision_of<const D: usize>(what: &str, tensor: &Tensor<D>) -> Result<Pr
     })
 }
 
-/// Fails with [`Error::NonFinite`] at the first NaN or infinity in `values`.
-pub fn check_finite(what: &str, values: &[f64]) -> Result<()> {
-    match values.iter().position(|v| !v.is_finite()) {
-        Some(index) => Err(Error::NonFinite {
-            what: what.to_string(),
-            index,
-            value: values[index],
-        }),
-        None => Ok(()),
-    }
-}
-
-/// The largest |value| (0 for none): the scale of a gradient, a weight
-/// matrix or a feature, wherever one is needed.
-pub fn max_abs<'a>(values: impl IntoIterator<Item = &'a f64>) -> f64 {
-    values.into_iter().fold(0.0_f64, |m, v| m.max(v.abs()))
-}
+pub use burn_gradcheck::values::{check_finite, max_abs};

@@ -14,11 +14,13 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn_gradcheck::params::ParamValues;
 use common::cases;
 use manual_backprop::gradients::{autodiff_gradients, node_gradients};
 use manual_backprop::layer::{Dense, DenseConfig, Layer, node};
-use manual_backprop::params::ParamValues;
-use manual_backprop::verification::{self, Args, Comparison, GradCheck, Inputs, Place, Tolerance};
+use manual_backprop::verification::{
+    self, Args, Comparison, GradCheck, Inputs, Manual, Place, Tolerance,
+};
 use manual_backprop::{Activation, Backend, Precision, tensor};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -201,10 +203,12 @@ fn the_gradient_checker_passes_the_layer_in_module_mode_with_its_hand_written_gr
     let mut manual = GradientsParams::new();
     layer.register_grads(grads, &mut manual);
     let inputs = Inputs::new().with("a", &a).unwrap();
+    let manual = Manual::new()
+        .params(manual)
+        .input("a", tensor::to_vec(&grad_a).unwrap());
+    let loss = |m: &Dense, x: &Args| m.forward(x.get("a")).sum();
     let report = GradCheck::new()
-        .manual(manual)
-        .manual_input("a", tensor::to_vec(&grad_a).unwrap())
-        .module(&layer, &inputs, |m: &Dense, x| m.forward(x.get("a")).sum())
+        .module_with_manual(&layer, &inputs, loss, &manual)
         .unwrap();
     report.assert();
     for name in ["weight", "bias", "a"] {

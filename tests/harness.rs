@@ -10,7 +10,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use manual_backprop::gradients::FiniteDifference;
 use manual_backprop::interchange::{DataJson, GradientsJson, ModelJson};
 use manual_backprop::io::parse_json;
-use manual_backprop::verification::{self, GradCheck, Tolerance};
+use manual_backprop::verification::{self, GradCheck, NetworkCheck, Tolerance};
 use manual_backprop::{Activation, Backend, Layer, NetworkConfig, Precision, tensor};
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -622,10 +622,7 @@ fn the_step_warning_fires_only_far_from_the_sweet_spot_and_names_the_side() {
     // 4.8e-6: the default ε (within a factor 100) draws no warning; 1e-1 is
     // truncation's side, 1e-12 rounding's.
     let (net, x, y) = tiny_network();
-    let warnings = |check: GradCheck| {
-        let mut check = check;
-        check.network(&net, &x, &y, 0.0).unwrap().warnings
-    };
+    let warnings = |check: GradCheck| check.network(&net, &x, &y, 0.0).unwrap().warnings;
     assert!(warnings(GradCheck::new()).is_empty());
     assert!(
         warnings(GradCheck::new().epsilon(1e-4)).is_empty(),
@@ -658,20 +655,23 @@ fn progress_counts_every_autodiff_pass_and_finite_difference_from_zero_to_the_to
     // autodiff pass; a sample of 2 per tensor is 2 + 2 + 2 + 1 = 7
     // differences, every entry 13; 4 directions are 4 steps.
     let (net, x, y) = tiny_network();
-    type Mode = fn(GradCheck<'_>) -> GradCheck<'_>;
+    type Mode = fn(GradCheck) -> GradCheck;
     let modes: [(Mode, usize); 3] = [
         (|c| c.sample(2), 1 + 7),
         (|c| c.fast(4), 4),
         (|c| c, 1 + 13),
     ];
     for (mode, total) in modes {
-        let mut seen = Vec::new();
-        let mut record = |p: verification::CheckProgress| seen.push((p.done, p.total));
-        mode(GradCheck::new().progress(&mut record))
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = std::sync::Arc::clone(&seen);
+        let record = move |p: verification::CheckProgress| {
+            record.lock().unwrap().push((p.done, p.total));
+        };
+        mode(GradCheck::new().progress(record))
             .network(&net, &x, &y, 0.0)
             .unwrap();
         let expected: Vec<(usize, usize)> = (0..=total).map(|done| (done, total)).collect();
-        assert_eq!(seen, expected);
+        assert_eq!(*seen.lock().unwrap(), expected);
     }
 }
 

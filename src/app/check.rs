@@ -9,7 +9,7 @@ use crate::io::read_json;
 use crate::network::Network;
 use crate::run::TrainOptions;
 use crate::training::Prepared;
-use crate::verification::{self, GradCheck};
+use crate::verification::{self, GradCheck, NetworkCheck};
 use crate::{Activation, Backend, Precision};
 use burn::tensor::{Device, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -106,13 +106,14 @@ pub fn run(args: CheckRequest) -> Result<ExitCode, Error> {
         )
         .expect("valid template"),
     );
-    let mut show = |p: verification::CheckProgress| {
-        bar.set_length(p.total as u64);
-        bar.set_position(p.done as u64);
+    let shown = bar.clone();
+    let show = move |p: verification::CheckProgress| {
+        shown.set_length(p.total as u64);
+        shown.set_position(p.done as u64);
     };
     let sampled_by_default = samples_by_default(&args, &network);
     let mut report = check_from_flags(&args, sampled_by_default)
-        .progress(&mut show)
+        .progress(show)
         .network(&network, &x, &y, args.lambda)?;
     bar.finish_and_clear();
     if sampled_by_default {
@@ -183,7 +184,7 @@ fn samples_by_default(args: &CheckRequest, network: &Network) -> bool {
 
 /// The engine's options from the flags; the engine's defaults where a flag
 /// is not given.
-fn check_from_flags<'p>(args: &CheckRequest, sampled_by_default: bool) -> GradCheck<'p> {
+fn check_from_flags(args: &CheckRequest, sampled_by_default: bool) -> GradCheck {
     let mut check = GradCheck::new();
     if let Some(epsilon) = args.epsilon {
         check = check.epsilon(epsilon);

@@ -1,10 +1,10 @@
 //! `backprop conformance`: the op sweep on every backend and precision asked
 //! for, each against an independent backend in f64, one row per case.
 
+use crate::Precision;
 use crate::backend::Backend;
 use crate::error::Error;
 use crate::io::{write_atomic, write_json};
-use crate::precision::Precision;
 use crate::verification::Place;
 use crate::verification::conformance::{
     self, Case, Row, Scope, Verdict, coverage, findings, suspects,

@@ -54,9 +54,9 @@ fn collect_long_flags(command: &Command, flags: &mut BTreeMap<String, String>) {
 #[cfg(test)]
 mod tests {
     use super::in_flags;
+    use crate::Precision;
     use crate::app::Cli;
     use crate::error::Error;
-    use crate::precision::Precision;
     use clap::CommandFactory;
 
     fn shown(error: Error) -> String {

@@ -17,13 +17,13 @@ pub mod serve;
 pub mod symmetry;
 pub mod train;
 
+use crate::Precision;
 use crate::backend::{Backend, remote};
 use crate::error::Error;
 use crate::interchange::ModelJson;
 use crate::io::read_json;
 use crate::network::Network;
 use crate::persist::{self, ModelMeta};
-use crate::precision::Precision;
 use crate::run::Summary;
 use crate::training::Metrics;
 use burn::tensor::Device;

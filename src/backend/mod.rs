@@ -13,8 +13,8 @@ mod selfcheck;
 
 pub use selfcheck::verify_precision;
 
+use crate::Precision;
 use crate::error::{Error, Result};
-use crate::precision::Precision;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 use std::fmt;

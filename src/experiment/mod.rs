@@ -4,11 +4,11 @@
 
 pub mod picture;
 
+use crate::Precision;
 use crate::backend::Backend;
 use crate::data::Split;
 use crate::error::{Error, Result};
 use crate::gradients::autodiff_gradients;
-use crate::precision::Precision;
 use crate::run::{self, TrainOptions};
 use crate::training::{Metrics, Prepared};
 use crate::verification::{Tolerance, compare};

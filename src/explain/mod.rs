@@ -15,10 +15,10 @@ mod text;
 pub use svg::to_svg;
 pub use text::{Units, render};
 
+use crate::Precision;
 use crate::activation::Activation;
 use crate::error::Result;
 use crate::network::Network;
-use crate::precision::Precision;
 use crate::tensor;
 use serde::{Deserialize, Serialize};
 

@@ -9,7 +9,8 @@ mod autodiff;
 mod numeric;
 
 pub use autodiff::{autodiff_gradients, node_gradients};
-pub use numeric::{FiniteDifference, Stencil, central_differences, numeric_gradients};
+pub use burn_gradcheck::{FiniteDifference, Stencil};
+pub use numeric::{central_differences, numeric_gradients};
 
 use crate::error::Result;
 use crate::layer::DenseGrads;

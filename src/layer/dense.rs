@@ -1,9 +1,9 @@
 //! The fully connected layer of the reference network: `A' = f(A · W + b)`.
 
+use crate::Precision;
 use crate::activation::Activation;
 use crate::layer::formulas::{delta, grad_bias, grad_input, grad_weight, output, weighted_input};
 use crate::layer::{Layer, node};
-use crate::precision::Precision;
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::optim::GradientsParams;

@@ -1,10 +1,10 @@
 //! A data set as the tensors a network trains on.
 
 use super::parallel::DataParallel;
+use crate::Precision;
 use crate::data::Dataset;
 use crate::data::preprocess::Preprocessing;
 use crate::error::Result;
-use crate::precision::Precision;
 use crate::tensor;
 use burn::tensor::{Device, Tensor};
 

@@ -78,8 +78,8 @@ pub fn like_steps<R: Send>(
 #[cfg(test)]
 mod tests {
     use super::{ALL_THREADS_FROM, largest_product, like_steps};
+    use crate::Precision;
     use crate::network::{Network, NetworkConfig};
-    use crate::precision::Precision;
     use burn::module::Module;
     use burn::tensor::Device;
 

@@ -2,15 +2,15 @@
 //! parameter: the check of two exact computations of one gradient (the
 //! hand-written backward against autodiff's), with no finite differences.
 
-use super::agreement::{Agreement, Allowance, Tally, Tolerance};
 use crate::error::Result;
 use crate::gradients::autodiff_gradients;
 use crate::network::{Gradients, Network};
-use crate::params::ParamValues;
 use crate::tensor;
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
+use burn_gradcheck::params::ParamValues;
+use burn_gradcheck::{Agreement, Tolerance};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -169,36 +169,23 @@ pub fn compare_values_at_scale(
     tolerance: Tolerance,
     min_scale: f64,
 ) -> TensorReport {
-    let scale = tensor::max_abs(a.iter().chain(b)).max(min_scale);
-    let mut tally = Tally::new(Allowance {
-        tolerance,
-        scale,
-        absolute: 0.0,
-    });
-    for (i, (&x, &y)) in a.iter().zip(b).enumerate() {
-        tally.see(0, i, x, y);
-    }
-    if a.len() != b.len() {
-        // The entries one side lacks differ from anything: the comparison fails.
-        tally.see(0, a.len().min(b.len()), f64::NAN, 0.0);
-    }
     TensorReport {
         path: path.to_string(),
         shape: shape.to_vec(),
-        agreement: tally.finish(&[], shape),
+        agreement: Agreement::of_values(a, b, shape, tolerance, min_scale),
     }
 }
 
 /// ‖a − b‖ / ‖a + b‖, the reference course's gradient-check summary (0 when both are 0).
 pub fn relative_difference(a: &[f64], b: &[f64]) -> f64 {
-    let squares = |sign: f64| {
-        a.iter()
-            .zip(b)
-            .map(|(&x, &y)| (x + sign * y).powi(2))
-            .sum::<f64>()
-            .sqrt()
-    };
-    super::agreement::ratio(squares(-1.0), squares(1.0))
+    Agreement::of_values(
+        a,
+        b,
+        &[a.len()],
+        Tolerance::exact(crate::Precision::F64),
+        0.0,
+    )
+    .relative_difference()
 }
 
 impl fmt::Display for Comparison {

@@ -16,17 +16,18 @@
 //! [`compare()`] matches two sets of gradients parameter by parameter, keyed
 //! by burn's `ParamId`, through the same [`Agreement`].
 
-mod agreement;
+mod adapters;
 mod check;
 pub mod compare;
 pub mod conformance;
-pub mod gradcheck;
 mod vjp;
 
-pub use agreement::{Agreement, Tolerance};
+pub use adapters::NetworkCheck;
+pub use burn_gradcheck::{
+    Agreement, Args, CheckProgress, GradCheck, GradReport, Inputs, Manual, Place, Tolerance,
+};
 pub use check::{FunctionCheck, check_function};
 pub use compare::{
     Comparison, TensorReport, compare, compare_gradients, manual_vs_autodiff, relative_difference,
 };
-pub use gradcheck::{Args, CheckProgress, GradCheck, GradReport, Inputs, Place};
 pub use vjp::{layer_vjp_autodiff, layer_vjp_manual};

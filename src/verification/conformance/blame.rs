@@ -17,8 +17,8 @@
 //!   all the others.
 
 use super::{Case, Row, Verdict};
-use crate::precision::Precision;
-use crate::verification::gradcheck::Place;
+use crate::Precision;
+use burn_gradcheck::Place;
 
 /// Two f64 forward evaluations of the same case on different backends agree
 /// when they differ by at most this fraction of the larger of the entry and

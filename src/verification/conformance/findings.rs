@@ -105,9 +105,9 @@ fn program(case: &Case, target: &Target) -> String {
         .nth(1)
         .unwrap_or(prelude);
     let mut out = String::new();
-    let dtype = |p: crate::precision::Precision| match p {
-        crate::precision::Precision::F32 => "DType::F32",
-        crate::precision::Precision::F64 => "DType::F64",
+    let dtype = |p: crate::Precision| match p {
+        crate::Precision::F32 => "DType::F32",
+        crate::Precision::F64 => "DType::F64",
     };
     let _ = writeln!(
         out,

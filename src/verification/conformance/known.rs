@@ -1,7 +1,7 @@
 //! The failures of burn that the sweep has found and knows: each one's
 //! operation, where it fails, and what is wrong upstream.
 
-use crate::precision::Precision;
+use crate::Precision;
 
 /// A case known to fail because of a bug in burn, with what reproduces
 /// it. The sweep reports it as such, not hidden; once fixed upstream, it

@@ -38,15 +38,15 @@ pub use run::{
 };
 pub use sample::{Sample, Values};
 
-use super::gradcheck::{Args, GradCheck, GradReport, Inputs, Place};
 use crate::error::Result;
 use burn::module::Module;
 use burn::tensor::Tensor;
+use burn_gradcheck::{Args, GradCheck, GradReport, Inputs, Place};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// Checks a case: the family's operation at one sample, with its inputs.
-type Body = Arc<dyn Fn(GradCheck<'_>, &Inputs, &Sample) -> Result<GradReport> + Send + Sync>;
+type Body = Arc<dyn Fn(GradCheck, &Inputs, &Sample) -> Result<GradReport> + Send + Sync>;
 /// Evaluates a case's forward pass on a place: shape and values.
 type Eval = Arc<dyn Fn(&Place, &Inputs, &Sample) -> Result<(Vec<usize>, Vec<f64>)> + Send + Sync>;
 /// A family's inputs at a sample: (name, stored shape, values drawn from).
@@ -109,9 +109,9 @@ impl Family {
             is_module: false,
             terms: None,
             inputs: Arc::new(inputs),
-            body: Arc::new(move |mut check, inputs, s| check.function(inputs, |x| f(x, s))),
+            body: Arc::new(move |check, inputs, s| Ok(check.function(inputs, |x| f(x, s))?)),
             eval: Arc::new(move |place, inputs, s| {
-                GradCheck::evaluate(place, inputs, |x: &Args| f(x, s))
+                Ok(GradCheck::evaluate(place, inputs, |x: &Args| f(x, s))?)
             }),
         }
     }
@@ -141,13 +141,18 @@ impl Family {
             is_module: true,
             terms: None,
             inputs: Arc::new(inputs),
-            body: Arc::new(move |mut check, inputs, s| {
+            body: Arc::new(move |check, inputs, s| {
                 let module = sample::seeded(build(s), op)?;
-                check.module(&module, inputs, |m, x| f(m, x, s))
+                Ok(check.module(&module, inputs, |m, x| f(m, x, s))?)
             }),
             eval: Arc::new(move |place, inputs, s| {
                 let module = sample::seeded(build(s), op)?;
-                GradCheck::evaluate_module(place, &module, inputs, |m: &M, x: &Args| f(m, x, s))
+                Ok(GradCheck::evaluate_module(
+                    place,
+                    &module,
+                    inputs,
+                    |m: &M, x: &Args| f(m, x, s),
+                )?)
             }),
         }
     }

@@ -3,9 +3,9 @@
 
 use super::Case;
 use super::known::known_failure;
+use crate::Precision;
 use crate::backend::Backend;
-use crate::precision::Precision;
-use crate::verification::gradcheck::{GradReport, Place};
+use burn_gradcheck::{GradReport, Place};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 

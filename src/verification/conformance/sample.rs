@@ -2,9 +2,9 @@
 
 use super::views::Layout;
 use crate::error::Result;
-use crate::params::ParamValues;
-use crate::verification::gradcheck::Inputs;
 use burn::module::Module;
+use burn_gradcheck::Inputs;
+use burn_gradcheck::params::ParamValues;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -183,7 +183,7 @@ pub(super) fn seeded<M: Module>(module: M, op: &str) -> Result<M> {
     for entry in &mut params.entries {
         entry.values = Values::In(-0.5, 0.5).spread(entry.values.len(), &mut rng);
     }
-    params.apply(&module)
+    Ok(params.apply(&module)?)
 }
 
 #[cfg(test)]

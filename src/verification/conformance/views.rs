@@ -5,7 +5,7 @@
 //! reproduction ([`super::findings`]) includes that text verbatim, so the
 //! standalone program reads exactly as the case that failed.
 
-use crate::verification::gradcheck::Args;
+use burn_gradcheck::Args;
 
 // ---- reproduction prelude: plain burn from here on ----
 use burn::tensor::{Int, Tensor, TensorData};

@@ -20,8 +20,7 @@ macro_rules! op {
     (|$x:ident, $s:ident| $body:expr) => {
         (
             stringify!($body),
-            |$x: &$crate::verification::gradcheck::Args,
-             $s: &$crate::verification::conformance::Sample| {
+            |$x: &burn_gradcheck::Args, $s: &$crate::verification::conformance::Sample| {
                 let _ = (&$x, &$s);
                 $body
             },
@@ -35,7 +34,7 @@ macro_rules! module_op {
         (
             stringify!($body),
             |$mo: &$m,
-             $x: &$crate::verification::gradcheck::Args,
+             $x: &burn_gradcheck::Args,
              $s: &$crate::verification::conformance::Sample| {
                 let _ = (&$x, &$s);
                 $body

@@ -4,7 +4,7 @@
 //! f64, every variable named, the worst entry by output and input index.
 //!
 //! ```
-//! use manual_backprop::verification::{GradCheck, Inputs};
+//! use burn_gradcheck::{GradCheck, Inputs};
 //! use burn::tensor::{Device, Tensor};
 //! let device = Device::flex();
 //! let a = Tensor::<2>::from_data([[0.3, -1.2, 0.7], [2.0, 0.1, -0.4]], &device);
@@ -13,7 +13,7 @@
 //! // aᵀb, the expression of burn#5304: every output entry against every input entry.
 //! let report = GradCheck::new().function(&inputs, |x| x.get::<2>("a").transpose().matmul(x.get::<2>("b")))?;
 //! report.assert();
-//! # Ok::<(), manual_backprop::Error>(())
+//! # Ok::<(), burn_gradcheck::Error>(())
 //! ```
 //!
 //! Where the target is not f64 (an f32 model, a GPU), the same computation
@@ -21,26 +21,22 @@
 //! certified by finite differences, and the target is compared with it under
 //! a tolerance derived from its unit roundoff ([`GradCheck::terms`]).
 
-mod adapters;
 mod fast;
 mod full;
-mod inputs;
-mod report;
-mod subject;
 
-pub use inputs::{Args, Input, Inputs, Place};
-pub use report::{DirectionCheck, GradReport, Mode, VariableCheck};
-pub use subject::VariableKind;
-
-use super::agreement::{Agreement, Allowance, Tally, Tolerance};
+use crate::agreement::{Agreement, Allowance, Tally, Tolerance};
 use crate::error::{Error, Result, require_non_negative, require_positive};
-use crate::gradients::{FiniteDifference, Stencil};
+use crate::finite_difference::{FiniteDifference, Stencil};
+use crate::inputs::{Args, Inputs};
+use crate::manual::Manual;
+use crate::place::Place;
 use crate::precision::Precision;
-use crate::tensor;
+use crate::report::{DirectionCheck, GradReport, Mode, VariableCheck};
+use crate::subject::{Subject, Variable};
+use crate::values;
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
-use subject::{Subject, Variable};
+use std::sync::Arc;
 
 /// Options of a gradient check, set builder-style; then [`GradCheck::function`]
 /// or [`GradCheck::module`] runs it. `GradCheck::new()` gives the defaults:
@@ -62,7 +58,8 @@ use subject::{Subject, Variable};
 /// - **manual vs autodiff**: [`Tolerance::exact`] of the target precision;
 ///   manual vs numeric: the numeric tolerance, plus the cross one when the
 ///   target is not f64.
-pub struct GradCheck<'p> {
+#[derive(Clone)]
+pub struct GradCheck {
     finite_difference: FiniteDifference,
     numeric_tolerance: Tolerance,
     cross_tolerance: Option<Tolerance>,
@@ -75,26 +72,40 @@ pub struct GradCheck<'p> {
     target: Option<Place>,
     reference: Option<Place>,
     params: Option<Vec<String>>,
-    manual: Option<GradientsParams>,
-    manual_inputs: Vec<(String, Vec<f64>)>,
-    progress: Option<&'p mut dyn FnMut(CheckProgress)>,
+    progress: Option<ProgressCallback>,
 }
 
-impl Default for GradCheck<'_> {
+/// A progress callback, shared by the clones of one set of options.
+type ProgressCallback = Arc<dyn Fn(CheckProgress) + Send + Sync>;
+
+/// The step ε of central differences: near u^(1/3) ≈ 4.8e-6, where their
+/// truncation error ε²|f‴|/6 and rounding error u|f|/ε balance in f64.
+pub const DEFAULT_EPSILON: f64 = 1e-6;
+
+/// Autodiff against finite differences, both in f64: a millionth relative
+/// and a millionth of the Jacobian's scale. A difference quotient at
+/// [`DEFAULT_EPSILON`] errs by about 1e-13 relative for functions that curve
+/// on a scale of 1 (rounding is allowed for separately, see [`GradCheck`]);
+/// a wrong backward is off by O(1) of an entry, so a 1 % error still fails
+/// by four orders of magnitude.
+pub const DEFAULT_NUMERIC_TOLERANCE: Tolerance = Tolerance {
+    relative: 1e-6,
+    floor: 1e-6,
+};
+
+impl Default for GradCheck {
     fn default() -> Self {
         GradCheck::new()
     }
 }
 
-impl<'p> GradCheck<'p> {
-    /// The defaults: full Jacobian, central differences ε = 1e-6, all entries.
-    pub fn new() -> GradCheck<'p> {
+impl GradCheck {
+    /// The defaults: full Jacobian, central differences with ε =
+    /// [`DEFAULT_EPSILON`], [`DEFAULT_NUMERIC_TOLERANCE`], all entries, seed 0.
+    pub fn new() -> GradCheck {
         GradCheck {
-            finite_difference: FiniteDifference::central(1e-6),
-            numeric_tolerance: Tolerance {
-                relative: 1e-6,
-                floor: 1e-6,
-            },
+            finite_difference: FiniteDifference::central(DEFAULT_EPSILON),
+            numeric_tolerance: DEFAULT_NUMERIC_TOLERANCE,
             cross_tolerance: None,
             manual_tolerance: None,
             terms: None,
@@ -105,13 +116,11 @@ impl<'p> GradCheck<'p> {
             target: None,
             reference: None,
             params: None,
-            manual: None,
-            manual_inputs: Vec::new(),
             progress: None,
         }
     }
 
-    /// Central differences with step `epsilon` (default 1e-6).
+    /// Central differences with step `epsilon` (default [`DEFAULT_EPSILON`]).
     pub fn epsilon(mut self, epsilon: f64) -> Self {
         self.finite_difference.epsilon = epsilon;
         self
@@ -123,7 +132,7 @@ impl<'p> GradCheck<'p> {
         self
     }
 
-    /// Autodiff vs finite differences (default 1e-6 relative, 1e-6 of the scale).
+    /// Autodiff vs finite differences (default [`DEFAULT_NUMERIC_TOLERANCE`]).
     pub fn numeric_tolerance(mut self, tolerance: Tolerance) -> Self {
         self.numeric_tolerance = tolerance;
         self
@@ -150,6 +159,16 @@ impl<'p> GradCheck<'p> {
     pub fn terms(mut self, n: usize) -> Self {
         self.terms = Some(n);
         self
+    }
+
+    /// These options with `n` as the [`terms`](Self::terms) unless they set
+    /// their own: for a kind of subject that knows its longest sum better
+    /// than the variables' and output's dimensions do (a cost that also sums
+    /// over a batch).
+    pub fn with_default_terms(&self, n: usize) -> GradCheck {
+        let mut check = self.clone();
+        check.terms = check.terms.or(Some(n));
+        check
     }
 
     /// Finite differences on only `k` randomly chosen entries of each
@@ -199,29 +218,30 @@ impl<'p> GradCheck<'p> {
         self
     }
 
-    /// Hand-written gradients of the module's parameters (of a scalar
-    /// output), checked against autodiff and finite differences: three ways.
-    pub fn manual(mut self, grads: GradientsParams) -> Self {
-        self.manual = Some(grads);
-        self
-    }
-
-    /// A hand-written gradient of the input `name` (of a scalar output).
-    pub fn manual_input(mut self, name: &str, values: Vec<f64>) -> Self {
-        self.manual_inputs.push((name.to_string(), values));
-        self
-    }
-
     /// Called before the work starts and after each autodiff pass or
     /// finite difference (for a progress bar).
-    pub fn progress(mut self, report: &'p mut dyn FnMut(CheckProgress)) -> Self {
-        self.progress = Some(report);
+    pub fn progress(mut self, report: impl Fn(CheckProgress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(report));
         self
     }
 
     /// Checks `f(inputs)`, any output shape, differentiated in every
     /// non-constant input, on [`on`](Self::on)'s place (default flex, f64).
-    pub fn function<F, const O: usize>(&mut self, inputs: &Inputs, f: F) -> Result<GradReport>
+    pub fn function<F, const O: usize>(&self, inputs: &Inputs, f: F) -> Result<GradReport>
+    where
+        F: Fn(&Args) -> Tensor<O>,
+    {
+        self.function_with_manual(inputs, f, &Manual::new())
+    }
+
+    /// [`function`](Self::function), three ways: the hand-written gradients
+    /// in `manual` (of a scalar output) against autodiff and finite differences.
+    pub fn function_with_manual<F, const O: usize>(
+        &self,
+        inputs: &Inputs,
+        f: F,
+        manual: &Manual,
+    ) -> Result<GradReport>
     where
         F: Fn(&Args) -> Tensor<O>,
     {
@@ -229,17 +249,33 @@ impl<'p> GradCheck<'p> {
         let nothing: Vec<Param<Tensor<1>>> = Vec::new();
         let subject = Subject::new(&nothing, inputs, None, |_: &Vec<_>, x: &Args| f(x))?;
         let target = self.target.clone().unwrap_or_else(Place::reference);
-        self.run(&subject, target)
+        self.run(&subject, target, manual)
     }
 
     /// Checks `f(module, inputs)` — typically a scalar loss — differentiated
     /// in every float parameter of `module` (or those of
     /// [`params`](Self::params)) and every non-constant input.
     pub fn module<M, F, const O: usize>(
-        &mut self,
+        &self,
         module: &M,
         inputs: &Inputs,
         f: F,
+    ) -> Result<GradReport>
+    where
+        M: Module,
+        F: Fn(&M, &Args) -> Tensor<O>,
+    {
+        self.module_with_manual(module, inputs, f, &Manual::new())
+    }
+
+    /// [`module`](Self::module), three ways: the hand-written gradients in
+    /// `manual` (of a scalar output) against autodiff and finite differences.
+    pub fn module_with_manual<M, F, const O: usize>(
+        &self,
+        module: &M,
+        inputs: &Inputs,
+        f: F,
+        manual: &Manual,
     ) -> Result<GradReport>
     where
         M: Module,
@@ -250,7 +286,7 @@ impl<'p> GradCheck<'p> {
             Some(place) => place.clone(),
             None => place_of(module)?,
         };
-        self.run(&subject, target)
+        self.run(&subject, target, manual)
     }
 
     /// `f(inputs)` on `place`, plainly (no autodiff): the output's shape
@@ -333,9 +369,10 @@ impl<'p> GradCheck<'p> {
     }
 
     fn run<M, F, const O: usize>(
-        &mut self,
+        &self,
         subject: &Subject<'_, M, F>,
         target: Place,
+        manual: &Manual,
     ) -> Result<GradReport>
     where
         M: Module,
@@ -350,7 +387,7 @@ impl<'p> GradCheck<'p> {
         let terms = self
             .terms
             .unwrap_or_else(|| default_terms(&variables, &output_shape));
-        let manual = self.manual_values(&variables, output.len())?;
+        let manual = manual.values(&variables, output.len())?;
         let cross = reference.as_ref().map(|_| {
             self.cross_tolerance.unwrap_or_else(|| {
                 let bound = 8.0 * terms as f64 * target.precision.unit_roundoff();
@@ -386,11 +423,7 @@ impl<'p> GradCheck<'p> {
             terms,
             manual_values: manual,
         };
-        // The callback is lent to the run, so the options stay readable.
-        let mut callback = self.progress.take();
-        let report = self.run_mode(subject, &setting, &variables, &base, &mut callback);
-        self.progress = callback;
-        report
+        self.run_mode(subject, &setting, &variables, &base)
     }
 
     /// The full or fast check, and the full re-run of a failed fast one.
@@ -400,25 +433,17 @@ impl<'p> GradCheck<'p> {
         setting: &Setting,
         variables: &[Variable],
         base: &[Vec<f64>],
-        callback: &mut Option<&'p mut dyn FnMut(CheckProgress)>,
     ) -> Result<GradReport>
     where
         M: Module,
         F: Fn(&M, &Args) -> Tensor<O>,
     {
         let Some(k) = self.directions else {
-            return self.full(subject, setting, variables, base, callback.as_deref_mut());
+            return self.full(subject, setting, variables, base);
         };
-        let mut report = self.projections(
-            subject,
-            setting,
-            variables,
-            base,
-            k,
-            callback.as_deref_mut(),
-        )?;
+        let mut report = self.projections(subject, setting, variables, base, k)?;
         if !report.passed && self.full_on_failure {
-            let full = self.full(subject, setting, variables, base, callback.as_deref_mut())?;
+            let full = self.full(subject, setting, variables, base)?;
             report.full = Some(Box::new(full));
         }
         Ok(report)
@@ -432,62 +457,8 @@ impl<'p> GradCheck<'p> {
             Stencil::Central => 1.0,
             Stencil::Richardson => 3.0,
         };
-        stencil * terms as f64 * Precision::F64.unit_roundoff() * tensor::max_abs(output)
+        stencil * terms as f64 * Precision::F64.unit_roundoff() * values::max_abs(output)
             / fd.epsilon
-    }
-
-    /// The hand-written gradients, one vector per variable (zeros where none
-    /// was given), or `None` when none were.
-    fn manual_values(
-        &self,
-        variables: &[Variable],
-        outputs: usize,
-    ) -> Result<Option<Vec<Vec<f64>>>> {
-        if self.manual.is_none() && self.manual_inputs.is_empty() {
-            return Ok(None);
-        }
-        if outputs != 1 {
-            return Err(Error::InvalidParameter {
-                name: "manual gradients",
-                value: format!("{outputs} outputs"),
-                reason: "hand-written gradients are those of a scalar output (a loss)".into(),
-            });
-        }
-        let mut values = Vec::with_capacity(variables.len());
-        for v in variables {
-            let given = match v.kind {
-                VariableKind::Parameter => self.manual_param(v)?,
-                VariableKind::Input => self
-                    .manual_inputs
-                    .iter()
-                    .find(|(name, _)| *name == v.name)
-                    .map(|(_, g)| g.clone()),
-            };
-            let given = given.unwrap_or_else(|| vec![0.0; v.values.len()]);
-            if given.len() != v.values.len() {
-                return Err(Error::Shape {
-                    what: format!("the hand-written gradient of {}", v.name),
-                    expected: format!("{} values, shape {:?}", v.values.len(), v.shape),
-                    got: format!("{} values", given.len()),
-                });
-            }
-            values.push(given);
-        }
-        Ok(Some(values))
-    }
-
-    /// The hand-written gradient of parameter `v`, if one was given.
-    fn manual_param(&self, v: &Variable) -> Result<Option<Vec<f64>>> {
-        let (Some(grads), Some(id)) = (&self.manual, v.id) else {
-            return Ok(None);
-        };
-        let entry = crate::params::ParamEntry {
-            path: v.name.clone(),
-            id,
-            shape: v.shape.clone(),
-            values: Vec::new(),
-        };
-        entry.gradient(grads)
     }
 
     fn report(
@@ -549,7 +520,7 @@ where
             got: format!("{target_shape:?}"),
         });
     }
-    let scale = tensor::max_abs(reference.iter().chain(base.iter().flatten()));
+    let scale = values::max_abs(reference.iter().chain(base.iter().flatten()));
     let mut tally = Tally::new(Allowance {
         tolerance,
         scale,
@@ -591,14 +562,14 @@ pub struct CheckProgress {
 }
 
 /// Counts the work done for a progress callback.
-struct Progress<'a, 'b> {
+struct Progress {
     done: usize,
     total: usize,
-    report: Option<&'a mut (dyn FnMut(CheckProgress) + 'b)>,
+    report: Option<ProgressCallback>,
 }
 
-impl<'a, 'b> Progress<'a, 'b> {
-    fn start(report: Option<&'a mut (dyn FnMut(CheckProgress) + 'b)>, total: usize) -> Self {
+impl Progress {
+    fn start(report: Option<ProgressCallback>, total: usize) -> Self {
         let mut progress = Progress {
             done: 0,
             total,
@@ -614,7 +585,7 @@ impl<'a, 'b> Progress<'a, 'b> {
     }
 
     fn tell(&mut self) {
-        if let Some(report) = self.report.as_mut() {
+        if let Some(report) = &self.report {
             report(CheckProgress {
                 done: self.done,
                 total: self.total,

@@ -1,11 +1,10 @@
-//! The outcome of a [`super::GradCheck`]: one row per variable (or per random
+//! The outcome of a [`GradCheck`](crate::GradCheck): one row per variable (or per random
 //! direction), the tolerances used, the verdict, and a readable table.
 
-use super::subject::VariableKind;
-use crate::gradients::FiniteDifference;
+use crate::agreement::{Agreement, Tolerance, ratio};
+use crate::finite_difference::FiniteDifference;
 use crate::precision::Precision;
-use crate::verification::agreement::ratio;
-use crate::verification::{Agreement, Tolerance};
+use crate::subject::VariableKind;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -120,7 +119,7 @@ pub struct GradReport {
     pub output_shape: Vec<usize>,
     /// The finite-difference scheme.
     pub finite_difference: FiniteDifference,
-    /// Autodiff vs finite differences (plus a rounding term, see [`super::GradCheck`]).
+    /// Autodiff vs finite differences (plus a rounding term, see [`GradCheck`](crate::GradCheck)).
     pub numeric_tolerance: Tolerance,
     /// Target vs reference, derived from the target's unit roundoff.
     pub cross_tolerance: Option<Tolerance>,

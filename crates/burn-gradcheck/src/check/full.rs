@@ -2,20 +2,17 @@
 //! output entry j), every (sampled) column by central differences, and the
 //! comparisons of one variable's block.
 
-use super::super::agreement::{Allowance, Tally};
-use super::subject::{Subject, Variable};
-use super::{
-    Args, CheckProgress, GradCheck, GradReport, Mode, Place, Progress, Setting, VariableCheck,
-    widened,
-};
+use super::{Args, GradCheck, GradReport, Mode, Place, Progress, Setting, VariableCheck, widened};
+use crate::agreement::{Allowance, Tally};
 use crate::error::Result;
-use crate::tensor;
+use crate::subject::{Subject, Variable};
+use crate::values;
 use burn::module::Module;
 use burn::tensor::Tensor;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-impl<'p> GradCheck<'p> {
+impl GradCheck {
     /// Every output entry × every (sampled) variable entry.
     pub(super) fn full<M, F, const O: usize>(
         &self,
@@ -23,7 +20,6 @@ impl<'p> GradCheck<'p> {
         setting: &Setting,
         variables: &[Variable],
         base: &[Vec<f64>],
-        callback: Option<&mut (dyn FnMut(CheckProgress) + 'p)>,
     ) -> Result<GradReport>
     where
         M: Module,
@@ -37,7 +33,7 @@ impl<'p> GradCheck<'p> {
             .collect();
         let passes = n_out * (1 + usize::from(setting.reference.is_some()));
         let mut progress = Progress::start(
-            callback,
+            self.progress.clone(),
             passes + columns.iter().map(Vec::len).sum::<usize>(),
         );
         let target_rows = jacobian_rows(subject, &setting.target, base, n_out, &mut progress)?;
@@ -46,8 +42,8 @@ impl<'p> GradCheck<'p> {
             None => None,
         };
         let exact_rows = reference_rows.as_ref().unwrap_or(&target_rows);
-        let scale = tensor::max_abs(exact_rows.iter().flatten().flatten());
-        let target_scale = tensor::max_abs(target_rows.iter().flatten().flatten());
+        let scale = values::max_abs(exact_rows.iter().flatten().flatten());
+        let target_scale = values::max_abs(target_rows.iter().flatten().flatten());
         let mut checks = Vec::with_capacity(variables.len());
         for (k, variable) in variables.iter().enumerate() {
             let numeric = self.columns(subject, setting, base, k, &columns[k], &mut progress)?;
@@ -74,7 +70,7 @@ impl<'p> GradCheck<'p> {
         base: &[Vec<f64>],
         k: usize,
         indices: &[usize],
-        progress: &mut Progress<'_, '_>,
+        progress: &mut Progress,
     ) -> Result<Vec<Vec<f64>>>
     where
         M: Module,
@@ -192,7 +188,7 @@ pub(super) fn jacobian_rows<M, F, const O: usize>(
     place: &Place,
     base: &[Vec<f64>],
     n_out: usize,
-    progress: &mut Progress<'_, '_>,
+    progress: &mut Progress,
 ) -> Result<Vec<Vec<Vec<f64>>>>
 where
     M: Module,

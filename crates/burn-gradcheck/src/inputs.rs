@@ -1,47 +1,10 @@
-//! The variables of a check: named input tensors of any rank, where they are
-//! evaluated, and the view through which a checked function reads them.
+//! The inputs of a checked function: named tensors of any rank, and the
+//! view through which the function reads them at each evaluation.
 
 use crate::error::{Error, Result};
-use crate::precision::Precision;
-use crate::tensor;
+use crate::place::Place;
+use crate::values;
 use burn::tensor::{DType, Device, Tensor, TensorData};
-use std::fmt;
-
-/// Where a computation runs: a burn device and a float precision.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Place {
-    /// The device (plain; the checker adds autodiff where it needs it).
-    pub device: Device,
-    /// The float precision of every tensor the checker creates there.
-    pub precision: Precision,
-}
-
-impl Place {
-    /// `device` in `precision`.
-    pub fn new(device: Device, precision: Precision) -> Place {
-        Place {
-            device: device.inner(),
-            precision,
-        }
-    }
-
-    /// The reference of every cross-precision or cross-backend check:
-    /// burn-flex in f64 on the CPU.
-    pub fn reference() -> Place {
-        Place::new(Device::flex(), Precision::F64)
-    }
-}
-
-impl fmt::Display for Place {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} in {}",
-            crate::backend::describe(&self.device),
-            self.precision
-        )
-    }
-}
 
 /// One named input of a checked function: its shape and row-major values.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,12 +25,12 @@ pub struct Input {
 /// differences alike.
 ///
 /// ```
-/// use manual_backprop::verification::Inputs;
+/// use burn_gradcheck::Inputs;
 /// use burn::tensor::{Device, Tensor};
 /// let a = Tensor::<2>::from_data([[1.0, 2.0], [3.0, 4.0]], &Device::flex());
 /// let inputs = Inputs::new().with("a", &a)?.constant_values("scale", &[1], vec![0.5])?;
 /// assert_eq!(inputs.entries()[0].shape, [2, 2]);
-/// # Ok::<(), manual_backprop::Error>(())
+/// # Ok::<(), burn_gradcheck::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Inputs {
@@ -82,13 +45,13 @@ impl Inputs {
 
     /// Adds `tensor` as an input the function is differentiated in.
     pub fn with<const D: usize>(self, name: &str, tensor: &Tensor<D>) -> Result<Inputs> {
-        let values = tensor::to_vec(tensor)?;
+        let values = values::to_vec(tensor)?;
         self.push(name, &tensor.dims(), values, true)
     }
 
     /// Adds `tensor` as a constant: passed to the function, never moved.
     pub fn constant<const D: usize>(self, name: &str, tensor: &Tensor<D>) -> Result<Inputs> {
-        let values = tensor::to_vec(tensor)?;
+        let values = values::to_vec(tensor)?;
         self.push(name, &tensor.dims(), values, false)
     }
 
@@ -130,7 +93,7 @@ impl Inputs {
                 got: format!("{} values", values.len()),
             });
         }
-        tensor::check_finite(&format!("input {name}"), &values)?;
+        values::check_finite(&format!("input {name}"), &values)?;
         self.entries.push(Input {
             name: name.to_string(),
             shape: shape.to_vec(),
@@ -154,7 +117,7 @@ impl Args {
     /// The tensors of `inputs` with `values` in place of the differentiated
     /// ones' (in order), on `place`; with `tracked`, on its autodiff device
     /// and requiring gradients.
-    pub(super) fn new(inputs: &Inputs, values: &[Vec<f64>], place: &Place, tracked: bool) -> Args {
+    pub(crate) fn new(inputs: &Inputs, values: &[Vec<f64>], place: &Place, tracked: bool) -> Args {
         let device = evaluation_device(place, tracked);
         let mut moved = values.iter();
         let tensors = inputs
@@ -225,7 +188,7 @@ impl Args {
     }
 
     /// The flat leaves of the differentiated inputs, in order.
-    pub(super) fn leaves(&self, inputs: &Inputs) -> Vec<&Tensor<1>> {
+    pub(crate) fn leaves(&self, inputs: &Inputs) -> Vec<&Tensor<1>> {
         self.tensors
             .iter()
             .zip(&inputs.entries)

@@ -2,10 +2,11 @@
 //! named inputs, evaluated at any values of its variables on any [`Place`] —
 //! plainly (for finite differences) or under autodiff, giving Jᵀu.
 
-use super::inputs::{Args, Inputs, Place};
 use crate::error::{Error, Result};
+use crate::inputs::{Args, Inputs};
 use crate::params::ParamValues;
-use crate::tensor;
+use crate::place::Place;
+use crate::values;
 use burn::module::{Module, ParamId};
 use burn::optim::GradientsParams;
 use burn::tensor::{Tensor, TensorData};
@@ -23,7 +24,7 @@ pub enum VariableKind {
 
 /// One tensor the function is differentiated in.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Variable {
+pub(crate) struct Variable {
     pub name: String,
     pub kind: VariableKind,
     pub shape: Vec<usize>,
@@ -33,7 +34,7 @@ pub(super) struct Variable {
 }
 
 /// A function of a module and inputs, `f(module, args) -> Tensor<O>`.
-pub(super) struct Subject<'a, M, F> {
+pub(crate) struct Subject<'a, M, F> {
     module: &'a M,
     params: ParamValues,
     /// Indices into `params.entries` of the parameters checked.
@@ -115,8 +116,8 @@ where
         let (module, args) = self.instantiate(place, values, false)?;
         let out = (self.f)(&module, &args);
         let shape = out.dims().to_vec();
-        let values = tensor::to_vec(&out)?;
-        tensor::check_finite("the checked function's output", &values)?;
+        let values = values::to_vec(&out)?;
+        values::check_finite("the checked function's output", &values)?;
         Ok((shape, values))
     }
 
@@ -156,7 +157,7 @@ where
             .zip(&values[self.checked.len()..])
         {
             input_grads.push(match leaf.grad(&grads) {
-                Some(g) => tensor::to_vec(&g)?,
+                Some(g) => values::to_vec(&g)?,
                 None => vec![0.0; value.len()],
             });
         }

@@ -6,12 +6,16 @@
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Linear, LinearConfig};
+use burn::optim::GradientsParams;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
-use manual_backprop::params::ParamValues;
-use manual_backprop::verification::gradcheck::{Mode, VariableKind};
-use manual_backprop::verification::{Args, CheckProgress, GradCheck, Inputs, Place, Tolerance};
-use manual_backprop::{NetworkConfig, Precision, tensor};
+use burn_gradcheck::params::ParamValues;
+use burn_gradcheck::values::to_vec;
+use burn_gradcheck::{
+    Args, CheckProgress, FiniteDifference, GradCheck, Inputs, Manual, Mode, Place, Precision,
+    Tolerance, VariableKind,
+};
+use std::sync::{Arc, Mutex};
 
 /// x², with a backward 1 % short: the forward is exactly x² (x̄ − x is
 /// zero), but x̄ is a detached copy, so autodiff sees d/dx [0.02·(x̄ − x)·x̄] =
@@ -269,50 +273,63 @@ fn an_f32_module_is_checked_against_its_f64_copy() {
     );
 }
 
+/// J = Σ (x W + b) of a 2 → 3 linear layer on a batch of two, whose
+/// gradient is known by hand: ∂J/∂W[i, j] = Σ_r x[r, i], ∂J/∂b[j] = m.
+fn linear_sum() -> (Linear, Inputs, Vec<f64>, Vec<f64>) {
+    let device = Device::flex();
+    let layer = LinearConfig::new(2, 3).init(&device);
+    let layer = ParamValues::of(&layer)
+        .unwrap()
+        .apply_on(&layer, &device, Precision::F64)
+        .unwrap();
+    let x = [0.1, 0.9, 0.7, 0.3];
+    let inputs = Inputs::new()
+        .constant_values("x", &[2, 2], x.to_vec())
+        .unwrap();
+    let column = [x[0] + x[2], x[1] + x[3]];
+    let grad_weight = (0..6).map(|k| column[k / 3]).collect();
+    (layer, inputs, grad_weight, vec![2.0; 3])
+}
+
+/// The hand-written gradients of [`linear_sum`] as burn keys them.
+fn linear_grads(layer: &Linear, weight: Vec<f64>, bias: Vec<f64>) -> GradientsParams {
+    let device = Device::flex();
+    let tensor = |values: Vec<f64>, shape: Vec<usize>| {
+        Tensor::<1>::from_data(
+            TensorData::new(values, [shape.iter().product::<usize>()]),
+            (&device, Precision::F64.dtype()),
+        )
+    };
+    let mut grads = GradientsParams::new();
+    grads.register(layer.weight.id, tensor(weight, vec![6]).reshape([2, 3]));
+    let b = layer.bias.as_ref().unwrap();
+    grads.register(b.id, tensor(bias, vec![3]));
+    grads
+}
+
 #[test]
 fn hand_written_gradients_make_the_check_three_way() {
-    let device = Device::flex();
-    let net = NetworkConfig::new(vec![2, 3, 1])
-        .with_init_std(0.5)
-        .init(&device, Precision::F64)
-        .unwrap();
-    let x = tensor::matrix(
-        "x",
-        vec![0.1, 0.9, 0.7, 0.3],
-        [2, 2],
-        &device,
-        Precision::F64,
-    )
-    .unwrap();
-    let y = tensor::matrix("y", vec![1.0, 0.0], [2, 1], &device, Precision::F64).unwrap();
-    let manual = net.gradients(x.clone(), y.clone(), 1e-3).unwrap();
-    let inputs = Inputs::new()
-        .constant("x", &x)
-        .unwrap()
-        .constant("y", &y)
-        .unwrap();
-    let cost = |n: &manual_backprop::Network, a: &Args| n.cost_tensor(a.get("x"), a.get("y"), 1e-3);
+    let (layer, inputs, grad_weight, grad_bias) = linear_sum();
+    let loss = |l: &Linear, a: &Args| l.forward(a.get::<2>("x")).sum();
+    let manual = Manual::new().params(linear_grads(&layer, grad_weight.clone(), grad_bias.clone()));
     let report = GradCheck::new()
-        .manual(net.to_gradients_params(&manual))
-        .module(&net, &inputs, cost)
+        .module_with_manual(&layer, &inputs, loss, &manual)
         .unwrap();
     report.assert();
-    let w = report.variable("layers.1.weight").unwrap();
+    let w = report.variable("weight").unwrap();
     assert!(w.manual_vs_autodiff.as_ref().unwrap().passed);
     assert!(w.manual_vs_numeric.as_ref().unwrap().passed);
     // One hand-written entry off by 1 %: caught, by name and index.
-    let mut wrong = manual.clone();
-    let mut values = tensor::to_vec(&wrong.layers[0].weight).unwrap();
-    values[4] *= 1.01;
-    wrong.layers[0].weight = tensor::matrix("w", values, [2, 3], &device, Precision::F64).unwrap();
+    let mut wrong = grad_weight;
+    wrong[4] *= 1.01;
+    let manual = Manual::new().params(linear_grads(&layer, wrong, grad_bias));
     let report = GradCheck::new()
-        .manual(net.to_gradients_params(&wrong))
-        .module(&net, &inputs, cost)
+        .module_with_manual(&layer, &inputs, loss, &manual)
         .unwrap();
     assert!(!report.passed);
     let bad: Vec<&str> = report.failures().map(|v| v.name.as_str()).collect();
-    assert_eq!(bad, ["layers.0.weight"]);
-    let w = report.variable("layers.0.weight").unwrap();
+    assert_eq!(bad, ["weight"]);
+    let w = report.variable("weight").unwrap();
     assert_eq!(w.manual_vs_autodiff.as_ref().unwrap().worst_input, [1, 1]);
 }
 
@@ -328,31 +345,36 @@ fn a_seed_fixes_the_result_and_progress_counts_every_pass() {
     };
     assert_eq!(run(7), run(7));
     assert_ne!(run(7).directions[0].numeric, run(8).directions[0].numeric);
-    let mut seen = Vec::new();
-    let mut record = |p: CheckProgress| seen.push((p.done, p.total));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = |seen: &Arc<Mutex<Vec<_>>>| {
+        let seen = Arc::clone(seen);
+        move |p: CheckProgress| seen.lock().unwrap().push((p.done, p.total))
+    };
     GradCheck::new()
-        .progress(&mut record)
+        .progress(record(&seen))
         .function(&inputs_ab(), at_b)
         .unwrap();
+    let steps = |seen: &Arc<Mutex<Vec<(usize, usize)>>>| seen.lock().unwrap().clone();
+    let seen_once = steps(&seen);
     // 6 autodiff rows, then 6 + 4 finite-difference columns.
-    assert_eq!(seen.first(), Some(&(0, 16)));
-    assert_eq!(seen.last(), Some(&(16, 16)));
-    assert!(seen.windows(2).all(|w| w[1].0 == w[0].0 + 1));
+    assert_eq!(seen_once.first(), Some(&(0, 16)));
+    assert_eq!(seen_once.last(), Some(&(16, 16)));
+    assert!(seen_once.windows(2).all(|w| w[1].0 == w[0].0 + 1));
     // Across precisions the rows are taken twice, on the target and on the
     // f64 reference: 12 + 10.
-    seen.clear();
-    let mut record = |p: CheckProgress| seen.push((p.done, p.total));
+    let seen = Arc::new(Mutex::new(Vec::new()));
     GradCheck::new()
         .on(Place::new(Device::flex(), Precision::F32))
-        .progress(&mut record)
+        .progress(record(&seen))
         .function(&inputs_ab(), at_b)
         .unwrap();
+    let seen = steps(&seen);
     assert_eq!(seen.first(), Some(&(0, 22)));
     assert_eq!(seen.last(), Some(&(22, 22)));
 }
 
 /// The message of an expected error.
-fn err<T>(result: manual_backprop::Result<T>) -> String {
+fn err<T>(result: burn_gradcheck::Result<T>) -> String {
     match result {
         Ok(_) => panic!("expected an error"),
         Err(e) => e.to_string(),
@@ -382,9 +404,11 @@ fn nonsense_options_and_misuse_are_errors_that_say_what_to_do() {
         .contains("f64")
     );
     assert!(
-        err(GradCheck::new()
-            .manual_input("a", vec![0.0; 6])
-            .function(&inputs, at_b))
+        err(GradCheck::new().function_with_manual(
+            &inputs,
+            at_b,
+            &Manual::new().input("a", vec![0.0; 6])
+        ))
         .contains("scalar")
     );
     let device = Device::flex();
@@ -437,7 +461,7 @@ fn the_known_upstream_failure_reproduces_ndarray_sigmoid_is_f32_accurate_in_f64(
     let exact = |x: f64| 1.0 / (1.0 + (-x).exp());
     let error = |device: Device| {
         let t = Tensor::<1>::from_data(TensorData::new(vec![0.5], [1]), (&device, DType::F64));
-        (tensor::to_vec(&sigmoid(t)).unwrap()[0] - exact(0.5)).abs()
+        (to_vec(&sigmoid(t)).unwrap()[0] - exact(0.5)).abs()
     };
     let (ndarray, flex) = (error(ndarray_device()), error(Device::flex()));
     assert!(ndarray > 1e-9 && ndarray < 1e-7, "ndarray: {ndarray:e}");
@@ -462,17 +486,16 @@ fn manual_ab() -> (Vec<f64>, Vec<f64>) {
 #[test]
 fn hand_written_input_gradients_are_matched_to_their_inputs_by_name() {
     let (grad_a, grad_b) = manual_ab();
+    let manual = Manual::new()
+        .input("b", grad_b.clone())
+        .input("a", grad_a.clone());
     let report = GradCheck::new()
-        .manual_input("b", grad_b.clone())
-        .manual_input("a", grad_a.clone())
-        .function(&inputs_ab(), sum_at_b)
+        .function_with_manual(&inputs_ab(), sum_at_b, &manual)
         .unwrap();
     report.assert();
     // Swapped, each input gets the other's: refused (the lengths differ).
-    let swapped = GradCheck::new()
-        .manual_input("a", grad_b)
-        .manual_input("b", grad_a)
-        .function(&inputs_ab(), sum_at_b);
+    let swapped = Manual::new().input("a", grad_b).input("b", grad_a);
+    let swapped = GradCheck::new().function_with_manual(&inputs_ab(), sum_at_b, &swapped);
     assert!(swapped.is_err(), "{swapped:?}");
 }
 
@@ -501,7 +524,7 @@ fn each_setting_reaches_the_report_and_governs_its_comparison() {
     let derived = 8.0 * 3.0 * Precision::F32.unit_roundoff();
     assert_eq!(report.cross_tolerance.unwrap().relative, derived);
     // finite_difference: the scheme used is the one given.
-    let scheme = manual_backprop::gradients::FiniteDifference::richardson(1e-3);
+    let scheme = FiniteDifference::richardson(1e-3);
     let report = GradCheck::new()
         .finite_difference(scheme)
         .function(&inputs_ab(), at_b)
@@ -513,13 +536,16 @@ fn each_setting_reaches_the_report_and_governs_its_comparison() {
     let (grad_a, grad_b) = manual_ab();
     let off = |g: &[f64]| g.iter().map(|v| v * (1.0 + 1e-9)).collect::<Vec<_>>();
     let check = |tolerance: Option<Tolerance>| {
-        let mut check = GradCheck::new()
-            .manual_input("a", off(&grad_a))
-            .manual_input("b", off(&grad_b));
+        let manual = Manual::new()
+            .input("a", off(&grad_a))
+            .input("b", off(&grad_b));
+        let mut check = GradCheck::new();
         if let Some(t) = tolerance {
             check = check.manual_tolerance(t);
         }
-        check.function(&inputs_ab(), sum_at_b).unwrap()
+        check
+            .function_with_manual(&inputs_ab(), sum_at_b, &manual)
+            .unwrap()
     };
     assert!(!check(None).passed);
     let loose = Tolerance {
@@ -602,10 +628,11 @@ fn an_f32_hand_written_gradient_is_allowed_f32_rounding_against_the_differences(
     let (grad_a, grad_b) = manual_ab();
     let off = |g: &[f64], by: f64| g.iter().map(|v| v * (1.0 + by)).collect::<Vec<_>>();
     let check = |mode: fn(GradCheck) -> GradCheck, by: f64| {
+        let manual = Manual::new()
+            .input("a", off(&grad_a, by))
+            .input("b", off(&grad_b, by));
         mode(GradCheck::new().on(Place::new(Device::flex(), Precision::F32)))
-            .manual_input("a", off(&grad_a, by))
-            .manual_input("b", off(&grad_b, by))
-            .function(&inputs_ab(), sum_at_b)
+            .function_with_manual(&inputs_ab(), sum_at_b, &manual)
             .unwrap()
     };
     let full: fn(GradCheck) -> GradCheck = |c| c;
@@ -658,8 +685,7 @@ fn a_constant_given_by_values_is_passed_and_never_differentiated() {
     );
     let scaled = |x: &Args| (x.get::<1>("x") * x.get::<1>("scale")).sum();
     let report = GradCheck::new()
-        .manual_input("x", vec![3.0; 3])
-        .function(&inputs, scaled)
+        .function_with_manual(&inputs, scaled, &Manual::new().input("x", vec![3.0; 3]))
         .unwrap();
     report.assert();
     assert!(report.variable("scale").is_none(), "{report}");

@@ -1,18 +1,16 @@
 //! The fast mode: random projections uᵀJv — one autodiff pass (Jᵀu) and
 //! one central difference along v per direction, whatever the sizes.
 
-use super::super::agreement::Allowance;
-use super::subject::{Subject, Variable};
-use super::{
-    Args, CheckProgress, DirectionCheck, GradCheck, GradReport, Mode, Progress, Setting, widened,
-};
+use super::{Args, DirectionCheck, GradCheck, GradReport, Mode, Progress, Setting, widened};
+use crate::agreement::Allowance;
 use crate::error::Result;
+use crate::subject::{Subject, Variable};
 use burn::module::Module;
 use burn::tensor::Tensor;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-impl<'p> GradCheck<'p> {
+impl GradCheck {
     /// `k` random projections uᵀJv.
     pub(super) fn projections<M, F, const O: usize>(
         &self,
@@ -21,7 +19,6 @@ impl<'p> GradCheck<'p> {
         variables: &[Variable],
         base: &[Vec<f64>],
         k: usize,
-        callback: Option<&mut (dyn FnMut(CheckProgress) + 'p)>,
     ) -> Result<GradReport>
     where
         M: Module,
@@ -29,7 +26,7 @@ impl<'p> GradCheck<'p> {
     {
         let n_out: usize = setting.output_shape.iter().product();
         let mut rng = StdRng::seed_from_u64(self.seed);
-        let mut progress = Progress::start(callback, k);
+        let mut progress = Progress::start(self.progress.clone(), k);
         let sizes: Vec<usize> = variables.iter().map(|v| v.values.len()).collect();
         let mut directions = Vec::with_capacity(k);
         for index in 0..k {

@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::precision::Precision;
-use crate::tensor;
+use crate::values;
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
 use burn::tensor::{DType, Device, Tensor, TensorData};
@@ -31,7 +31,7 @@ impl ParamEntry {
             ($d:literal) => {
                 grads
                     .get::<$d>(self.id)
-                    .map(|t| tensor::to_vec(&t))
+                    .map(|t| values::to_vec(&t))
                     .transpose()
             };
         }
@@ -160,7 +160,7 @@ impl ParamValues {
                     got: format!("{} values", entry.values.len()),
                 });
             }
-            tensor::check_finite(&entry.path, &entry.values)?;
+            values::check_finite(&entry.path, &entry.values)?;
         }
         Ok(())
     }
@@ -182,7 +182,7 @@ impl ModuleVisitor for Collect {
     }
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         let value = param.val();
-        match tensor::to_vec(&value) {
+        match values::to_vec(&value) {
             Ok(values) => self.entries.push(ParamEntry {
                 path: self.stack.join("."),
                 id: param.id,
@@ -219,43 +219,59 @@ impl ModuleMapper for Assign<'_> {
 mod tests {
     use super::ParamValues;
     use crate::error::Error;
-    use crate::{NetworkConfig, Precision};
+    use crate::precision::Precision;
+    use burn::module::Module;
+    use burn::nn::{Linear, LinearConfig};
     use burn::optim::GradientsParams;
-    use burn::tensor::Device;
+    use burn::tensor::{Device, Tensor, TensorData};
+
+    /// Dense layers `dims[0] → dims[1] → …`, nested under `layers`.
+    #[derive(Module, Debug)]
+    struct Stack {
+        layers: Vec<Linear>,
+    }
+
+    fn stack(dims: &[usize]) -> Stack {
+        let device = Device::flex();
+        let layers = dims
+            .windows(2)
+            .map(|w| LinearConfig::new(w[0], w[1]).init(&device))
+            .collect();
+        Stack { layers }
+    }
+
+    fn values_of<M: Module>(module: &M, k: usize) -> Vec<f64> {
+        ParamValues::of(module).unwrap().entries[k].values.clone()
+    }
 
     /// A copy made on an autodiff device can be differentiated: the mode
     /// that `valid()` turned off on the way is restored, and the gradient
     /// lands under the original parameter's id.
     #[test]
     fn a_copy_on_an_autodiff_device_tracks_gradients() {
-        let net = NetworkConfig::new(vec![2, 1])
-            .with_init_std(0.5)
-            .init(&Device::flex(), Precision::F32)
-            .unwrap();
+        let net = stack(&[2, 1]);
         let device = Device::flex().autodiff();
         let copy = ParamValues::of(&net)
             .unwrap()
             .apply_on(&net, &device, Precision::F64)
             .unwrap();
-        let x =
-            crate::tensor::matrix("x", vec![1.0, 2.0], [1, 2], &device, Precision::F64).unwrap();
-        let y = crate::tensor::matrix("y", vec![1.0], [1, 1], &device, Precision::F64).unwrap();
-        let grads = copy.cost_tensor(x, y, 0.0).backward();
+        let x = Tensor::<2>::from_data(
+            TensorData::new(vec![1.0, 2.0], [1, 2]),
+            (&device, Precision::F64.dtype()),
+        );
+        let grads = copy.layers[0].forward(x).sum().backward();
         let grads = GradientsParams::from_grads(grads, &copy);
         assert_eq!(grads.len(), 2);
         let plain = ParamValues::of(&net)
             .unwrap()
             .apply_on(&net, &Device::flex(), Precision::F64)
             .unwrap();
-        assert!(!plain.device().is_autodiff());
+        assert!(!plain.devices()[0].is_autodiff());
     }
 
     #[test]
     fn values_read_out_and_put_back_give_the_same_module_under_the_same_ids() {
-        let net = NetworkConfig::new(vec![2, 3, 1])
-            .with_init_std(0.5)
-            .init(&Device::flex(), Precision::F64)
-            .unwrap();
+        let net = stack(&[2, 3, 1]);
         let mut values = ParamValues::of(&net).unwrap();
         assert_eq!(
             values.paths(),
@@ -274,20 +290,15 @@ mod tests {
             values,
             "ids, shapes and values"
         );
-        assert_eq!(moved.param_values().unwrap()[1], [7.0, 8.0, 9.0]);
+        assert_eq!(values_of(&moved, 1), [7.0, 8.0, 9.0]);
         // Untouched parameters keep their values; the original is unchanged.
-        assert_eq!(
-            moved.param_values().unwrap()[0],
-            net.param_values().unwrap()[0]
-        );
-        assert_ne!(net.param_values().unwrap()[1], [7.0, 8.0, 9.0]);
+        assert_eq!(values_of(&moved, 0), values_of(&net, 0));
+        assert_ne!(values_of(&net, 1), [7.0, 8.0, 9.0]);
     }
 
     #[test]
     fn a_wrong_length_or_a_non_finite_value_is_refused() {
-        let net = NetworkConfig::new(vec![2, 1])
-            .init(&Device::flex(), Precision::F64)
-            .unwrap();
+        let net = stack(&[2, 1]);
         let mut short = ParamValues::of(&net).unwrap();
         short.entries[0].values.pop();
         assert!(
@@ -303,12 +314,11 @@ mod tests {
 
     #[test]
     fn a_gradient_is_read_by_id_whatever_its_rank_and_none_when_absent() {
-        let net = NetworkConfig::new(vec![2, 1])
-            .init(&Device::flex(), Precision::F64)
-            .unwrap();
+        let net = stack(&[2, 1]);
         let values = ParamValues::of(&net).unwrap();
+        let bias = net.layers[0].bias.as_ref().unwrap();
         let mut grads = GradientsParams::new();
-        grads.register(net.layers[0].bias.id, net.layers[0].bias.val().ones_like());
+        grads.register(bias.id, bias.val().ones_like());
         assert_eq!(values.entries[1].gradient(&grads).unwrap(), Some(vec![1.0]));
         assert_eq!(values.entries[0].gradient(&grads).unwrap(), None);
     }

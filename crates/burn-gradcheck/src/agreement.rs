@@ -2,7 +2,7 @@
 //! states ([`Tolerance`]), the difference it allows an entry ([`Allowance`]),
 //! and the entry-by-entry tally of a comparison that names its worst entry
 //! ([`Agreement`]). The network checks, the comparison of two gradient sets
-//! and [`super::GradCheck`] all judge through these.
+//! and [`GradCheck`](crate::GradCheck) all judge through these.
 
 use crate::precision::Precision;
 use serde::{Deserialize, Serialize};
@@ -108,6 +108,34 @@ impl Agreement {
     /// summary of a gradient check.
     pub fn relative_difference(&self) -> f64 {
         ratio(self.diff_norm, self.sum_norm)
+    }
+
+    /// Two estimates `a` and `b` of one tensor of `shape`, row-major, entry
+    /// by entry, the floor's scale the largest |entry| of either or
+    /// `min_scale` if that is larger — for comparisons whose error is set by
+    /// something larger than the tensor itself (the rest of the gradient,
+    /// see [`Tolerance`]). Entries one side lacks differ from anything: the
+    /// comparison fails.
+    pub fn of_values(
+        a: &[f64],
+        b: &[f64],
+        shape: &[usize],
+        tolerance: Tolerance,
+        min_scale: f64,
+    ) -> Agreement {
+        let scale = crate::values::max_abs(a.iter().chain(b)).max(min_scale);
+        let mut tally = Tally::new(Allowance {
+            tolerance,
+            scale,
+            absolute: 0.0,
+        });
+        for (i, (&x, &y)) in a.iter().zip(b).enumerate() {
+            tally.see(0, i, x, y);
+        }
+        if a.len() != b.len() {
+            tally.see(0, a.len().min(b.len()), f64::NAN, 0.0);
+        }
+        tally.finish(&[], shape)
     }
 }
 

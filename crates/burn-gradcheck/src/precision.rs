@@ -4,13 +4,13 @@
 use burn::tensor::DType;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::str::FromStr;
 
 /// Floating-point precision of a network's parameters and data.
 ///
 /// The precision is carried by each tensor (not configured on the device), so f32
 /// and f64 networks can live side by side in one process on the same device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// IEEE single precision.
@@ -56,6 +56,18 @@ impl Precision {
             Precision::F32 => "f32",
             Precision::F64 => "f64",
         }
+    }
+}
+
+impl FromStr for Precision {
+    type Err = String;
+
+    /// `f32` or `f64`, as [`Precision::name`] writes them.
+    fn from_str(text: &str) -> Result<Precision, String> {
+        Precision::ALL
+            .into_iter()
+            .find(|p| p.name() == text)
+            .ok_or_else(|| format!("unknown precision `{text}`: expected f32 or f64"))
     }
 }
 
