@@ -40,6 +40,10 @@ pub enum Error {
         /// The offending value.
         value: f64,
     },
+    /// The gradient checker's own verdicts that are errors (a negative
+    /// control whose planted error passed).
+    #[error(transparent)]
+    Check(burn_gradcheck::Error),
     /// Reading values back from a tensor failed (unexpected dtype or backend error).
     #[error("could not read tensor data: {0}")]
     TensorRead(String),
@@ -175,6 +179,7 @@ impl From<burn_gradcheck::Error> for Error {
                 reason,
             },
             Check::NonFinite { what, index, value } => Error::NonFinite { what, index, value },
+            other @ Check::Powerless { .. } => Error::Check(other),
             Check::TensorRead(message) => Error::TensorRead(message),
         }
     }

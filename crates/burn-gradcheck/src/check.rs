@@ -73,6 +73,8 @@ pub struct GradCheck {
     reference: Option<Place>,
     params: Option<Vec<String>>,
     progress: Option<ProgressCallback>,
+    /// The relative error a negative control plants in autodiff's derivatives.
+    pub(crate) planted: Option<f64>,
 }
 
 /// A progress callback, shared by the clones of one set of options.
@@ -117,6 +119,7 @@ impl GradCheck {
             reference: None,
             params: None,
             progress: None,
+            planted: None,
         }
     }
 
@@ -247,7 +250,8 @@ impl GradCheck {
     {
         // A function is a module with no parameters.
         let nothing: Vec<Param<Tensor<1>>> = Vec::new();
-        let subject = Subject::new(&nothing, inputs, None, |_: &Vec<_>, x: &Args| f(x))?;
+        let subject = Subject::new(&nothing, inputs, None, |_: &Vec<_>, x: &Args| f(x))?
+            .planted(self.planted);
         let target = self.target.clone().unwrap_or_else(Place::reference);
         self.run(&subject, target, manual)
     }
@@ -281,7 +285,8 @@ impl GradCheck {
         M: Module,
         F: Fn(&M, &Args) -> Tensor<O>,
     {
-        let subject = Subject::new(module, inputs, self.params.as_deref(), f)?;
+        let subject =
+            Subject::new(module, inputs, self.params.as_deref(), f)?.planted(self.planted);
         let target = match &self.target {
             Some(place) => place.clone(),
             None => place_of(module)?,

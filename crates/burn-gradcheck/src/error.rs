@@ -41,6 +41,19 @@ pub enum Error {
         /// The offending value.
         value: f64,
     },
+    /// A negative control's planted error passed the check: the check cannot
+    /// tell a wrong gradient from a right one on this subject.
+    #[error(
+        "the check passed a derivative planted {planted} wrong (relative): it has no power here; \
+         tighten the tolerances, or make sure the output depends on the variables through \
+         autodiff. The planted check:\n{report}"
+    )]
+    Powerless {
+        /// The relative error planted.
+        planted: f64,
+        /// The planted check's report.
+        report: String,
+    },
     /// Reading values back from a tensor failed (unexpected dtype or backend error).
     #[error("could not read tensor data: {0}")]
     TensorRead(String),

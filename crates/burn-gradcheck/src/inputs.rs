@@ -5,6 +5,8 @@ use crate::error::{Error, Result};
 use crate::place::Place;
 use crate::values;
 use burn::tensor::{DType, Device, Tensor, TensorData};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 
 /// One named input of a checked function: its shape and row-major values.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +59,26 @@ impl Inputs {
 
     /// Adds a differentiated input from its shape and row-major values.
     pub fn values(self, name: &str, shape: &[usize], values: Vec<f64>) -> Result<Inputs> {
+        self.push(name, shape, values, true)
+    }
+
+    /// Adds a differentiated input of `shape` with values drawn from `seed`:
+    /// magnitudes uniform in [0.25, 2] with random signs — away from 0, so
+    /// that a function with a kink there (|x|, relu) is not checked across
+    /// it, and of the size most code is written for. For sweeps over shapes.
+    pub fn random(self, name: &str, shape: &[usize], seed: u64) -> Result<Inputs> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let n = shape.iter().product();
+        let values = (0..n)
+            .map(|_| {
+                let magnitude = rng.random_range(0.25..=2.0);
+                if rng.random_bool(0.5) {
+                    magnitude
+                } else {
+                    -magnitude
+                }
+            })
+            .collect();
         self.push(name, shape, values, true)
     }
 

@@ -26,6 +26,7 @@
 
 mod agreement;
 mod check;
+mod control;
 pub mod error;
 mod finite_difference;
 mod inputs;
@@ -35,10 +36,12 @@ mod place;
 mod precision;
 mod report;
 mod subject;
+mod sweep;
 pub mod values;
 
 pub use agreement::{Agreement, Tolerance};
 pub use check::{CheckProgress, DEFAULT_EPSILON, DEFAULT_NUMERIC_TOLERANCE, GradCheck};
+pub use control::PLANTED_ERROR;
 pub use error::{Error, Result};
 pub use finite_difference::{FiniteDifference, Stencil};
 pub use inputs::{Args, Input, Inputs};
@@ -47,6 +50,7 @@ pub use place::Place;
 pub use precision::Precision;
 pub use report::{DirectionCheck, GradReport, Mode, VariableCheck};
 pub use subject::VariableKind;
+pub use sweep::{Sweep, SweepCase};
 
 /// The README, compiled only by `cargo test --doc`, so that its examples run.
 #[cfg(doctest)]

@@ -41,6 +41,8 @@ pub(crate) struct Subject<'a, M, F> {
     checked: Vec<usize>,
     inputs: &'a Inputs,
     f: F,
+    /// A negative control's planted relative error in autodiff's derivatives.
+    planted: Option<f64>,
 }
 
 impl<'a, M, F, const O: usize> Subject<'a, M, F>
@@ -59,6 +61,7 @@ where
             checked,
             inputs,
             f,
+            planted: None,
         };
         if subject.variables().is_empty() {
             return Err(Error::InvalidParameter {
@@ -70,6 +73,13 @@ where
             });
         }
         Ok(subject)
+    }
+
+    /// The same subject, its derivatives under autodiff scaled by 1 − `c`
+    /// (a negative control), its values unchanged.
+    pub fn planted(mut self, c: Option<f64>) -> Self {
+        self.planted = c;
+        self
     }
 
     /// The variables in order: the checked parameters, then the inputs.
@@ -126,6 +136,10 @@ where
     pub fn pullback(&self, place: &Place, values: &[Vec<f64>], u: &[f64]) -> Result<Vec<Vec<f64>>> {
         let (module, args) = self.instantiate(place, values, true)?;
         let out = (self.f)(&module, &args);
+        let out = match self.planted {
+            Some(c) => out.clone().mul_scalar(1.0 - c) + out.detach().mul_scalar(c),
+            None => out,
+        };
         let n = out.shape().num_elements();
         if n != u.len() {
             return Err(Error::Shape {

@@ -774,3 +774,103 @@ fn a_forward_only_bug_fails_against_another_backend_and_passes_alone() {
     assert!(against.variables.iter().all(|v| v.passed), "{against}");
     assert!(against.to_string().contains("forward values vs reference"));
 }
+
+/// The negative control plants 1 % in autodiff's derivatives and the same
+/// check must reject it, in every mode and across precisions; the planted
+/// error is what the report measures.
+#[test]
+fn the_negative_control_is_rejected_in_every_mode_and_measured_at_its_size() {
+    let inputs = inputs_ab();
+    let f32_flex = Place::new(Device::flex(), Precision::F32);
+    let modes = [
+        GradCheck::new(),
+        GradCheck::new().fast(4).seed(3),
+        GradCheck::new().sample(2),
+        GradCheck::new().on(f32_flex),
+    ];
+    for check in modes {
+        check.function(&inputs, at_b).unwrap().assert();
+        let planted = check
+            .negative_control(|c| c.function(&inputs, at_b))
+            .unwrap();
+        assert!(!planted.passed);
+        let worst = planted.worst_relative_difference();
+        assert!(
+            (worst - burn_gradcheck::PLANTED_ERROR).abs() < 1e-3,
+            "{worst}: {planted}"
+        );
+    }
+    // The options themselves are untouched: the same check passes after.
+    let check = GradCheck::new();
+    check
+        .negative_control(|c| c.function(&inputs, at_b))
+        .unwrap();
+    check.function(&inputs, at_b).unwrap().assert();
+}
+
+/// A tolerance of 5 % cannot see a 1 % error: the control says so instead
+/// of passing quietly, and a check that cannot run is its own error.
+#[test]
+fn a_negative_control_that_passes_is_an_error_that_says_why() {
+    let inputs = inputs_ab();
+    let loose = GradCheck::new().numeric_tolerance(Tolerance {
+        relative: 0.05,
+        floor: 0.05,
+    });
+    loose.function(&inputs, at_b).unwrap().assert();
+    let message = err(loose.negative_control(|c| c.function(&inputs, at_b)));
+    assert!(
+        message.contains("no power") && message.contains("0.01"),
+        "{message}"
+    );
+    let message = err(
+        GradCheck::new().negative_control(|c| c.function(&inputs, |x: &Args| at_b(x).detach()))
+    );
+    assert!(message.contains("untracked"), "{message}");
+}
+
+/// tanh of a transposed matrix whose backward is 1 % short only when the
+/// matrix has more than four rows: one shape is no evidence.
+fn wrong_beyond_four_rows(x: &Args) -> Tensor<2> {
+    let a = x.get::<2>("a");
+    let [rows, _] = a.dims();
+    let a = if rows > 4 {
+        let frozen = a.clone().detach();
+        a.clone() + (frozen - a) * 0.01
+    } else {
+        a
+    };
+    a.transpose().tanh()
+}
+
+#[test]
+fn a_sweep_over_shapes_finds_the_shapes_where_a_backward_is_wrong() {
+    let shapes = [[1, 1], [2, 3], [4, 5], [5, 1], [17, 3]];
+    let sweep = GradCheck::new()
+        .sweep(shapes, |check, &[rows, cols]| {
+            let inputs = Inputs::new().random("a", &[rows, cols], 11)?;
+            check.function(&inputs, wrong_beyond_four_rows)
+        })
+        .unwrap();
+    assert!(!sweep.passed);
+    let failing: Vec<&str> = sweep.failures().map(|c| c.case.as_str()).collect();
+    assert_eq!(failing, ["[5, 1]", "[17, 3]"]);
+    let text = sweep.to_string();
+    assert!(text.starts_with("sweep of 5 cases: 2 fail"), "{text}");
+    assert!(text.contains("the first failing case, [5, 1]"), "{text}");
+    let panic = std::panic::catch_unwind(|| {
+        sweep.assert();
+    });
+    assert!(panic.is_err());
+}
+
+#[test]
+fn random_inputs_are_reproducible_and_keep_away_from_zero() {
+    let draw = |seed| Inputs::new().random("a", &[4, 25], seed).unwrap();
+    assert_eq!(draw(3), draw(3));
+    assert_ne!(draw(3), draw(4));
+    let drawn = draw(3);
+    let values = &drawn.entries()[0].values;
+    assert!(values.iter().all(|v| (0.25..=2.0).contains(&v.abs())));
+    assert!(values.iter().any(|v| *v < 0.0) && values.iter().any(|v| *v > 0.0));
+}
