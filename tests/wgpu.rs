@@ -17,7 +17,7 @@ use common::{Case, cases, uniform};
 use manual_backprop::gradients;
 use manual_backprop::run::{self, TrainOptions};
 use manual_backprop::training::{self, Prepared};
-use manual_backprop::verification::{self, GradCheck, Tolerance};
+use manual_backprop::verification::{self, GradCheck, NetworkCheck, Tolerance};
 use manual_backprop::{
     Activation, Backend, Dense, DenseConfig, DenseGrads, Error, Layer, Network, NetworkConfig,
     Precision, backend, persist, tensor,

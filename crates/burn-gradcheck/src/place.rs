@@ -56,8 +56,9 @@ impl fmt::Display for Place {
 }
 
 /// A device's backend as burn's own device enumeration names it — `flex`,
-/// `ndarray`, `tch`, marked `(CPU)` where it computes on the CPU — or burn's
-/// full description for the others (GPU runtimes, served devices).
+/// `ndarray`, `tch`, marked `(CPU)` where it computes on the CPU; a cubecl
+/// device by its runtime (`wgpu`, `cuda`); a served one as `remote` and its
+/// address — or burn's full description for any other.
 fn backend_name(device: &Device) -> String {
     let debug = format!("{device:?}");
     // burn writes a device as `Device<Variant(inner)>`.
@@ -71,6 +72,13 @@ fn backend_name(device: &Device) -> String {
         "NdArray" => "ndarray (CPU)".into(),
         "LibTorch" if inner.starts_with("Cpu") => "tch (CPU)".into(),
         "LibTorch" => format!("tch {}", inner.trim_end_matches(')')),
+        // A cubecl device: named by its runtime (`Cube(Wgpu(..))` is wgpu).
+        "Cube" => inner
+            .split(['(', ' ', '{'])
+            .next()
+            .unwrap_or("cubecl")
+            .to_lowercase(),
+        "Remote" => format!("remote {}", inner.trim_end_matches(')')),
         _ => plain.to_string(),
     }
 }
